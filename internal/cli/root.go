@@ -1,0 +1,86 @@
+// Package cli is the root of `docker ledger`: the root command, the Factory
+// and the one exit-code map.
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	dockercli "github.com/docker/cli/cli"
+	"github.com/spf13/cobra"
+)
+
+// Verb builds one subcommand. Each verb package exposes NewCmd(f, nil).
+type Verb func(f *Factory) *cobra.Command
+
+// verbs are registered by internal/cli/verbs (which imports every verb
+// package) to keep this package free of import cycles.
+var verbs []Verb
+
+// Register adds verbs to the root command.
+func Register(v ...Verb) { verbs = append(verbs, v...) }
+
+// NewRootCmd returns `docker ledger`.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ledger",
+		Short: "Back up, verify, restore and protect Docker Compose project data",
+		Long: `docker ledger backs up a Compose project's database and volumes, proves every
+backup restores, restores safely, and protects volumes from deletion.` + "\n" + ExitStatusHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w: %v\nSee 'docker ledger %s --help'.", ErrUsage, err, c.Name())
+	})
+	for _, v := range verbs {
+		root.AddCommand(v(f))
+	}
+	wrapRunE(root)
+	return root
+}
+
+// wrapRunE turns every command's error into a docker/cli StatusError with
+// the exit code from ExitCode, so the plugin framework exits with it.
+func wrapRunE(c *cobra.Command) {
+	if c.RunE != nil {
+		orig := c.RunE
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			return StatusError(orig(cmd, args))
+		}
+	}
+	if c.Args != nil {
+		origArgs := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := origArgs(cmd, args); err != nil {
+				return StatusError(fmt.Errorf("%w: %v", ErrUsage, err))
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		sub.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+			return StatusError(fmt.Errorf("%w: %v\nSee 'docker ledger %s --help'.", ErrUsage, err, c.Name()))
+		})
+		wrapRunE(sub)
+	}
+}
+
+// StatusError converts err into a docker/cli StatusError (nil stays nil).
+func StatusError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se dockercli.StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	return dockercli.StatusError{StatusCode: ExitCode(err), Status: Message(err)}
+}
+
+// Message is what a person reads for err: the error text, and for usage
+// errors without the sentinel's own words.
+func Message(err error) string {
+	return "docker ledger: " + err.Error()
+}

@@ -1,0 +1,13 @@
+// Package verbs registers every `docker ledger` subcommand. Add one line per
+// verb package here.
+package verbs
+
+import (
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+)
+
+func init() {
+	cli.Register(
+	// verbs: one line each, e.g. backup.New,
+	)
+}

@@ -1,0 +1,27 @@
+// Command docker-ledger is the `docker ledger` CLI plugin.
+package main
+
+import (
+	"github.com/docker/cli/cli-plugins/metadata"
+	"github.com/docker/cli/cli-plugins/plugin"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	_ "github.com/ledger-docker/ledger-docker/internal/cli/verbs"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
+)
+
+func main() {
+	plugin.Run(func(dockerCli command.Cli) *cobra.Command {
+		f := cli.NewFactory(func() (engine.Engine, error) { return docker.New(dockerCli.Client()), nil })
+		f.Context = dockerCli.CurrentContext()
+		return cli.NewRootCmd(f)
+	}, metadata.Metadata{
+		SchemaVersion:    "0.1.0",
+		Vendor:           "ledger-docker",
+		Version:          cli.Version,
+		ShortDescription: "Verified backups, safe restores and volume protection for Compose projects",
+	})
+}
