@@ -1,0 +1,109 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// The binaries `make build` produces, by name -> package folder.
+var binaryPkgs = map[string]string{
+	"ledger_docker":    "wrapper",
+	"docker-ledger":    "plugin",
+	"ledger-precommit": "hooks",
+}
+
+type builtBinaries struct {
+	dir  string
+	errs map[string]error // why a binary is missing
+}
+
+// Binaries builds bin/ledger_docker, bin/docker-ledger and
+// bin/ledger-precommit (static, CGO off) once per test process and returns
+// their folder. A binary whose package does not exist or does not build is
+// left out; Binary fails the test that needs it, with the reason.
+func Binaries(t testing.TB) string {
+	t.Helper()
+	b, err := buildBinaries()
+	if err != nil {
+		t.Fatalf("build binaries: %v", err)
+	}
+	return b.dir
+}
+
+// Binary returns the path of one of our binaries (see Binaries), failing the
+// test clearly when it could not be built.
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	b, err := buildBinaries()
+	if err != nil {
+		t.Fatalf("build binaries: %v", err)
+	}
+	if _, ok := binaryPkgs[name]; !ok {
+		t.Fatalf("testenv: %q is not one of our binaries", name)
+	}
+	if err := b.errs[name]; err != nil {
+		t.Fatalf("binary %s is not available: %v", name, err)
+	}
+	return filepath.Join(b.dir, name)
+}
+
+var buildBinaries = sync.OnceValues(func() (*builtBinaries, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Join(os.TempDir(), "ledger-e2e-bin-"+strconv.Itoa(os.Getuid()))
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, err
+	}
+	removeStale(parent)
+	dir := filepath.Join(parent, strconv.Itoa(os.Getpid()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	b := &builtBinaries{dir: dir, errs: map[string]error{}}
+	for name, pkg := range binaryPkgs {
+		if !hasGoFiles(filepath.Join(root, pkg)) {
+			b.errs[name] = fmt.Errorf("package ./%s does not exist yet", pkg)
+			continue
+		}
+		_, err := runCmd(context.Background(), root, []string{"CGO_ENABLED=0"},
+			"go", "build", "-trimpath", "-o", filepath.Join(dir, name), "./"+pkg)
+		if err != nil {
+			b.errs[name] = err
+		}
+	}
+	return b, nil
+})
+
+func hasGoFiles(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range m {
+		if !strings.HasSuffix(f, "_test.go") {
+			return true
+		}
+	}
+	return false
+}
+
+// removeStale deletes binary folders of test processes that have ended
+// (each folder is named by its process id).
+func removeStale(parent string) {
+	entries, _ := os.ReadDir(parent)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.RemoveAll(filepath.Join(parent, e.Name()))
+		}
+	}
+}
