@@ -3,7 +3,16 @@ GO        ?= go
 BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/ledger-docker/ledger-docker/internal/cli.Version=$(VERSION)
+TIMEOUT   ?= 25m
+# PKGS narrows test runs: make test PKGS=./internal/backup/...
+PKGS      ?= ./...
 export CGO_ENABLED := 0
+SHELL     := bash
+
+# Benchmark programs `make bench` runs, one line each; every program prints
+# its own figures and ratios and exits non-zero when a target is missed.
+BENCHES :=
+# BENCHES += ./internal/bench/<name>
 
 .PHONY: all build test unit e2e bench images clean vet
 
@@ -13,6 +22,35 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ledger_docker ./wrapper
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/docker-ledger ./plugin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ledger-precommit ./hooks
+
+# gotest runs `go test -json` through testsummary: plain go test output per
+# package, every failed test's output, one summary line, and the exit status.
+define gotest
+	@$(GO) build -o $(BIN)/testsummary ./internal/testenv/testsummary
+	@set -o pipefail; $(GO) test -count=1 -timeout $(TIMEOUT) -json $(PKGS) 2>&1 | $(BIN)/testsummary
+endef
+
+# Unit and end-to-end tests; e2e tests fail when no engine answers.
+test:
+	$(gotest)
+
+# Unit tests only (end-to-end tests skip, on purpose).
+unit: export LEDGER_E2E := 0
+unit:
+	$(gotest)
+
+# End-to-end tests are part of `make test`; this target insists on them.
+e2e: export LEDGER_E2E := 1
+e2e:
+	$(gotest)
+
+# Prebuild the e2e images (PostgreSQL 15, idle) and the Compose v2 plugin.
+images:
+	$(GO) test -count=1 -run '^TestImages$$' -v ./internal/testenv/
+
+bench: build
+	@failed=0; for b in $(BENCHES); do echo "== bench $$b"; $(GO) run $$b || failed=1; done; \
+	if [ -z "$(strip $(BENCHES))" ]; then echo "no benchmarks listed in BENCHES"; fi; exit $$failed
 
 vet:
 	$(GO) vet ./...

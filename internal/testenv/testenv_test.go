@@ -7,9 +7,11 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 )
 
-// TestImages builds (or finds) both test images; `make images` runs it.
+// TestImages builds (or finds) both test images and the Compose v2 plugin;
+// `make images` runs it.
 func TestImages(t *testing.T) {
 	testenv.RequireEngine(t)
+	testenv.ComposeV2(t)
 	for _, tag := range []string{testenv.PostgresImage(t), testenv.IdleImage(t)} {
 		if !strings.HasPrefix(tag, "ledger-e2e/") || !strings.Contains(tag, ":") {
 			t.Errorf("image tag %q, want ledger-e2e/<name>:<hash>", tag)
