@@ -1,0 +1,460 @@
+// Package restore puts a database backup back, safely: it takes a verified
+// safety backup of the current database, restores the file into a scratch
+// database on the same server, checks its row counts and schema against the
+// backup's manifest, and only then swaps it in by rename, in one
+// transaction. A failed restore leaves the target database as it was and
+// drops the scratch database.
+package restore
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Target is the database a backup is restored into.
+type Target struct {
+	Project string
+	Service string
+	Server  Server
+	// Database is the name of the database to replace (or create).
+	Database string
+}
+
+// Request is one restore. The functions come from the backup side, so a
+// restore checks with exactly what a backup records.
+type Request struct {
+	Source Source
+	Target Target
+	// Counts returns exact per-table row counts of db, keyed as in
+	// manifests.
+	Counts func(ctx context.Context, db string) (map[string]int64, error)
+	// Fingerprint returns the schema fingerprint of db, as in manifests.
+	Fingerprint func(ctx context.Context, db string) (string, error)
+	// CheckFile verifies the backup file (gzip CRC, checksum, pg_dump
+	// trailer) before anything is changed. Nil: the file is checked while
+	// it streams into the scratch database only.
+	CheckFile func(ctx context.Context) error
+	// SafetyBackup takes a verified backup of the target database as it is
+	// now and returns the backup's path.
+	SafetyBackup func(ctx context.Context) (string, error)
+	// Log receives one line per phase (stderr); nil discards.
+	Log io.Writer
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Plan is what a restore will do; it is shown before confirmation.
+type Plan struct {
+	File       string           `json:"file"`
+	Legacy     bool             `json:"legacy"`
+	BackupTime time.Time        `json:"backup_time"`
+	TimeFrom   string           `json:"backup_time_from"`
+	Counts     map[string]int64 `json:"counts,omitempty"`
+	Project    string           `json:"project,omitempty"`
+	Service    string           `json:"service,omitempty"`
+	Container  string           `json:"container"`
+	Database   string           `json:"database"`
+	// TargetExists and TargetRelations describe the target now.
+	TargetExists    bool `json:"target_exists"`
+	TargetRelations int  `json:"target_relations"`
+	// SafetyBackup: a backup of the target is taken first (it exists and
+	// holds tables, views or sequences).
+	SafetyBackup bool `json:"safety_backup"`
+	// Scratch is the database the file is restored into first.
+	Scratch string `json:"scratch_database"`
+	// Leftovers are scratch or old databases of earlier, killed restores.
+	Leftovers []string `json:"leftovers,omitempty"`
+
+	owner, encoding, collate, ctype string
+	roles                           map[string]bool
+	maintenance                     string
+}
+
+// Result is a finished (or failed) restore.
+type Result struct {
+	Plan
+	// SafetyBackupPath is where the safety backup is ("" when none).
+	SafetyBackupPath string           `json:"safety_backup_path,omitempty"`
+	RestoredCounts   map[string]int64 `json:"restored_counts,omitempty"`
+	CountsChecked    bool             `json:"counts_checked"`
+	SchemaChecked    bool             `json:"schema_checked"`
+	// CreateDB: the dump was made with pg_dump -C; its CREATE DATABASE and
+	// \connect lines were left out.
+	CreateDB bool `json:"create_database_stripped,omitempty"`
+	// Removed lists statements left out of the dump, with why.
+	Removed []string `json:"removed_statements,omitempty"`
+	// SQLBytes is the uncompressed size of the dump.
+	SQLBytes int64 `json:"sql_bytes"`
+	// Terminated counts the sessions on the target that were ended.
+	Terminated int `json:"terminated_sessions"`
+	// OldDatabase is the replaced database when it could not be dropped.
+	OldDatabase string    `json:"old_database_left,omitempty"`
+	Durations   Durations `json:"durations_ms"`
+}
+
+// Durations of the phases.
+type Durations struct {
+	CheckFile    time.Duration `json:"check_file"`
+	SafetyBackup time.Duration `json:"safety_backup"`
+	Load         time.Duration `json:"load"`
+	Verify       time.Duration `json:"verify"`
+	Swap         time.Duration `json:"swap"`
+	Total        time.Duration `json:"total"`
+}
+
+// MarshalJSON writes durations in milliseconds.
+func (d Durations) MarshalJSON() ([]byte, error) {
+	ms := func(x time.Duration) string { return strconv.FormatInt(x.Milliseconds(), 10) }
+	return []byte(`{"check_file":` + ms(d.CheckFile) + `,"safety_backup":` + ms(d.SafetyBackup) +
+		`,"load":` + ms(d.Load) + `,"verify":` + ms(d.Verify) + `,"swap":` + ms(d.Swap) +
+		`,"total":` + ms(d.Total) + `}`), nil
+}
+
+// Names of the databases a restore makes beside the target. PostgreSQL
+// names hold at most 63 bytes.
+const (
+	scratchInfix = "__ledger_restore_"
+	oldInfix     = "__ledger_old_"
+	maxIdentLen  = 63
+)
+
+func sideName(db, infix string, now time.Time) string {
+	suffix := infix + now.UTC().Format("20060102150405")
+	if len(db)+len(suffix) > maxIdentLen {
+		db = db[:maxIdentLen-len(suffix)]
+		// Do not cut a multi-byte character in half.
+		for len(db) > 0 && db[len(db)-1]&0xC0 == 0x80 {
+			db = db[:len(db)-1]
+		}
+		if len(db) > 0 && db[len(db)-1] >= 0xC0 {
+			db = db[:len(db)-1]
+		}
+	}
+	return db + suffix
+}
+
+func (r *Request) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Request) logf(format string, args ...any) {
+	if r.Log != nil {
+		fmt.Fprintf(r.Log, format+"\n", args...)
+	}
+}
+
+// userRelations counts tables, views, sequences and foreign tables outside
+// the system schemas: zero means there is nothing a safety backup could
+// keep.
+const userRelations = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r','p','v','m','S','f')
+AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'`
+
+// Prepare looks at the server and returns the plan. It changes nothing.
+func Prepare(ctx context.Context, req *Request) (*Plan, error) {
+	t := req.Target
+	p := &Plan{
+		File: req.Source.Path, Legacy: req.Source.Legacy(),
+		BackupTime: req.Source.Time, TimeFrom: req.Source.TimeFrom,
+		Project: t.Project, Service: t.Service, Container: t.Server.Container, Database: t.Database,
+		Scratch:     sideName(t.Database, scratchInfix, req.now()),
+		maintenance: "postgres",
+	}
+	if m := req.Source.Manifest; m != nil {
+		p.Counts = m.Counts
+	}
+	if t.Database == "postgres" {
+		p.maintenance = "template1"
+	}
+	rows, err := t.Server.Query(ctx, p.maintenance,
+		`SELECT d.datname, pg_get_userbyid(d.datdba), pg_encoding_to_char(d.encoding), d.datcollate, d.datctype FROM pg_database d WHERE d.datname = `+quoteLiteral(t.Database)+
+			` OR strpos(d.datname, '`+scratchInfix+`') > 0 OR strpos(d.datname, '`+oldInfix+`') > 0 ORDER BY 1;`)
+	if err != nil {
+		return nil, fmt.Errorf("look at the database server in %s: %w", t.Server.Container, err)
+	}
+	for _, row := range rows {
+		if len(row) != 5 {
+			return nil, fmt.Errorf("unexpected answer from psql: %q", row)
+		}
+		if row[0] != t.Database {
+			p.Leftovers = append(p.Leftovers, row[0])
+			continue
+		}
+		p.TargetExists = true
+		p.owner, p.encoding, p.collate, p.ctype = row[1], row[2], row[3], row[4]
+	}
+	if p.TargetExists {
+		rows, err := t.Server.Query(ctx, t.Database, userRelations+";")
+		if err != nil {
+			return nil, fmt.Errorf("look at database %s: %w", t.Database, err)
+		}
+		if len(rows) == 1 && len(rows[0]) == 1 {
+			p.TargetRelations, _ = strconv.Atoi(rows[0][0])
+		}
+		p.SafetyBackup = p.TargetRelations > 0
+	}
+	rows, err = t.Server.Query(ctx, p.maintenance, `SELECT rolname FROM pg_roles;`)
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	p.roles = map[string]bool{}
+	for _, row := range rows {
+		p.roles[row[0]] = true
+	}
+	return p, nil
+}
+
+// Execute runs the plan: check the file, safety backup, restore into the
+// scratch database, verify, swap. On any failure before the swap the target
+// is untouched and the scratch database is dropped.
+func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error) {
+	start := req.now()
+	res = &Result{Plan: *p}
+	defer func() { res.Durations.Total = req.now().Sub(start) }()
+	srv := req.Target.Server
+
+	if req.CheckFile != nil {
+		req.logf("Checking %s ...", p.File)
+		t0 := req.now()
+		if err := req.CheckFile(ctx); err != nil {
+			return res, fmt.Errorf("%w: backup file %s: %v; nothing was changed", ErrVerify, p.File, err)
+		}
+		res.Durations.CheckFile = req.now().Sub(t0)
+	}
+
+	if p.SafetyBackup {
+		if req.SafetyBackup == nil {
+			return res, errors.New("a safety backup is needed but none can be taken; nothing was changed")
+		}
+		req.logf("Taking a safety backup of %s ...", p.Database)
+		t0 := req.now()
+		path, err := req.SafetyBackup(ctx)
+		res.Durations.SafetyBackup = req.now().Sub(t0)
+		if err != nil {
+			return res, fmt.Errorf("safety backup of %s failed, nothing was changed: %w", p.Database, err)
+		}
+		res.SafetyBackupPath = path
+		req.logf("Safety backup: %s", path)
+	}
+
+	if err := createScratch(ctx, srv, p); err != nil {
+		return res, err
+	}
+	defer func() {
+		if err != nil {
+			if derr := dropDatabase(context.WithoutCancel(ctx), srv, p.maintenance, p.Scratch); derr != nil {
+				err = errors.Join(err, fmt.Errorf("drop scratch database %s (drop it by hand): %w", p.Scratch, derr))
+			}
+		}
+	}()
+
+	req.logf("Restoring into scratch database %s ...", p.Scratch)
+	t0 := req.now()
+	stats, err := load(ctx, srv, p.Scratch, p.File, p.roles)
+	res.Durations.Load = req.now().Sub(t0)
+	res.CreateDB, res.Removed, res.SQLBytes = stats.CreateDB, stats.Removed, stats.Bytes
+	if err != nil {
+		return res, fmt.Errorf("restore %s into scratch database: %w; %s was not changed", p.File, err, p.Database)
+	}
+
+	t0 = req.now()
+	if err := verify(ctx, req, p, res); err != nil {
+		return res, fmt.Errorf("%w: %v; %s was not changed", ErrVerify, err, p.Database)
+	}
+	res.Durations.Verify = req.now().Sub(t0)
+
+	t0 = req.now()
+	n, err := swap(ctx, srv, p, sideName(p.Database, oldInfix, req.now()), res)
+	res.Terminated = n
+	res.Durations.Swap = req.now().Sub(t0)
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// createScratch creates the scratch database like the target (owner,
+// encoding, collation) from template0, as pg_restore's docs advise.
+func createScratch(ctx context.Context, srv Server, p *Plan) error {
+	sql := "CREATE DATABASE " + quoteIdent(p.Scratch) + " WITH TEMPLATE template0"
+	if p.TargetExists {
+		sql += " OWNER " + quoteIdent(p.owner) + " ENCODING " + quoteLiteral(p.encoding) +
+			" LC_COLLATE " + quoteLiteral(p.collate) + " LC_CTYPE " + quoteLiteral(p.ctype)
+	}
+	if _, err := srv.Query(ctx, p.maintenance, sql+";"); err != nil {
+		return fmt.Errorf("create scratch database %s: %w; nothing was changed", p.Scratch, err)
+	}
+	return nil
+}
+
+// dropDatabase ends the sessions on db and drops it (if it exists).
+func dropDatabase(ctx context.Context, srv Server, maintenance, db string) error {
+	_, err := srv.Query(ctx, maintenance,
+		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = `+quoteLiteral(db)+
+			";\nDROP DATABASE IF EXISTS "+quoteIdent(db)+";")
+	return err
+}
+
+// load streams the gzip file through the filter into psql on db.
+func load(ctx context.Context, srv Server, db, path string, roles map[string]bool) (FilterStats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return FilterStats{}, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return FilterStats{}, fmt.Errorf("%w: not a gzip file (%v)", ErrVerify, err)
+	}
+	flt := &filter{roles: roles}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := flt.copyTo(pw, gz)
+		if err == nil && !flt.stats.Complete {
+			err = fmt.Errorf("%w: the dump ends without pg_dump's completion line (truncated, or pg_dump failed while writing it)", ErrVerify)
+		}
+		if err != nil && isGzipError(err) {
+			err = fmt.Errorf("%w: the file is corrupt or truncated (%v)", ErrVerify, err)
+		}
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	var stderr bytes.Buffer
+	perr := srv.Script(ctx, db, pr, &stderr)
+	// psql may stop early (ON_ERROR_STOP): unblock the filter.
+	pr.CloseWithError(errors.New("psql stopped reading"))
+	ferr := <-done
+	switch {
+	case ferr != nil && !strings.Contains(ferr.Error(), "psql stopped reading"):
+		return flt.stats, ferr
+	case perr != nil:
+		msg := strings.TrimSpace(lastLines(stderr.String(), 5))
+		if msg == "" {
+			return flt.stats, perr
+		}
+		return flt.stats, fmt.Errorf("psql failed: %s", msg)
+	}
+	return flt.stats, nil
+}
+
+func isGzipError(err error) bool {
+	return errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// verify compares the scratch database with the manifest: exact row counts
+// per table and the schema fingerprint. Legacy backups have nothing to
+// compare with; their counts are recorded for the report.
+func verify(ctx context.Context, req *Request, p *Plan, res *Result) error {
+	if req.Counts != nil {
+		got, err := req.Counts(ctx, p.Scratch)
+		if err != nil {
+			return fmt.Errorf("count rows in the scratch database: %v", err)
+		}
+		res.RestoredCounts = got
+		if m := req.Source.Manifest; m != nil && m.Counts != nil {
+			if diff := diffCounts(m.Counts, got); diff != "" {
+				return fmt.Errorf("row counts differ from the manifest: %s", diff)
+			}
+			res.CountsChecked = true
+		}
+	}
+	if m := req.Source.Manifest; m != nil && m.Fingerprint != "" && req.Fingerprint != nil {
+		got, err := req.Fingerprint(ctx, p.Scratch)
+		if err != nil {
+			return fmt.Errorf("schema fingerprint of the scratch database: %v", err)
+		}
+		if got != m.Fingerprint {
+			return fmt.Errorf("schema fingerprint %s differs from the manifest's %s", got, m.Fingerprint)
+		}
+		res.SchemaChecked = true
+	}
+	return nil
+}
+
+// diffCounts describes how got differs from want ("" when equal).
+func diffCounts(want, got map[string]int64) string {
+	var keys []string
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var diffs []string
+	for _, k := range keys {
+		w, inW := want[k]
+		g, inG := got[k]
+		switch {
+		case !inG:
+			diffs = append(diffs, fmt.Sprintf("%s missing (manifest: %d rows)", k, w))
+		case !inW:
+			diffs = append(diffs, fmt.Sprintf("%s not in the manifest (%d rows)", k, g))
+		case w != g:
+			diffs = append(diffs, fmt.Sprintf("%s has %d rows, manifest %d", k, g, w))
+		}
+	}
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// swap puts the scratch database in the target's place. The target stops
+// accepting connections, its sessions are ended, and both renames happen in
+// one transaction: either the restored database is the target, or nothing
+// changed. The replaced database is dropped afterwards; if that fails it is
+// left under its old name and reported.
+func swap(ctx context.Context, srv Server, p *Plan, old string, res *Result) (int, error) {
+	db, scratch := quoteIdent(p.Database), quoteIdent(p.Scratch)
+	if !p.TargetExists {
+		if _, err := srv.Query(ctx, p.maintenance, "ALTER DATABASE "+scratch+" RENAME TO "+db+";"); err != nil {
+			return 0, fmt.Errorf("rename scratch database %s to %s: %w", p.Scratch, p.Database, err)
+		}
+		return 0, nil
+	}
+	rows, err := srv.Query(ctx, p.maintenance,
+		"ALTER DATABASE "+db+" WITH ALLOW_CONNECTIONS false;\n"+
+			"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "+quoteLiteral(p.Database)+" AND pid <> pg_backend_pid();\n"+
+			"BEGIN;\n"+
+			"ALTER DATABASE "+db+" RENAME TO "+quoteIdent(old)+";\n"+
+			"ALTER DATABASE "+scratch+" RENAME TO "+db+";\n"+
+			"COMMIT;")
+	terminated := 0
+	if len(rows) > 0 && len(rows[0]) == 1 {
+		terminated, _ = strconv.Atoi(rows[0][0])
+	}
+	if err != nil {
+		// The renames ran in one transaction: the target kept its name.
+		// Let clients back in.
+		_, uerr := srv.Query(context.WithoutCancel(ctx), p.maintenance, "ALTER DATABASE "+db+" WITH ALLOW_CONNECTIONS true;")
+		return terminated, errors.Join(fmt.Errorf("swap the restored database in: %w; %s was not changed", err, p.Database), uerr)
+	}
+	if err := dropDatabase(context.WithoutCancel(ctx), srv, p.maintenance, old); err != nil {
+		res.OldDatabase = old
+	}
+	return terminated, nil
+}
