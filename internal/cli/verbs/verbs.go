@@ -4,10 +4,12 @@ package verbs
 
 import (
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/setup"
 )
 
 func init() {
 	cli.Register(
-	// verbs: one line each, e.g. backup.New,
+		// verbs: one line each, e.g. backup.New,
+		setup.New,
 	)
 }
