@@ -86,9 +86,31 @@ func ensureImage(repo string, inputs []string, build func(ctx context.Context, t
 		if err != nil || ok {
 			return err
 		}
-		return build(ctx, tag)
+		if err := build(ctx, tag); err != nil {
+			return err
+		}
+		removeOldTags(ctx, repo, tag)
+		return nil
 	})
 	return tag, err
+}
+
+// removeOldTags removes the repo's other tags (builds from older inputs),
+// best effort: an image a container still uses stays.
+func removeOldTags(ctx context.Context, repo, keep string) {
+	dockerPath, err := realDocker()
+	if err != nil {
+		return
+	}
+	out, err := runCmd(ctx, "", nil, dockerPath, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo)
+	if err != nil {
+		return
+	}
+	for _, ref := range strings.Fields(string(out)) {
+		if ref != keep && strings.HasPrefix(ref, repo+":") {
+			_, _ = runCmd(ctx, "", nil, dockerPath, "image", "rm", ref)
+		}
+	}
 }
 
 var ensurePostgres = sync.OnceValues(func() (string, error) {
@@ -96,7 +118,8 @@ var ensurePostgres = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	inputs := []string{filepath.Join(dir, "build.sh"), filepath.Join(dir, "entrypoint.sh"), filepath.Join(dir, "Dockerfile")}
+	inputs := []string{filepath.Join(dir, "build.sh"), filepath.Join(dir, "entrypoint.sh"), filepath.Join(dir, "Dockerfile"),
+		filepath.Join(dir, "..", "apt-sources.sh")}
 	return ensureImage(postgresRepo, inputs, func(ctx context.Context, tag string) error {
 		dockerPath, err := realDocker()
 		if err != nil {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build a PostgreSQL 15 image from Debian's packages, without a registry:
 #   mmdebstrap (Debian bookworm, minbase + postgresql-15) | docker import.
-# The apt sources are this machine's own (read now, never written down here).
+# The apt sources are this machine's own (../apt-sources.sh reads them now;
+# no mirror is written down here).
 #
 # usage: build.sh TAG
 # env:   DOCKER (default: docker) - the real docker CLI to import with.
@@ -12,30 +13,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 docker=${DOCKER:-docker}
 base=$tag-rootfs
 
-# sources prints the machine's apt sources on stdout: every deb822 *.sources
-# file if there is one, else the one-line sources.list entries.
-sources() {
-	local f found=0
-	shopt -s nullglob
-	for f in /etc/apt/sources.list.d/*.sources; do
-		cat "$f"
-		printf '\n'
-		found=1
-	done
-	if [ "$found" = 0 ]; then
-		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-			[ -f "$f" ] && grep -E '^[[:space:]]*deb[[:space:]]' "$f" || true
-		done
-	fi
-}
-
-if [ -z "$(sources)" ]; then
-	echo "build.sh: no apt sources found in /etc/apt" >&2
-	exit 1
-fi
+# The machine's own apt sources (fails when there are none).
+sources=$("$here/../apt-sources.sh")
 
 # customize hooks run with the chroot as $1, after packages are installed.
-sources | mmdebstrap --variant=minbase --include=postgresql-15 --quiet \
+printf '%s\n' "$sources" | mmdebstrap --variant=minbase --include=postgresql-15 --quiet \
 	--customize-hook="upload $here/entrypoint.sh /usr/local/bin/docker-entrypoint.sh" \
 	--customize-hook='chmod 0755 "$1/usr/local/bin/docker-entrypoint.sh"' \
 	--customize-hook='rm -rf "$1/var/lib/postgresql/15" "$1/etc/postgresql/15"' \
