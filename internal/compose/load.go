@@ -12,6 +12,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
@@ -102,6 +103,9 @@ func projectOptions(o Options) (*cli.ProjectOptions, error) {
 			lo.SkipValidation = true
 			lo.SkipConsistencyCheck = true
 			lo.SkipResolveEnvironment = true
+			if lo.Interpolate != nil {
+				lo.Interpolate.Substitute = lenientSubstitute
+			}
 		}))
 	}
 	po, err := cli.NewProjectOptions(o.ConfigPaths, opts...)
@@ -109,6 +113,22 @@ func projectOptions(o Options) (*cli.ProjectOptions, error) {
 		return nil, fmt.Errorf("compose options: %w", err)
 	}
 	return po, nil
+}
+
+// lenientSubstitute interpolates like compose, except that a required
+// variable (${VAR:?msg}, ${VAR?msg}) that is unset becomes "" instead of an
+// error, and unset variables are not logged: a file checked before it is
+// run is not missing anything.
+func lenientSubstitute(s string, m template.Mapping) (string, error) {
+	return template.SubstituteWithOptions(s, m, template.WithoutLogging,
+		template.WithReplacementFunction(func(sub string, m template.Mapping, c *template.Config) (string, error) {
+			v, err := template.DefaultReplacementFunc(sub, m, c)
+			var missing *template.MissingRequiredError
+			if errors.As(err, &missing) {
+				return "", nil
+			}
+			return v, err
+		}))
 }
 
 func hasKey(env []string, key string) bool {

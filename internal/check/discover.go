@@ -1,0 +1,259 @@
+package check
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/dotenv"
+)
+
+// Kinds of script, for the prefixes their lines may carry.
+type scriptKind int
+
+const (
+	kindShell scriptKind = iota
+	kindMake
+	kindYAML // CI files: `run:` / `script:` / `- ` prefixes
+)
+
+type scriptFile struct {
+	path string
+	kind scriptKind
+}
+
+// fileSet is what a check reads: compose projects (each one or more files
+// loaded together, base first) and scripts.
+type fileSet struct {
+	units   [][]string
+	scripts []scriptFile
+	all     []string
+}
+
+var (
+	composeName = regexp.MustCompile(`^(docker-)?compose[^/]*\.ya?ml$`)
+	baseName    = regexp.MustCompile(`^((docker-)?compose)\.(ya?ml)$`)
+	ciPath      = regexp.MustCompile(`(^|/)(\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.ya?ml|\.circleci/config\.ya?ml|` +
+		`bitbucket-pipelines\.ya?ml|azure-pipelines\.ya?ml|\.drone\.ya?ml|\.woodpecker(/[^/]+)?\.ya?ml|[Tt]askfile(\.dist)?\.ya?ml)$`)
+	makeName  = regexp.MustCompile(`^(GNUmakefile|[Mm]akefile|.*\.mk)$`)
+	shellName = regexp.MustCompile(`^(.*\.(sh|bash|zsh|ksh)|Jenkinsfile|[Jj]ustfile|\.envrc)$`)
+)
+
+// kindOf classifies a path by its name: compose, script (with its kind), or
+// neither.
+func kindOf(path string) (compose bool, script bool, k scriptKind) {
+	slash := filepath.ToSlash(path)
+	base := filepath.Base(path)
+	switch {
+	case ciPath.MatchString(slash):
+		return false, true, kindYAML
+	case composeName.MatchString(base):
+		return true, false, 0
+	case makeName.MatchString(base):
+		return false, true, kindMake
+	case shellName.MatchString(base):
+		return false, true, kindShell
+	}
+	return false, false, 0
+}
+
+// Discover lists the compose files and scripts of the git repository that
+// holds dir (tracked files and untracked ones not ignored), or of dir's tree
+// when it is not in a repository, plus the files named by COMPOSE_FILE.
+func Discover(ctx context.Context, dir string, env []string) ([]string, error) {
+	var files []string
+	top, listed, err := gitFiles(ctx, dir)
+	if err != nil {
+		top = dir
+		listed, err = walkFiles(dir)
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range listed {
+		if c, s, _ := kindOf(f); c || s {
+			files = append(files, filepath.Join(top, f))
+		}
+	}
+	for _, f := range composeFileEnv(top, env) {
+		if !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	// tracked files deleted in the work tree are not checked
+	return slices.DeleteFunc(files, func(f string) bool {
+		_, err := os.Stat(f)
+		return err != nil
+	}), nil
+}
+
+func gitFiles(ctx context.Context, dir string) (string, []string, error) {
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return "", nil, err
+	}
+	top := strings.TrimSpace(string(out))
+	out, err = exec.CommandContext(ctx, "git", "-C", top, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		return "", nil, err
+	}
+	var files []string
+	for _, f := range bytes.Split(out, []byte{0}) {
+		if len(f) > 0 {
+			files = append(files, string(f))
+		}
+	}
+	return top, files, nil
+}
+
+func walkFiles(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "node_modules", "vendor":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		files = append(files, rel)
+		return nil
+	})
+	return files, err
+}
+
+// composeFileEnv is the COMPOSE_FILE list from the environment, else from
+// dir's .env file, as absolute paths.
+func composeFileEnv(dir string, env []string) []string {
+	vals := map[string]string{}
+	if m, err := dotenv.GetEnvFromFile(map[string]string{}, []string{filepath.Join(dir, ".env")}); err == nil {
+		vals = m
+	}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && (k == "COMPOSE_FILE" || k == "COMPOSE_PATH_SEPARATOR") {
+			vals[k] = v
+		}
+	}
+	list := vals["COMPOSE_FILE"]
+	if list == "" {
+		return nil
+	}
+	sep := vals["COMPOSE_PATH_SEPARATOR"]
+	if sep == "" {
+		sep = string(os.PathListSeparator)
+	}
+	var out []string
+	for _, f := range strings.Split(list, sep) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, abs(dir, f))
+		}
+	}
+	return out
+}
+
+// classify sorts files into compose projects and scripts. A base file and
+// its override (compose.yaml + compose.override.yaml) are one project, as
+// compose loads them; so are the files of COMPOSE_FILE. Any other YAML file
+// given explicitly is read as a compose file; a file with a shell shebang
+// as a script.
+func classify(dir string, files []string, env []string) (*fileSet, error) {
+	set := &fileSet{}
+	seen := map[string]bool{}
+	var compose []string
+	envList := composeFileEnv(dir, env)
+	for _, f := range files {
+		f = abs(dir, f)
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		set.all = append(set.all, f)
+		c, s, k := kindOf(f)
+		switch {
+		case c || slices.Contains(envList, f):
+			compose = append(compose, f)
+		case s:
+			set.scripts = append(set.scripts, scriptFile{f, k})
+		case strings.HasSuffix(f, ".yml") || strings.HasSuffix(f, ".yaml"):
+			compose = append(compose, f)
+		case hasShellShebang(f):
+			set.scripts = append(set.scripts, scriptFile{f, kindShell})
+		}
+	}
+	grouped := map[string]bool{}
+	if len(envList) > 1 && slices.ContainsFunc(envList, func(f string) bool { return slices.Contains(compose, f) }) {
+		set.units = append(set.units, envList)
+		for _, f := range envList {
+			grouped[f] = true
+		}
+	}
+	for _, f := range compose {
+		if grouped[f] {
+			continue
+		}
+		unit := []string{f}
+		if base := baseOf(f); base != "" {
+			unit = []string{base, f}
+		} else if ov := overrideOf(f); ov != "" {
+			unit = append(unit, ov)
+		}
+		for _, g := range unit {
+			grouped[g] = true
+		}
+		set.units = append(set.units, unit)
+	}
+	return set, nil
+}
+
+// overrideOf returns the override file compose would load with base.
+func overrideOf(base string) string {
+	m := baseName.FindStringSubmatch(filepath.Base(base))
+	if m == nil {
+		return ""
+	}
+	for _, ext := range []string{"yml", "yaml"} {
+		p := filepath.Join(filepath.Dir(base), m[1]+".override."+ext)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// baseOf returns the base file of an override file ("" when f is none or
+// has no base).
+func baseOf(f string) string {
+	name := filepath.Base(f)
+	stem, ok := strings.CutSuffix(strings.TrimSuffix(strings.TrimSuffix(name, ".yml"), ".yaml"), ".override")
+	if !ok || (stem != "compose" && stem != "docker-compose") {
+		return ""
+	}
+	for _, ext := range []string{"yaml", "yml"} {
+		p := filepath.Join(filepath.Dir(f), stem+"."+ext)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func hasShellShebang(path string) bool {
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	line, _ := bufio.NewReader(fh).ReadString('\n')
+	return strings.HasPrefix(line, "#!") && regexp.MustCompile(`\b(ba|z|k|da)?sh\b`).MatchString(line)
+}

@@ -1,0 +1,286 @@
+package check
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mattn/go-shellwords"
+)
+
+// logicalLine is a command line with its `\` continuations joined, and
+// where each physical piece starts, for positions.
+type logicalLine struct {
+	text   string
+	pieces []piece
+}
+
+type piece struct{ off, line, col int }
+
+// pos maps a byte offset of text to a line and column (1-based).
+func (l logicalLine) pos(off int) (int, int) {
+	p := l.pieces[0]
+	for _, q := range l.pieces {
+		if q.off <= off {
+			p = q
+		}
+	}
+	return p.line, p.col + utf8.RuneCountInString(l.text[p.off:off])
+}
+
+// logicalLines joins lines ending in a backslash with the next.
+func logicalLines(src string) []logicalLine {
+	var out []logicalLine
+	var cur *logicalLine
+	for i, raw := range strings.Split(src, "\n") {
+		raw = strings.TrimSuffix(raw, "\r")
+		if cur == nil {
+			cur = &logicalLine{}
+		}
+		cur.pieces = append(cur.pieces, piece{off: len(cur.text), line: i + 1, col: 1})
+		if body, ok := strings.CutSuffix(raw, "\\"); ok && !strings.HasSuffix(body, "\\") {
+			cur.text += body + " "
+			continue
+		}
+		cur.text += raw
+		out = append(out, *cur)
+		cur = nil
+	}
+	if cur != nil {
+		out = append(out, *cur)
+	}
+	return out
+}
+
+// stripComment cuts a `#` comment that starts a word outside quotes.
+func stripComment(s string) string {
+	var sq, dq bool
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && !sq:
+			i++
+		case c == '\'' && !dq:
+			sq = !sq
+		case c == '"' && !sq:
+			dq = !dq
+		case c == '#' && !sq && !dq && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t'):
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// checkScript reports destructive docker commands run directly.
+func checkScript(s scriptFile) ([]Finding, error) {
+	src, err := os.ReadFile(s.path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrIO, err)
+	}
+	if !strings.Contains(string(src), "docker") {
+		return nil, nil
+	}
+	var out []Finding
+	for _, l := range logicalLines(string(src)) {
+		text := stripComment(l.text)
+		if !strings.Contains(text, "docker") {
+			continue
+		}
+		for _, seg := range segments(text) {
+			what, at, ok := destructive(seg.words, s.kind)
+			if !ok {
+				continue
+			}
+			off := seg.off
+			if i := strings.Index(text[seg.off:seg.end], at); i >= 0 {
+				off += i
+			}
+			line, col := l.pos(off)
+			out = append(out, Finding{File: s.path, Line: line, Column: col, Severity: SeverityError,
+				Rule: RuleDestructive, Message: what})
+		}
+	}
+	return out, nil
+}
+
+type segment struct {
+	off, end int
+	words    []string
+}
+
+// segments splits a command line at ; & | < > into shell words
+// (go-shellwords); a part it cannot parse (a subshell, an unbalanced quote)
+// falls back to splitting at blanks.
+func segments(text string) []segment {
+	var out []segment
+	for off := 0; off < len(text); {
+		rest := text[off:]
+		p := shellwords.NewParser()
+		words, err := p.Parse(rest)
+		end := len(rest)
+		if err == nil && p.Position >= 0 {
+			end = byteIndex(rest, p.Position)
+		}
+		if err != nil {
+			end = strings.IndexAny(rest, ";&|<>")
+			if end < 0 {
+				end = len(rest)
+			}
+			words = strings.Fields(strings.NewReplacer("(", " ", ")", " ", "{", " ", "}", " ", `"`, "", "'", "").Replace(rest[:end]))
+		}
+		if len(words) > 0 {
+			out = append(out, segment{off: off, end: off + end, words: words})
+		}
+		off += end + 1
+	}
+	return out
+}
+
+// byteIndex converts go-shellwords' rune index into a byte index.
+func byteIndex(s string, runes int) int {
+	i := 0
+	for b := range s {
+		if i == runes {
+			return b
+		}
+		i++
+	}
+	return len(s)
+}
+
+var envAssign = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+
+// prefixWords may precede a command on a line.
+var prefixWords = map[string]bool{
+	"exec": true, "command": true, "time": true, "nohup": true, "env": true, "then": true, "do": true,
+	"else": true, "if": true, "while": true, "until": true, "!": true, "{": true, "(": true, "-": true,
+}
+
+// destructive reports whether words run one of the destructive commands
+// directly; what names it, at is the word to point at.
+func destructive(words []string, kind scriptKind) (what, at string, ok bool) {
+	i := 0
+	for ; i < len(words); i++ {
+		w := words[i]
+		if kind == kindMake && i == 0 {
+			w = strings.TrimLeft(w, "@-+")
+		}
+		switch {
+		case envAssign.MatchString(w), prefixWords[w], kind == kindYAML && strings.HasSuffix(w, ":"):
+			continue
+		case w == "sudo":
+			for i+1 < len(words) && strings.HasPrefix(words[i+1], "-") {
+				i++
+				if words[i] == "-u" || words[i] == "-g" {
+					i++
+				}
+			}
+			continue
+		}
+		break
+	}
+	if i >= len(words) {
+		return "", "", false
+	}
+	cmd := words[i]
+	if kind == kindMake {
+		cmd = strings.TrimLeft(cmd, "@-+")
+	}
+	at = path.Base(cmd)
+	args := words[i+1:]
+	switch at {
+	case "docker":
+		what = dockerDestructive(args)
+	case "docker-compose":
+		if composeDown(args) {
+			what = "docker-compose down -v"
+		}
+	}
+	if what == "" {
+		return "", "", false
+	}
+	safe := "ledger_docker " + strings.TrimPrefix(strings.TrimPrefix(what, "docker-compose "), "docker ")
+	if at == "docker-compose" {
+		safe = "ledger_docker compose down -v"
+	}
+	return fmt.Sprintf("runs %q directly: it deletes volumes without a backup and ignores the protect label; "+
+		"run it through ledger_docker (%s) or drop the volume flag", what, safe), at, true
+}
+
+var (
+	dockerValueFlags  = flagSet("-c", "--context", "-H", "--host", "--config", "-l", "--log-level", "--tlscacert", "--tlscert", "--tlskey")
+	composeValueFlags = flagSet("-f", "--file", "-p", "--project-name", "--project-directory", "--profile", "--env-file",
+		"--ansi", "--parallel", "--progress", "-c", "--context", "-H", "--host", "--log-level", "--tlscacert", "--tlscert", "--tlskey")
+)
+
+func flagSet(flags ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range flags {
+		m[f] = true
+	}
+	return m
+}
+
+// subcommand skips flags (and the values of valueFlags) and returns the
+// first positional word and what follows it.
+func subcommand(args []string, valueFlags map[string]bool) (string, []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			return a, args[i+1:]
+		}
+		if valueFlags[a] {
+			i++
+		}
+	}
+	return "", nil
+}
+
+func dockerDestructive(args []string) string {
+	sub, rest := subcommand(args, dockerValueFlags)
+	switch sub {
+	case "compose":
+		if composeDown(rest) {
+			return "docker compose down -v"
+		}
+	case "volume":
+		if s, _ := subcommand(rest, nil); s == "prune" {
+			return "docker volume prune"
+		}
+	case "system":
+		if s, r := subcommand(rest, flagSet("--filter")); s == "prune" {
+			for _, a := range r {
+				if a == "--volumes" || a == "--volumes=true" || a == "--volumes=1" {
+					return "docker system prune --volumes"
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// composeDown reports `down` with -v / --volumes.
+func composeDown(args []string) bool {
+	sub, rest := subcommand(args, composeValueFlags)
+	if sub != "down" {
+		return false
+	}
+	for _, a := range rest {
+		switch {
+		case a == "--volumes", a == "--volume", a == "--volumes=true", a == "--volumes=1":
+			return true
+		case strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--"):
+			for _, c := range a[1:] {
+				if c == 'v' {
+					return true
+				}
+				if c == 't' {
+					break
+				}
+			}
+		}
+	}
+	return false
+}
