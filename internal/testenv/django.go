@@ -20,7 +20,8 @@ const SampleAppDir = "testdata/sampleapp"
 // bookworm's python3-django and python3-psycopg2 with testdata/sampleapp in
 // /app, built by testdata/images/django/build.sh. The tag hashes the script
 // and the app's files, so editing the app gives a new image; the Debian base
-// is rebuilt (about a minute) only when the script changes.
+// is rebuilt (about a minute) only when the script or the apt sources
+// reader changes.
 func DjangoImage(t testing.TB) string {
 	t.Helper()
 	tag, err := ensureDjango()
@@ -59,7 +60,8 @@ var ensureDjango = sync.OnceValues(func() (string, error) {
 	}
 	app := filepath.Join(root, SampleAppDir)
 	script := filepath.Join(dir, "build.sh")
-	baseHash, err := hashFiles(script)
+	baseInputs := []string{script, filepath.Join(dir, "..", "apt-sources.sh")}
+	baseHash, err := hashFiles(baseInputs...)
 	if err != nil {
 		return "", err
 	}
@@ -68,13 +70,16 @@ var ensureDjango = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return ensureImage(djangoRepo, append([]string{script}, files...), func(ctx context.Context, tag string) error {
+	return ensureImage(djangoRepo, append(baseInputs, files...), func(ctx context.Context, tag string) error {
 		dockerPath, err := realDocker()
 		if err != nil {
 			return err
 		}
-		_, err = runCmd(ctx, dir, []string{"DOCKER=" + dockerPath}, "bash", script, tag, base, app)
-		return err
+		if _, err := runCmd(ctx, dir, []string{"DOCKER=" + dockerPath}, "bash", script, tag, base, app); err != nil {
+			return err
+		}
+		removeOldTags(ctx, djangoRepo+"-base", base)
+		return nil
 	})
 })
 

@@ -6,7 +6,8 @@
 #         the engine does not have it yet.
 #   TAG:  BASE plus the app's files in /app (legacy builder, FROM a local image,
 #         so no registry is asked).
-# The apt sources are this machine's own (read now, never written down here).
+# The apt sources are this machine's own (../apt-sources.sh reads them now;
+# no mirror is written down here).
 #
 # usage: build.sh TAG BASE APPDIR
 # env:   DOCKER (default: docker) - the real docker CLI to import with.
@@ -16,31 +17,12 @@ tag=${1:?usage: build.sh TAG BASE APPDIR}
 base=${2:?usage: build.sh TAG BASE APPDIR}
 app=${3:?usage: build.sh TAG BASE APPDIR}
 docker=${DOCKER:-docker}
-
-# sources prints the machine's apt sources on stdout: every deb822 *.sources
-# file if there is one, else the one-line sources.list entries (the same
-# reading as testdata/images/postgres/build.sh).
-sources() {
-	local f found=0
-	shopt -s nullglob
-	for f in /etc/apt/sources.list.d/*.sources; do
-		cat "$f"
-		printf '\n'
-		found=1
-	done
-	if [ "$found" = 0 ]; then
-		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-			[ -f "$f" ] && grep -E '^[[:space:]]*deb[[:space:]]' "$f" || true
-		done
-	fi
-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 if ! "$docker" image inspect "$base" >/dev/null 2>&1; then
-	if [ -z "$(sources)" ]; then
-		echo "build.sh: no apt sources found in /etc/apt" >&2
-		exit 1
-	fi
-	sources | mmdebstrap --variant=minbase --include=python3-django,python3-psycopg2 --quiet \
+	# The machine's own apt sources (fails when there are none).
+	sources=$("$here/../apt-sources.sh")
+	printf '%s\n' "$sources" | mmdebstrap --variant=minbase --include=python3-django,python3-psycopg2 --quiet \
 		--customize-hook='mkdir -p "$1/app/media"' \
 		--customize-hook='rm -rf "$1/usr/share/doc" "$1/usr/share/man" "$1/usr/share/info"' \
 		bookworm - - |
