@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 )
 
 // PruneFiltersKey is the docker CLI config.json key whose filters the CLI
@@ -15,6 +16,20 @@ const PruneFiltersKey = "pruneFilters"
 
 // ProtectFilter is the prune filter that keeps volumes labelled key=true.
 func ProtectFilter(labelKey string) string { return "label!=" + labelKey + "=true" }
+
+// ConflictingFilters are the other "label!=" filters in filters. The engine
+// ANDs label! filters (it keeps a volume only when it carries every one of
+// them), so ours beside another would protect neither the user's volumes nor
+// ours: we do not add it then.
+func ConflictingFilters(filters []string, ours string) []string {
+	var out []string
+	for _, f := range filters {
+		if f != ours && strings.HasPrefix(f, "label!=") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // member is one top-level key of config.json, in file order.
 type member struct {

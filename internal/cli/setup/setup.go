@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/spf13/cobra"
@@ -42,6 +43,8 @@ type Report struct {
 	PruneFilters []string `json:"prune_filters"`
 	Installed    bool     `json:"installed"`
 	Changed      bool     `json:"changed"`
+	// Conflicts are other label! filters that keep ours from being added.
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 // New is the verb's registration (internal/cli/verbs).
@@ -57,7 +60,9 @@ func NewCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
 "pruneFilters": ["label!=com.ledgerflow.protect=true"] (the configured protect
 label) to the docker CLI's config.json, so every "docker ... prune" leaves
 protected volumes alone even without the ledger_docker wrapper. Other settings
-and other prune filters are kept; running it again changes nothing.
+and other prune filters are kept; running it again changes nothing. When
+another "label!=" filter is there, the filter is not added (docker ANDs
+"label!=" filters, so the two would protect neither) and a warning says so.
 --remove-prune-filter removes only that filter. Without a flag, it reports
 whether the filter is there.
 
@@ -103,8 +108,19 @@ func run(_ context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	current, err := PruneFilters(data)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v (left unchanged)", cli.ErrConfig, path, err)
+	}
+	rep.Conflicts = ConflictingFilters(current, rep.Filter)
 	out := data
-	if opts.AddPruneFilter || opts.RemovePruneFilter {
+	if opts.AddPruneFilter && len(rep.Conflicts) > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s already has the prune filter %s; docker combines \"label!=\" filters\n"+
+			"with AND (a volume is kept only when it has all those labels), so adding %s would\n"+
+			"weaken yours and not keep protected volumes. Not added: the ledger_docker wrapper still\n"+
+			"protects them. To use this second net, change your filter and run again.\n",
+			path, strings.Join(rep.Conflicts, ", "), rep.Filter)
+	} else if opts.AddPruneFilter || opts.RemovePruneFilter {
 		out, rep.Changed, err = EditPruneFilter(data, rep.Filter, opts.AddPruneFilter)
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v (left unchanged)", cli.ErrConfig, path, err)

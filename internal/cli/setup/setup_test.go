@@ -177,3 +177,31 @@ func TestRunMalformedLeavesFile(t *testing.T) {
 		t.Errorf("malformed file was changed: %q", data)
 	}
 }
+
+func TestRunConflictingLabelFilter(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	orig := `{"pruneFilters":["label!=com.example.keep"]}`
+	if err := os.WriteFile(path, []byte(orig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, out, errOut := iostreams.Test()
+	err := run(t.Context(), &Options{IO: ios, ConfigDir: dir, AddPruneFilter: true, JSON: true,
+		Config: func() (*config.Config, error) { return &config.Config{ProtectLabel: config.DefaultProtectLabel}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Changed || rep.Installed || len(rep.Conflicts) != 1 || rep.Conflicts[0] != "label!=com.example.keep" {
+		t.Errorf("report: %+v", rep)
+	}
+	if !strings.Contains(errOut.String(), "combines") || !strings.Contains(errOut.String(), "Not added") {
+		t.Errorf("stderr: %q", errOut)
+	}
+	if data, _ := os.ReadFile(path); string(data) != orig {
+		t.Errorf("config.json changed: %s", data)
+	}
+}
