@@ -123,8 +123,8 @@ func render(vols []Volume) string {
 }
 
 const (
-	shopF  = "-f testdata/shop/compose.yaml"
-	blogF  = "-f testdata/blog/compose.yaml"
+	shopF = "-f testdata/shop/compose.yaml"
+	blogF = "-f testdata/blog/compose.yaml"
 )
 
 func TestDecideTable(t *testing.T) {
