@@ -20,6 +20,10 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
 )
 
+// EnvKeep, set to 1, keeps a failed test's project (containers, volumes) for
+// inspection instead of removing it.
+const EnvKeep = "LEDGER_E2E_KEEP"
+
 // Project is one scenario under test: a copy of testdata/e2e/<scenario>/ in
 // a temp folder, run under a unique Compose project name. Everything it
 // creates on the engine is removed when the test ends.
@@ -202,6 +206,19 @@ func (p *Project) Up(services ...string) {
 	p.Compose(append([]string{"up", "-d"}, services...)...)
 }
 
+// ContainerID is the id of service's (first) container.
+func (p *Project) ContainerID(service string) string {
+	p.t.Helper()
+	id := strings.TrimSpace(p.Compose("ps", "-q", "--all", service).Stdout)
+	if i := strings.IndexByte(id, '\n'); i >= 0 {
+		id = id[:i]
+	}
+	if id == "" {
+		p.t.Fatalf("service %s has no container", service)
+	}
+	return id
+}
+
 // WaitPostgres waits until pg_isready answers inside service's container.
 // The bound (2 min) only guards against a hung test; it asserts no speed.
 func (p *Project) WaitPostgres(service string) {
@@ -253,6 +270,11 @@ func (p *Project) WriteFile(name, content string) {
 // project's name by ledger-docker (any com.ledgerflow.* label whose value is
 // the project name) or named after it.
 func (p *Project) cleanup() {
+	if os.Getenv(EnvKeep) == "1" && p.t.Failed() {
+		p.t.Logf("%s=1: keeping project %s's containers and volumes for inspection; remove them with:\n"+
+			"  docker compose -p %s down -v", EnvKeep, p.Name, p.Name)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// compose down first: it stops in dependency order and removes networks.
