@@ -235,3 +235,20 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("Discover = %v, want %s", rel, want)
 	}
 }
+
+func TestRulesDoc(t *testing.T) {
+	p := filepath.Join("..", "..", "docs", "rules.md")
+	got := RulesMarkdown()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil || string(want) != got {
+		t.Errorf("docs/rules.md is out of date with the Rules table (go test ./internal/check -run TestRulesDoc -update): %v", err)
+	}
+}

@@ -4,6 +4,7 @@ package verbs
 
 import (
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/check"
 	"github.com/ledger-docker/ledger-docker/internal/cli/setup"
 )
 
@@ -11,5 +12,6 @@ func init() {
 	cli.Register(
 		// verbs: one line each, e.g. backup.New,
 		setup.New,
+		check.New,
 	)
 }

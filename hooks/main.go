@@ -1,0 +1,15 @@
+// Command ledger-precommit is the pre-commit hook: `docker ledger check`
+// outside the docker CLI (see .pre-commit-hooks.yaml).
+package main
+
+import (
+	"os"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli/check"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
+)
+
+func main() {
+	os.Exit(check.Main(os.Args[1:], func() (engine.Engine, error) { return docker.FromEnv() }))
+}

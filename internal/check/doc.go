@@ -1,0 +1,47 @@
+package check
+
+import (
+	"fmt"
+	"strings"
+)
+
+// RulesMarkdown is the README section that documents every rule
+// (docs/rules.md; regenerate with go test ./internal/check -run TestRulesDoc -update).
+func RulesMarkdown() string {
+	var b strings.Builder
+	b.WriteString(`## Pre-commit checks
+
+` + "`ledger-precommit [FILE...]`" + ` (the pre-commit hook) and ` + "`docker ledger check [FILE...]`" + ` run the same
+rules. Without files they check the git repository around the current folder: ` + "`compose*.y*ml`" + `,
+` + "`docker-compose*.y*ml`" + `, the files of ` + "`COMPOSE_FILE`" + ` (environment or ` + "`.env`" + `), shell scripts, Makefiles and
+CI files. Compose files are loaded with compose-go as compose loads them (` + "`include:`" + `, ` + "`extends:`" + `, ` + "`.env`" + `
+interpolation, the override file), tolerating unset variables.
+
+Each finding prints as ` + "`file:line:col: severity: message [rule]`" + `; ` + "`--format json`" + ` prints one JSON report.
+Exit status: 0 when clean or warnings only, 1 when there is an error, 2 for a usage error or a file that
+cannot be read or written. ` + "`--fix`" + ` adds the protect label to unprotected volumes in place (comments,
+order, quoting, indentation and line ends are kept) and checks again. ` + "`--list-rules`" + ` lists the rules.
+
+The protect label key is ` + "`com.ledgerflow.protect`" + ` unless ` + "`protect_label`" + ` in the configuration file or
+` + "`LEDGER_PROTECT_LABEL`" + ` says otherwise. The engine rule runs only when a container engine answers within
+250 ms; ` + "`--no-engine`" + ` or ` + "`LEDGER_CHECK_ENGINE=0`" + ` skips it.
+
+Install: with the pre-commit framework, add the ` + "`ledger-check`" + ` hook of this repository to
+` + "`.pre-commit-config.yaml`" + ` (` + "`.pre-commit-hooks.yaml`" + ` defines it); without it, ` + "`install.sh --hook DIR`" + `
+installs a plain git hook.
+
+| Rule | Severity | What it finds |
+|------|----------|---------------|
+`)
+	for _, r := range Rules {
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s |\n", r.ID, r.ID, r.Severity, r.Summary)
+	}
+	for _, r := range Rules {
+		fmt.Fprintf(&b, "\n### %s\n\n**Severity:** %s", r.ID, r.Severity)
+		if r.Fixable {
+			b.WriteString(" (fixed by `--fix`)")
+		}
+		fmt.Fprintf(&b, "\n\n%s\n\n**Why:** %s\n\n**Fix:** %s\n", r.Summary, r.Rationale, r.Fix)
+	}
+	return b.String()
+}

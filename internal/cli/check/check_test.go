@@ -1,0 +1,157 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	dockercli "github.com/docker/cli/cli"
+
+	"github.com/ledger-docker/ledger-docker/internal/check"
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/config"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/iostreams"
+)
+
+func testFactory(e engine.Engine) (*cli.Factory, *bytes.Buffer, *bytes.Buffer) {
+	ios, _, out, errOut := iostreams.Test()
+	return &cli.Factory{
+		IO:     ios,
+		Getenv: func(string) string { return "" },
+		Engine: func() (engine.Engine, error) { return e, nil },
+		Config: func() (*config.Config, error) { return &config.Config{ProtectLabel: config.DefaultProtectLabel}, nil },
+	}, out, errOut
+}
+
+func TestNewCmdFlags(t *testing.T) {
+	tests := []struct {
+		argv    string
+		want    Options
+		wantErr bool
+	}{
+		{argv: "", want: Options{Format: "text"}},
+		{argv: "compose.yaml deploy.sh", want: Options{Format: "text", Files: []string{"compose.yaml", "deploy.sh"}}},
+		{argv: "--fix compose.yaml", want: Options{Format: "text", Fix: true, Files: []string{"compose.yaml"}}},
+		{argv: "--json", want: Options{Format: "json"}},
+		{argv: "--format json --no-engine", want: Options{Format: "json", NoEngine: true}},
+		{argv: "--format=text --list-rules", want: Options{Format: "text", ListRules: true}},
+		{argv: "--format yaml", wantErr: true},
+		{argv: "--bogus", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.argv, func(t *testing.T) {
+			f, _, _ := testFactory(fake.New())
+			var got *Options
+			cmd := NewCmd(f, func(o *Options) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.argv))
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("want a usage error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Format != tt.want.Format || got.Fix != tt.want.Fix || got.NoEngine != tt.want.NoEngine ||
+				got.ListRules != tt.want.ListRules || strings.Join(got.Files, " ") != strings.Join(tt.want.Files, " ") {
+				t.Errorf("options = %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+func fixture(t *testing.T, name string) string {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "testdata", "check", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestRun(t *testing.T) {
+	fe := fake.New()
+	fe.AddVolume(engine.Volume{Name: "good_pgdata", Labels: map[string]string{"com.docker.compose.config-hash": "x"}}, nil)
+	tests := []struct {
+		name       string
+		dir        string
+		files      []string
+		format     string
+		noEngine   bool
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{name: "clean", dir: "override", files: []string{"compose.yaml"}, format: "text", wantCode: 0},
+		{name: "errors", dir: "bad", files: []string{"compose.yaml"}, format: "text", wantCode: 1,
+			wantStdout: []string{`compose.yaml:31:3: error: volume "media" has no com.ledgerflow.protect=true label`, "[volume-unprotected]"},
+			wantStderr: []string{"docker ledger check: 9 errors, 1 warning", `run "docker ledger check --fix"`}},
+		{name: "engine warning only", dir: "good", files: []string{"compose.yaml"}, format: "text", wantCode: 0,
+			wantStdout: []string{`warning: volume "pgdata" exists on the engine as "good_pgdata"`, "docker ledger protect good_pgdata"}},
+		{name: "no engine", dir: "good", files: []string{"compose.yaml"}, format: "text", noEngine: true, wantCode: 0},
+		{name: "scripts", dir: "scripts", files: []string{"Makefile"}, format: "text", wantCode: 1,
+			wantStdout: []string{`Makefile:5:3: error: runs "docker compose down -v" directly`}},
+		{name: "json", dir: "malformed", files: []string{"compose.yaml"}, format: "json", wantCode: 1,
+			wantStdout: []string{`"rule": "compose-parse-error"`, `"errors": 1`}},
+		{name: "missing file", dir: "good", files: []string{"absent.yaml"}, format: "text", wantCode: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, out, errOut := testFactory(fe)
+			opts := &Options{IO: f.IO, Config: f.Config, Engine: f.Engine, Getenv: f.Getenv, Name: "docker ledger check",
+				Dir: fixture(t, tt.dir), Files: tt.files, Format: tt.format, NoEngine: tt.noEngine}
+			err := run(context.Background(), opts)
+			code := 0
+			var se dockercli.StatusError
+			if errors.As(err, &se) {
+				code = se.StatusCode
+				errOut.WriteString(se.Error())
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d (err %v)\n%s", code, tt.wantCode, err, out)
+			}
+			for _, w := range tt.wantStdout {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(errOut.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if tt.wantStdout == nil && out.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing", out)
+			}
+			if tt.format == "json" {
+				var rep check.Report
+				if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+					t.Errorf("--format json: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestListRules(t *testing.T) {
+	f, out, _ := testFactory(fake.New())
+	if err := run(context.Background(), &Options{IO: f.IO, ListRules: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range check.Rules {
+		if !strings.Contains(out.String(), r.ID) {
+			t.Errorf("--list-rules lacks %s", r.ID)
+		}
+	}
+}
