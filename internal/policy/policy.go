@@ -159,7 +159,7 @@ func unavailable(in intercept.Intent, err error) Decision {
 		msg = err.Error()
 	}
 	return Decision{Verdict: Block, Volumes: []Volume{}, Unavailable: true,
-		Reason: fmt.Sprintf("cannot check which volumes `%s` would delete (%s); nothing was run", in.CommandLine(), msg)}
+		Reason: fmt.Sprintf("cannot check which volumes `%s` would delete (%s)", in.CommandLine(), msg)}
 }
 
 // production names the production project or context the command touches
@@ -194,6 +194,9 @@ func advice(in intercept.Intent, label string) []string {
 		return []string{fmt.Sprintf("add --filter 'label!=%s=true' (or install.sh's pruneFilters) so protected volumes are kept", label), backup}
 	case intercept.OpContainerRm:
 		return []string{"docker rm   (without -v: keeps the volumes)", backup}
+	case intercept.OpVolumeRm:
+		return []string{"docker volume rm with only the unprotected volumes",
+			"docker ledger volume snapshot VOLUME   (keep a copy first)", backup}
 	}
 	return []string{"remove the protect label only after a verified backup (docker ledger backup)"}
 }

@@ -5,7 +5,9 @@ package verbs
 import (
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/cli/check"
+	"github.com/ledger-docker/ledger-docker/internal/cli/explain"
 	"github.com/ledger-docker/ledger-docker/internal/cli/setup"
+	"github.com/ledger-docker/ledger-docker/internal/cli/volume"
 )
 
 func init() {
@@ -13,5 +15,8 @@ func init() {
 		// verbs: one line each, e.g. backup.New,
 		setup.New,
 		check.New,
+		explain.New,
+		explain.NewGuard,
+		volume.New,
 	)
 }

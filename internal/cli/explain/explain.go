@@ -1,0 +1,129 @@
+// Package explain is `docker ledger explain -- ARGS...`: what ledger_docker
+// would do with a docker command, as one JSON object, running nothing. It
+// also holds the hidden `guard` verb the wrapper hands destructive commands
+// to.
+package explain
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	dockercli "github.com/docker/cli/cli"
+	"github.com/spf13/cobra"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/intercept"
+	"github.com/ledger-docker/ledger-docker/internal/wrapper"
+	"github.com/ledger-docker/ledger-docker/internal/wrapper/guard"
+)
+
+// Options of explain and guard.
+type Options struct {
+	Factory *cli.Factory
+	// Program is --as (docker or docker-compose); a leading "docker" or
+	// "docker-compose" in Args says the same.
+	Program string
+	Args    []string
+	// Guard runs the command after the decision (the wrapper's path).
+	Guard bool
+	// Exit ends the process with the guard's status (os.Exit).
+	Exit func(int)
+}
+
+// New returns `docker ledger explain`.
+func New(f *cli.Factory) *cobra.Command { return NewCmd(f, nil) }
+
+// NewCmd builds explain; runF replaces run in tests.
+func NewCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
+	return newCmd(f, runF, false)
+}
+
+// NewGuard returns the hidden `docker ledger guard`, which ledger_docker
+// execs for commands that may lose volumes.
+func NewGuard(f *cli.Factory) *cobra.Command { return newCmd(f, nil, true) }
+
+func newCmd(f *cli.Factory, runF func(*Options) error, isGuard bool) *cobra.Command {
+	opts := &Options{Factory: f, Guard: isGuard, Exit: os.Exit}
+	cmd := &cobra.Command{
+		Use:   "explain [--as docker-compose] -- ARGS...",
+		Short: "Show what ledger_docker would do with a docker command (runs nothing)",
+		Long: `Prints one JSON object saying what ledger_docker would do with the docker
+(or docker-compose) command ARGS, without running it or taking a backup:
+
+  {"verdict":"pass|backup|block","volumes":[{"name":"...","protected":true,"action":"delete|recreate"}],"reason":"..."}
+
+The same as LEDGER_EXPLAIN=1 ledger_docker ARGS... Docker global flags
+(--context, -H, --config...) may come before "ledger" or inside ARGS.
+
+Examples:
+  docker ledger explain -- compose down -v
+  docker ledger explain -- volume prune -af
+  docker ledger explain --as docker-compose -- down -v
+` + cli.ExitStatusHelp,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(c.Context(), opts)
+		},
+	}
+	if isGuard {
+		cmd.Use = "guard --as PROGRAM -- ARGS..."
+		cmd.Short = "Decide, back up or block, then run a docker command (used by ledger_docker)"
+		cmd.Hidden = true
+	}
+	cmd.Flags().SetInterspersed(false)
+	cmd.Flags().StringVar(&opts.Program, "as", "", `Read ARGS as this program's ("docker" or "docker-compose")`)
+	// explain always prints JSON; --json is accepted for symmetry with
+	// every other report.
+	cmd.Flags().Bool("json", true, "Print JSON (always on)")
+	return cmd
+}
+
+func run(ctx context.Context, opts *Options) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	prog, args := guard.SplitProgram(opts.Args)
+	if opts.Program != "" {
+		prog = intercept.Program(strings.TrimSpace(opts.Program))
+		args = opts.Args
+	}
+	if prog != intercept.Docker && prog != intercept.DockerCompose {
+		return cli.ErrUsage
+	}
+	f := opts.Factory
+	code := guard.Run(ctx, guard.Options{
+		Program:        prog,
+		Args:           args,
+		BaseGlobalArgs: pluginGlobalArgs(os.Args),
+		Env:            os.Environ(),
+		Stdout:         f.IO.Out,
+		Stderr:         f.IO.ErrOut,
+		Explain:        !opts.Guard,
+		Config:         f.Config,
+	})
+	if opts.Guard {
+		// The guard speaks for the docker command it stands in for: its
+		// status is the command's (77 blocked, 75 backup failed...), with
+		// the message already printed.
+		opts.Exit(code)
+	}
+	if code != cli.ExitOK {
+		return dockercli.StatusError{StatusCode: code, Status: fmt.Sprintf("docker ledger explain: exit status %d", code)}
+	}
+	return nil
+}
+
+// pluginGlobalArgs are the docker global flags the plugin binary was
+// started with (docker passes them before "ledger").
+func pluginGlobalArgs(argv []string) []string {
+	if len(argv) < 2 {
+		return nil
+	}
+	return intercept.Parse(append([]string{"docker"}, argv[1:]...), wrapper.Getenv(nil)).GlobalArgs
+}
