@@ -13,6 +13,7 @@ SHELL     := bash
 # its own figures and ratios and exits non-zero when a target is missed.
 BENCHES :=
 # BENCHES += ./internal/bench/<name>
+BENCHES += ./internal/bench/check
 
 .PHONY: all build test unit e2e bench images clean vet
 

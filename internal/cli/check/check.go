@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	dockercli "github.com/docker/cli/cli"
@@ -184,6 +186,13 @@ func plural(n int, what string) string {
 // Main runs the ledger-precommit hook: the same command as `docker ledger
 // check`, outside the docker CLI. It returns the exit status.
 func Main(args []string, newEngine func() (engine.Engine, error)) int {
+	// A hook is a short run that allocates ~1 MB per compose file: collect
+	// only past 256 MB instead of every few MB (about a third faster),
+	// unless GOGC says otherwise.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(256 << 20)
+	}
 	f := cli.NewFactory(newEngine)
 	cmd := newCmd(f, nil, "ledger-precommit")
 	cmd.Use = strings.Replace(cmd.Use, "check", "ledger-precommit", 1)
