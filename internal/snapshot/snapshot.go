@@ -189,20 +189,12 @@ func Restore(ctx context.Context, e engine.Engine, file, volume string, labels m
 		return err
 	}
 	err = withHelper(ctx, e, volume, false, func(id string) error {
-		// Read the whole gzip stream through its checksum before reporting
-		// success: a truncated snapshot must fail.
-		pr, pw := io.Pipe()
-		go func() {
-			_, err := io.Copy(pw, zr)
-			pw.CloseWithError(err)
-		}()
-		if err := e.CopyTo(ctx, id, mountPath, pr); err != nil {
-			pr.CloseWithError(err)
+		if err := e.CopyTo(ctx, id, mountPath, zr); err != nil {
 			return fmt.Errorf("write volume %s: %w", volume, err)
 		}
-		// The engine may stop reading at the tar trailer; drain the rest so
-		// the gzip checksum is verified.
-		if _, err := io.Copy(io.Discard, pr); err != nil {
+		// The engine may stop reading at the tar trailer: read the rest so
+		// the gzip checksum is verified (a truncated snapshot must fail).
+		if _, err := io.Copy(io.Discard, zr); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		return nil

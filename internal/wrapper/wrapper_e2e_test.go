@@ -1,0 +1,329 @@
+package wrapper_test
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ledger-docker/ledger-docker/internal/testenv"
+)
+
+// Stories of ledger_docker on the real engine (testdata/e2e/wrapper/).
+
+type explained struct {
+	Verdict string `json:"verdict"`
+	Volumes []struct {
+		Name      string `json:"name"`
+		Protected bool   `json:"protected"`
+		Action    string `json:"action"`
+	} `json:"volumes"`
+	Reason string `json:"reason"`
+}
+
+func explain(t *testing.T, r testenv.Result) explained {
+	t.Helper()
+	var e explained
+	if r.ExitCode != 0 || json.Unmarshal([]byte(r.Stdout), &e) != nil || strings.Count(strings.TrimSpace(r.Stdout), "\n") != 0 {
+		t.Fatalf("explain: want one JSON object and exit 0: %s", r)
+	}
+	return e
+}
+
+// fill writes files into a volume with the PostgreSQL image's shell.
+func fill(t *testing.T, p *testenv.Project, volume string) {
+	t.Helper()
+	r := p.Docker("run", "--rm", "-v", volume+":/d", testenv.PostgresImage(t), "sh", "-c",
+		"echo hello > /d/a.txt && mkdir -p /d/sub/deep && head -c 200000 /dev/urandom > /d/sub/deep/b.bin && chmod 640 /d/a.txt && chown 999:999 /d/sub/deep/b.bin")
+	if r.ExitCode != 0 {
+		t.Fatalf("fill %s: %s", volume, r)
+	}
+}
+
+// listing is a volume's files with their mode and checksum.
+func listing(t *testing.T, p *testenv.Project, volume string) string {
+	t.Helper()
+	r := p.Docker("run", "--rm", "-v", volume+":/d:ro", testenv.PostgresImage(t), "sh", "-c",
+		"cd /d && find . -mindepth 1 -printf '%p %y %m %U:%G\\n' | sort && find . -type f -exec sha256sum {} + | sort")
+	if r.ExitCode != 0 {
+		t.Fatalf("list %s: %s", volume, r)
+	}
+	return r.Stdout
+}
+
+func TestComposeDownVolumesIsBlocked(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	p.Up()
+	fill(t, p, p.Volume("media"))
+	before := p.Compose("ps", "-q").Stdout
+
+	e := explain(t, p.RunEnv([]string{"LEDGER_EXPLAIN=1"}, "ledger_docker", "compose", "down", "-v"))
+	if e.Verdict != "block" {
+		t.Fatalf("explain: %+v", e)
+	}
+	prot := map[string]bool{}
+	for _, v := range e.Volumes {
+		prot[v.Name] = v.Protected
+	}
+	if !prot[p.Volume("pgdata")] || prot[p.Volume("media")] || len(e.Volumes) != 3 {
+		t.Errorf("explain volumes: %+v (want pgdata protected, media and the anonymous cache not)", e.Volumes)
+	}
+
+	for _, args := range [][]string{
+		{"compose", "down", "-v"},
+		{"compose", "down", "--volumes", "--remove-orphans", "-t", "1"},
+		{"compose", "-p", p.Name, "down", "-v"},
+	} {
+		r := p.Run("ledger_docker", args...)
+		if r.ExitCode != 77 {
+			t.Fatalf("ledger_docker %v: want exit 77: %s", args, r)
+		}
+		if !strings.Contains(r.Stderr, p.Volume("pgdata")) || !strings.Contains(r.Stderr, "down   (without -v") {
+			t.Errorf("stderr must name the protected volume and the safe alternative:\n%s", r.Stderr)
+		}
+	}
+	for _, v := range []string{"pgdata", "media"} {
+		if !p.VolumeExists(v) {
+			t.Errorf("volume %s was deleted", v)
+		}
+	}
+	if after := p.Compose("ps", "-q").Stdout; after != before {
+		t.Errorf("containers changed: before %q after %q", before, after)
+	}
+}
+
+func TestComposeV1ThroughShimIsBlocked(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	p.Up()
+	shim := filepath.Join(p.Home, "shim")
+	if err := os.MkdirAll(shim, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"docker", "docker-compose"} {
+		if err := os.Symlink(testenv.Binary(t, "ledger_docker"), filepath.Join(shim, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The shim folder first on PATH, as install.sh sets it up; the real
+	// binaries are found on PATH behind it.
+	env := []string{"PATH=" + shim + string(os.PathListSeparator) + os.Getenv("PATH"), "LEDGER_SHIM_DIR=" + shim,
+		"LEDGER_REAL_DOCKER="}
+	r := p.Exec(testenv.Cmd{Bin: filepath.Join(shim, "docker-compose"), Args: []string{"down", "-v"}, Env: env})
+	if r.ExitCode != 77 || !strings.Contains(r.Stderr, p.Volume("pgdata")) || !strings.Contains(r.Stderr, "docker-compose down") {
+		t.Fatalf("docker-compose down -v through the shim: want 77 naming %s: %s", p.Volume("pgdata"), r)
+	}
+	r = p.Exec(testenv.Cmd{Bin: filepath.Join(shim, "docker"), Args: []string{"compose", "down", "--volumes"}, Env: env})
+	if r.ExitCode != 77 {
+		t.Fatalf("docker compose down --volumes through the shim: want 77: %s", r)
+	}
+	if !p.VolumeExists("pgdata") || !p.VolumeExists("media") {
+		t.Error("a volume was deleted")
+	}
+	// pass-through by the shim reaches the real docker (not the shim again)
+	r = p.Exec(testenv.Cmd{Bin: filepath.Join(shim, "docker"), Args: []string{"volume", "inspect", "-f", "{{.Name}}", p.Volume("media")}, Env: env})
+	if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != p.Volume("media") {
+		t.Errorf("pass-through via the shim: %s", r)
+	}
+}
+
+func TestPassThroughKeepsOutputAndStatus(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	for _, args := range [][]string{
+		{"version", "--format", "{{.Client.Version}} {{.Server.APIVersion}}"},
+		{"volume", "inspect", "ledger-no-such-volume-" + p.Name},
+		{"container", "inspect", "--format", "{{.Id}}", "ledger-no-such-container"},
+		{"compose", "version", "--short"},
+		{"compose", "down"}, // no -v: nothing to protect, compose runs
+		{"no-such-subcommand"},
+	} {
+		want := p.Docker(args...)
+		got := p.Run("ledger_docker", args...)
+		if got.ExitCode != want.ExitCode || got.Stdout != want.Stdout || got.Stderr != want.Stderr {
+			t.Errorf("ledger_docker %v differs from docker:\n--- ledger_docker: %s\n--- docker: %s", args, got, want)
+		}
+	}
+}
+
+func TestUnreachableEngineBlocks(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	env := []string{"DOCKER_HOST=unix:///nonexistent.sock", "DOCKER_CONTEXT="}
+	for _, args := range [][]string{
+		{"compose", "down", "-v"},
+		{"volume", "rm", p.Volume("media")},
+		{"volume", "prune", "-f"},
+		{"-H", "unix:///nonexistent.sock", "system", "prune", "--volumes", "-f"},
+	} {
+		r := p.RunEnv(env, "ledger_docker", args...)
+		if r.ExitCode != 69 || !strings.Contains(r.Stderr, "unreachable") && !strings.Contains(r.Stderr, "Cannot connect") {
+			t.Errorf("ledger_docker %v with no engine: want exit 69 and a clear message: %s", args, r)
+		}
+	}
+	// not destructive: handed to docker, which reports the error itself
+	want := p.Exec(testenv.Cmd{Bin: "docker", Args: []string{"ps"}, Env: env})
+	got := p.RunEnv(env, "ledger_docker", "ps")
+	if got.ExitCode != want.ExitCode || got.Stderr != want.Stderr {
+		t.Errorf("ps with no engine: got %s want %s", got, want)
+	}
+}
+
+func TestVolumePruneSnapshotsWhatItLetsGo(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	// Every volume here carries this label, and every prune is filtered on
+	// it: the engine is shared and prune must only ever see ours.
+	mine := "com.ledgerflow.e2e=" + p.Name
+	keep, free, free2 := p.Name+"_keep", p.Name+"_free", p.Name+"_free2"
+	for _, v := range [][]string{{keep, "--label", "com.ledgerflow.protect=true"}, {free}, {free2}} {
+		if r := p.Docker(append([]string{"volume", "create", "--label", mine, v[0]}, v[1:]...)...); r.ExitCode != 0 {
+			t.Fatal(r)
+		}
+	}
+	fill(t, p, free)
+	fill(t, p, keep)
+	freeFiles := listing(t, p, free)
+
+	// Without the protect prune filter the prune would take the protected
+	// volume (API < 1.42 prunes named volumes): blocked, all kept.
+	r := p.Run("ledger_docker", "volume", "prune", "-f", "--filter", "label="+mine)
+	if r.ExitCode != 77 || !strings.Contains(r.Stderr, keep) {
+		t.Fatalf("prune without the protect filter: want 77 naming %s: %s", keep, r)
+	}
+	for _, v := range []string{keep, free, free2} {
+		if !p.VolumeExists(v) {
+			t.Fatalf("volume %s deleted by a blocked prune", v)
+		}
+	}
+
+	// With install.sh's pruneFilters in the CLI config the protected volume
+	// is kept, and the ones it lets go are snapshotted first.
+	cfgDir := filepath.Join(p.Home, "dockercfg")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"pruneFilters":["label!=com.ledgerflow.protect=true"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	snapDir := filepath.Join(p.Home, "data", "ledger-docker", "snapshots")
+	api := strings.TrimSpace(p.Docker("version", "--format", "{{.Server.APIVersion}}").Stdout)
+	r = p.RunEnv([]string{"DOCKER_CONFIG=" + cfgDir}, "ledger_docker", "volume", "prune", "-af", "--filter", "label="+mine)
+	wantCode := 0
+	if api < "1.42" {
+		wantCode = 1 // docker refuses --all below API 1.42; the snapshots are taken anyway
+	}
+	if r.ExitCode != wantCode {
+		t.Fatalf("prune -af (API %s): want exit %d: %s", api, wantCode, r)
+	}
+	if !p.VolumeExists(keep) {
+		t.Fatal("prune -af deleted the protected volume")
+	}
+	snaps := func(prefix string) []string {
+		m, _ := filepath.Glob(filepath.Join(snapDir, prefix+"_2*.tar.gz"))
+		return m
+	}
+	if len(snaps(free)) != 1 || len(snaps(free2)) != 1 || len(snaps(keep)) != 0 {
+		t.Fatalf("snapshots after prune -af: free %v free2 %v keep %v", snaps(free), snaps(free2), snaps(keep))
+	}
+
+	// plain prune -f really deletes at API 1.41; again snapshots first
+	r = p.RunEnv([]string{"DOCKER_CONFIG=" + cfgDir}, "ledger_docker", "volume", "prune", "-f", "--filter", "label="+mine)
+	if r.ExitCode != 0 {
+		t.Fatalf("prune -f with the protect filter: %s", r)
+	}
+	if !p.VolumeExists(keep) {
+		t.Fatal("prune -f deleted the protected volume")
+	}
+	if api < "1.42" && (p.VolumeExists(free) || p.VolumeExists(free2)) {
+		t.Fatalf("prune -f at API %s should have deleted the unprotected volumes", api)
+	}
+	all := snaps(free)
+	sort.Strings(all)
+	if len(all) < 1 {
+		t.Fatal("no snapshot of the pruned volume")
+	}
+	snap := all[len(all)-1]
+	fi, err := os.Stat(snap)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("snapshot %s: mode %v, %v", snap, fi.Mode(), err)
+	}
+	if di, _ := os.Stat(snapDir); di.Mode().Perm() != 0o700 {
+		t.Errorf("snapshot folder mode %v", di.Mode())
+	}
+	if got := tarNames(t, snap); !strings.Contains(strings.Join(got, " "), "./sub/deep/b.bin") {
+		t.Errorf("plain tar listing of %s: %q", snap, got)
+	}
+
+	// the snapshot restores into a new volume with identical files
+	restored := p.Name + "_restored"
+	r = p.Run("docker-ledger", "ledger", "volume", "restore", snap, "--to", restored)
+	if r.ExitCode != 0 {
+		t.Fatalf("restore: %s", r)
+	}
+	if got := listing(t, p, restored); got != freeFiles {
+		t.Errorf("restored volume differs:\n--- restored\n%s--- original\n%s", got, freeFiles)
+	}
+	// a restore never writes into an existing volume
+	if r := p.Run("docker-ledger", "ledger", "volume", "restore", snap, "--to", keep); r.ExitCode == 0 {
+		t.Errorf("restore over an existing volume must fail: %s", r)
+	}
+	// no helper container is left behind
+	if r := p.Docker("ps", "-aq", "--filter", "label=com.ledgerflow.helper=true"); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("helper containers left: %s", r.Stdout)
+	}
+}
+
+func TestComposeDownVolumesBackupThenRuns(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	// Without the protected database: only unprotected volumes would go.
+	p.Up("app")
+	fill(t, p, p.Volume("media"))
+	want := listing(t, p, p.Volume("media"))
+	// declare pgdata unprotected and remove its (never created) volume
+	p.WriteFile("compose.override.yaml", "volumes:\n  pgdata:\n    labels:\n      com.ledgerflow.protect: \"false\"\n")
+	r := p.Run("ledger_docker", "compose", "down", "-v")
+	if r.ExitCode != 0 {
+		t.Fatalf("compose down -v of unprotected volumes: %s", r)
+	}
+	if p.VolumeExists("media") {
+		t.Error("down -v did not run")
+	}
+	snaps, _ := filepath.Glob(filepath.Join(p.Dir, "backups", "dev", "volumes", p.Volume("media")+"_*.tar.gz"))
+	if len(snaps) != 1 {
+		t.Fatalf("want one snapshot of media in the project's backups/dev/volumes: %v\n%s", snaps, r)
+	}
+	restored := p.Name + "_media_back"
+	if r := p.Run("docker-ledger", "ledger", "volume", "restore", snaps[0], "--to", restored); r.ExitCode != 0 {
+		t.Fatal(r)
+	}
+	if got := listing(t, p, restored); got != want {
+		t.Errorf("restored differs:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func tarNames(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+	}
+}
