@@ -1,0 +1,184 @@
+package guard
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/config"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/intercept"
+	"github.com/ledger-docker/ledger-docker/internal/policy"
+	"github.com/ledger-docker/ledger-docker/internal/wrapper"
+)
+
+type run struct {
+	code           int
+	stdout, stderr string
+	execPath       string
+	execArgv       []string
+	execEnv        []string
+}
+
+func guarded(t *testing.T, e *fake.Engine, explain bool, env []string, args ...string) run {
+	t.Helper()
+	home := t.TempDir()
+	// a real "docker" for FindReal: any executable file will do, it is never run
+	bin := filepath.Join(home, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env = append([]string{"HOME=" + home, "PATH=" + bin, "XDG_DATA_HOME=" + filepath.Join(home, "data"),
+		wrapper.EnvSelf + "=/nonexistent/ledger_docker"}, env...)
+	var out, errOut bytes.Buffer
+	var r run
+	r.code = Run(context.Background(), Options{
+		Program: intercept.Docker, Args: args, Env: env, Stdout: &out, Stderr: &errOut, Explain: explain,
+		Config: func() (*config.Config, error) { return config.Load(wrapper.Getenv(env)) },
+		Connect: func(ctx context.Context, in intercept.Intent, g []string) (Connection, error) {
+			if e == nil {
+				return Connection{}, engine.ErrUnreachable
+			}
+			return Connection{Engine: e, Context: "default"}, nil
+		},
+		Exec: func(path string, argv, env []string) error {
+			r.execPath, r.execArgv, r.execEnv = path, argv, env
+			return nil
+		},
+		Now: func() time.Time { return time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC) },
+	})
+	r.stdout, r.stderr = out.String(), errOut.String()
+	return r
+}
+
+func world() *fake.Engine {
+	e := fake.New()
+	e.AddVolume(engine.Volume{Name: "keep", Labels: map[string]string{config.DefaultProtectLabel: "true"}}, map[string]string{"a": "1"})
+	e.AddVolume(engine.Volume{Name: "free"}, map[string]string{"b": "2"})
+	return e
+}
+
+func TestBlockRunsNothing(t *testing.T) {
+	e := world()
+	r := guarded(t, e, false, nil, "volume", "rm", "keep", "free")
+	if r.code != cli.ExitBlocked || r.execPath != "" {
+		t.Fatalf("code %d exec %q", r.code, r.execPath)
+	}
+	for _, want := range []string{"blocked `docker volume rm keep free`", "keep (PROTECTED)", "Nothing was run", "Safe alternatives"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	for _, c := range e.Calls() {
+		if strings.HasPrefix(c, "Remove") || strings.HasPrefix(c, "Create") {
+			t.Errorf("a block must not touch the engine: %s", c)
+		}
+	}
+}
+
+func TestBackupThenExec(t *testing.T) {
+	e := world()
+	r := guarded(t, e, false, []string{"USERVAR=x"}, "volume", "rm", "free")
+	if r.code != cli.ExitOK || !strings.HasSuffix(r.execPath, "/bin/docker") {
+		t.Fatalf("code %d exec %q stderr %s", r.code, r.execPath, r.stderr)
+	}
+	if strings.Join(r.execArgv, " ") != "docker volume rm free" {
+		t.Errorf("argv %q", r.execArgv)
+	}
+	for _, kv := range r.execEnv {
+		if strings.HasPrefix(kv, wrapper.EnvSelf+"=") {
+			t.Errorf("the real docker must not see %s", kv)
+		}
+	}
+	snaps, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(r.execPath)), "data", "ledger-docker", "snapshots", "free_20260506_070809.tar.gz"))
+	if len(snaps) != 1 || !strings.Contains(r.stderr, "volume free saved to") {
+		t.Errorf("snapshot %v\n%s", snaps, r.stderr)
+	}
+}
+
+func TestBackupFailureRunsNothing(t *testing.T) {
+	e := world()
+	// the snapshot folder cannot be created: a file is in the way
+	home := t.TempDir()
+	blocker := filepath.Join(home, "blocker")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := guarded(t, e, false, []string{"LEDGER_SNAPSHOT_DIR=" + filepath.Join(blocker, "snaps")}, "volume", "rm", "free")
+	if r.code != cli.ExitBackupFailed || r.execPath != "" || !strings.Contains(r.stderr, "was NOT run") {
+		t.Fatalf("code %d exec %q stderr %s", r.code, r.execPath, r.stderr)
+	}
+	if !e.HasVolume("free") {
+		t.Error("volume deleted")
+	}
+}
+
+func TestDBBackupHook(t *testing.T) {
+	e := world()
+	e.AddVolume(engine.Volume{Name: "shop_media", Labels: map[string]string{"com.docker.compose.project": "shop"}}, nil)
+	var asked []string
+	DBBackup = func(ctx context.Context, req DBRequest) (string, error) {
+		asked = append(asked, req.Project)
+		return "", errors.New("pg_dump exited 1")
+	}
+	defer func() { DBBackup = nil }()
+	r := guarded(t, e, false, nil, "volume", "rm", "shop_media")
+	if r.code != cli.ExitBackupFailed || r.execPath != "" || strings.Join(asked, ",") != "shop" {
+		t.Fatalf("code %d exec %q asked %v stderr %s", r.code, r.execPath, asked, r.stderr)
+	}
+}
+
+func TestExplainPrintsOneObject(t *testing.T) {
+	e := world()
+	r := guarded(t, e, true, nil, "volume", "rm", "keep")
+	var d policy.Decision
+	if r.code != 0 || r.execPath != "" || json.Unmarshal([]byte(r.stdout), &d) != nil || strings.Count(r.stdout, "\n") != 1 {
+		t.Fatalf("code %d exec %q stdout %q", r.code, r.execPath, r.stdout)
+	}
+	if d.Verdict != policy.Block || len(d.Volumes) != 1 || !d.Volumes[0].Protected || d.Volumes[0].Action != "delete" {
+		t.Errorf("%+v", d)
+	}
+	r = guarded(t, e, true, nil, "ps")
+	if strings.TrimSpace(r.stdout) != `{"verdict":"pass","volumes":[],"reason":"the command deletes no volume"}` {
+		t.Errorf("pass: %s", r.stdout)
+	}
+	if calls := e.Calls(); len(calls) != 0 {
+		t.Errorf("explain of a pass must not ask the engine: %v", calls)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	r := guarded(t, nil, false, nil, "volume", "prune", "-f")
+	if r.code != cli.ExitUnavailable || r.execPath != "" || !strings.Contains(r.stderr, "unreachable") {
+		t.Fatalf("code %d stderr %s", r.code, r.stderr)
+	}
+	r = guarded(t, nil, false, nil, "ps")
+	if r.code != 0 || r.execPath == "" {
+		t.Fatalf("a harmless command passes: code %d", r.code)
+	}
+}
+
+func TestSplitProgram(t *testing.T) {
+	for _, tt := range []struct{ args, prog, rest string }{
+		{"compose down -v", "docker", "compose down -v"},
+		{"docker compose down -v", "docker", "compose down -v"},
+		{"docker-compose down -v", "docker-compose", "down -v"},
+		{"/usr/bin/docker-compose down", "docker-compose", "down"},
+	} {
+		p, rest := SplitProgram(strings.Fields(tt.args))
+		if string(p) != tt.prog || strings.Join(rest, " ") != tt.rest {
+			t.Errorf("%s: %s %q", tt.args, p, rest)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package wrapper
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/intercept"
+)
+
+func exe(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func link(t *testing.T, target, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFindRealSkipsWrapperAndShims(t *testing.T) {
+	d := t.TempDir()
+	self := filepath.Join(d, "opt", "wrapper-copy")
+	exe(t, self)
+	exe(t, filepath.Join(d, "shim", "docker"))       // the shim folder
+	link(t, self, filepath.Join(d, "a", "docker"))   // a link to this wrapper
+	exe(t, filepath.Join(d, "old", "ledger_docker")) // another wrapper install
+	link(t, filepath.Join(d, "old", "ledger_docker"), filepath.Join(d, "b", "docker"))
+	exe(t, filepath.Join(d, "noexec", "docker"))
+	_ = os.Chmod(filepath.Join(d, "noexec", "docker"), 0o644)
+	exe(t, filepath.Join(d, "real", "docker"))
+	exe(t, filepath.Join(d, "real", "docker-compose"))
+	path := strings.Join([]string{filepath.Join(d, "shim"), filepath.Join(d, "a"), filepath.Join(d, "b"),
+		filepath.Join(d, "noexec"), filepath.Join(d, "real")}, string(os.PathListSeparator))
+	env := []string{"PATH=" + path, EnvShimDir + "=" + filepath.Join(d, "shim"), EnvSelf + "=" + self}
+
+	got, err := FindReal(intercept.Docker, Getenv(env))
+	if err != nil || got != filepath.Join(d, "real", "docker") {
+		t.Errorf("docker: %q %v", got, err)
+	}
+	got, err = FindReal(intercept.DockerCompose, Getenv(env))
+	if err != nil || got != filepath.Join(d, "real", "docker-compose") {
+		t.Errorf("docker-compose: %q %v", got, err)
+	}
+	got, _ = FindReal(intercept.Docker, Getenv(append(env, EnvRealDocker+"=/x/docker")))
+	if got != "/x/docker" {
+		t.Errorf("override: %q", got)
+	}
+	onlyShims := append(env, "PATH="+filepath.Join(d, "shim")+string(os.PathListSeparator)+filepath.Join(d, "a"))
+	if got, err := FindReal(intercept.Docker, Getenv(onlyShims)); err == nil {
+		t.Errorf("only shims on PATH: want an error, got %s", got)
+	}
+}
+
+func TestShimDir(t *testing.T) {
+	if got := ShimDir(Getenv([]string{"HOME=/h"})); got != "/h/.local/share/ledger-docker/shim" {
+		t.Error(got)
+	}
+	if got := ShimDir(Getenv([]string{"HOME=/h", "XDG_DATA_HOME=/x"})); got != "/x/ledger-docker/shim" {
+		t.Error(got)
+	}
+}
+
+func TestFindPlugin(t *testing.T) {
+	d := t.TempDir()
+	exe(t, filepath.Join(d, "cfg", "cli-plugins", PluginName))
+	got, err := FindPlugin(Getenv([]string{"DOCKER_CONFIG=" + filepath.Join(d, "cfg")}))
+	if err != nil || got != filepath.Join(d, "cfg", "cli-plugins", PluginName) {
+		t.Errorf("%q %v", got, err)
+	}
+	got, _ = FindPlugin(Getenv([]string{EnvPlugin + "=/p"}))
+	if got != "/p" {
+		t.Error(got)
+	}
+}
+
+func TestGetenvLastWins(t *testing.T) {
+	g := Getenv([]string{"A=1", "B=x=y", "A=2", "C"})
+	if g("A") != "2" || g("B") != "x=y" || g("C") != "" {
+		t.Error(g("A"), g("B"))
+	}
+	if got := WithoutSelf([]string{"A=1", EnvSelf + "=/w"}); len(got) != 1 {
+		t.Error(got)
+	}
+}
+
+// The wrapper keeps its own copy of two exit statuses (to stay small).
+func TestExitCodesMatchCLI(t *testing.T) {
+	if exitUnavailable != cli.ExitUnavailable {
+		t.Error("exitUnavailable differs from cli.ExitUnavailable")
+	}
+}
