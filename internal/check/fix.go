@@ -342,3 +342,31 @@ func replaceFile(path string, data []byte) error {
 	defer df.Close()
 	return df.Sync()
 }
+
+// DeclaresVolume reports whether the compose file src declares the
+// top-level volume key.
+func DeclaresVolume(src []byte, key string) bool {
+	d, err := parseYAML("", src)
+	if err != nil {
+		return false
+	}
+	_, ok := d.entries("volumes")[key]
+	return ok
+}
+
+// FixFile adds label=true to the top-level volume key of the compose file
+// at path, in place (as --fix does), and writes it atomically.
+func FixFile(path, key, label string) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	out, fixes, err := FixSource(src, []string{key}, label)
+	if err != nil {
+		return err
+	}
+	if len(fixes) == 0 {
+		return fmt.Errorf("volume %q: no place to add the label in %s; add it by hand", key, path)
+	}
+	return replaceFile(path, out)
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/cli/check"
 	"github.com/ledger-docker/ledger-docker/internal/cli/explain"
+	"github.com/ledger-docker/ledger-docker/internal/cli/protect"
 	"github.com/ledger-docker/ledger-docker/internal/cli/setup"
 	"github.com/ledger-docker/ledger-docker/internal/cli/volume"
 )
@@ -15,6 +16,7 @@ func init() {
 		// verbs: one line each, e.g. backup.New,
 		setup.New,
 		check.New,
+		protect.New,
 		explain.New,
 		explain.NewGuard,
 		volume.New,

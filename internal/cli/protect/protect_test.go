@@ -1,0 +1,119 @@
+package protect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/config"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/iostreams"
+	"github.com/ledger-docker/ledger-docker/internal/prompt"
+)
+
+func TestNewCmdFlags(t *testing.T) {
+	tests := []struct {
+		argv    string
+		want    Options
+		wantErr bool
+	}{
+		{argv: "vol", want: Options{Volume: "vol"}},
+		{argv: "vol --dry-run", want: Options{Volume: "vol", DryRun: true}},
+		{argv: "-y --json vol", want: Options{Volume: "vol", Yes: true, JSON: true}},
+		{argv: "vol -f a.yml -f b.yml --project-directory p", want: Options{Volume: "vol", ComposeFiles: []string{"a.yml", "b.yml"}, ProjectDir: "p"}},
+		{argv: "", wantErr: true},
+		{argv: "a b", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.argv, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			var got *Options
+			cmd := NewCmd(&cli.Factory{IO: ios}, func(o *Options) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.argv))
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Volume != tt.want.Volume || got.DryRun != tt.want.DryRun || got.Yes != tt.want.Yes || got.JSON != tt.want.JSON ||
+				strings.Join(got.ComposeFiles, ",") != strings.Join(tt.want.ComposeFiles, ",") || got.ProjectDir != tt.want.ProjectDir {
+				t.Errorf("options = %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name       string
+		volume     string
+		dryRun     bool
+		yes        bool
+		tty        bool
+		answer     string
+		wantErr    error
+		wantStdout []string
+		wantCalls  []string // engine calls that must (not, with !) appear
+	}{
+		{name: "dry run", volume: "data", dryRun: true,
+			wantStdout: []string{"Plan to protect volume data:", "remove the volume and create it again with com.ledgerflow.protect=true"},
+			wantCalls:  []string{"!RemoveVolume data"}},
+		{name: "no tty no yes", volume: "data", wantErr: cli.ErrUsage, wantCalls: []string{"!RemoveVolume data"}},
+		{name: "typed wrong name", volume: "data", tty: true, answer: "dat", wantErr: cli.ErrCancelled, wantCalls: []string{"!RemoveVolume data"}},
+		{name: "typed name", volume: "data", tty: true, answer: "data",
+			wantStdout: []string{"volume data is protected (com.ledgerflow.protect=true): 1 files"}, wantCalls: []string{"RemoveVolume data"}},
+		{name: "yes", volume: "data", yes: true, wantStdout: []string{"is protected"}},
+		{name: "already", volume: "safe", wantStdout: []string{"already carries com.ledgerflow.protect=true"}},
+		{name: "missing", volume: "nope", wantErr: engine.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fe := fake.New()
+			fe.AddVolume(engine.Volume{Name: "data"}, map[string]string{"a.txt": "hello"})
+			fe.AddVolume(engine.Volume{Name: "safe", Labels: map[string]string{config.DefaultProtectLabel: "true"}}, nil)
+			ios, _, out, _ := iostreams.Test()
+			ios.SetTTY(tt.tty)
+			opts := &Options{IO: ios, Engine: func() (engine.Engine, error) { return fe, nil },
+				Config: func() (*config.Config, error) {
+					return &config.Config{ProtectLabel: config.DefaultProtectLabel, SnapshotDir: t.TempDir()}, nil
+				},
+				Prompter: &prompt.Static{Answers: []string{tt.answer}}, Getenv: func(string) string { return "" },
+				Compose: func(context.Context, []string) error { return errors.New("no compose expected") },
+				Volume:  tt.volume, DryRun: tt.dryRun, Yes: tt.yes}
+			err := run(context.Background(), opts)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.wantStdout {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			calls := strings.Join(fe.Calls(), "\n")
+			for _, c := range tt.wantCalls {
+				if neg, ok := strings.CutPrefix(c, "!"); ok {
+					if strings.Contains(calls, neg) {
+						t.Errorf("call %q made", neg)
+					}
+				} else if !strings.Contains(calls, c) {
+					t.Errorf("call %q not made:\n%s", c, calls)
+				}
+			}
+		})
+	}
+}
