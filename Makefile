@@ -14,6 +14,7 @@ SHELL     := bash
 BENCHES :=
 # BENCHES += ./internal/bench/<name>
 BENCHES += ./internal/bench/check
+BENCHES += ./internal/bench/wrapper
 
 .PHONY: all build test unit e2e bench images clean vet
 

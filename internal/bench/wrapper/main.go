@@ -1,0 +1,217 @@
+// Command wrapper benchmarks ledger_docker against the real docker CLI on
+// the real engine:
+//
+//   - pass-through: `ledger_docker ps` vs `docker ps`, alternating runs in
+//     the same process, medians and their ratio (target <= 1.05);
+//   - decision: `LEDGER_EXPLAIN=1 ledger_docker compose down -v` on a real
+//     project (a protected and an unprotected volume on the engine): the
+//     whole wall time of deciding, wrapper hand-off included (target <=
+//     100 ms), and the in-process policy.Decide for reference.
+//
+// Run it with `make bench` (it needs bin/ledger_docker and bin/docker-ledger)
+// or `go run ./internal/bench/wrapper -bin bin/ledger_docker`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/compose"
+	"github.com/ledger-docker/ledger-docker/internal/config"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
+	"github.com/ledger-docker/ledger-docker/internal/intercept"
+	"github.com/ledger-docker/ledger-docker/internal/policy"
+	"github.com/ledger-docker/ledger-docker/internal/wrapper"
+	"github.com/ledger-docker/ledger-docker/internal/wrapper/guard"
+)
+
+const (
+	maxRatio    = 1.05
+	maxDecision = 100 * time.Millisecond
+)
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("bench/wrapper: ")
+	bin := flag.String("bin", "bin/ledger_docker", "the ledger_docker binary")
+	runs := flag.Int("runs", 101, "alternating pass-through runs of each command")
+	decisions := flag.Int("decisions", 21, "timed decisions")
+	flag.Parse()
+
+	wrap, err := filepath.Abs(*bin)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := os.Stat(wrap); err != nil {
+		log.Fatalf("%v (run make build first)", err)
+	}
+	real, err := wrapper.FindReal(intercept.Docker, os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// pass-through: the same command line, alternating, after a warm-up
+	run := func(path string, env []string, args ...string) time.Duration {
+		cmd := exec.Command(path, args...)
+		cmd.Env = env
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			log.Fatalf("%s %v: %v\n%s", path, args, err, out)
+		}
+		return time.Since(start)
+	}
+	env := os.Environ()
+	for i := 0; i < 5; i++ {
+		run(real, env, "ps")
+		run(wrap, env, "ps")
+	}
+	var dockerPS, wrapPS []time.Duration
+	for i := 0; i < *runs; i++ {
+		dockerPS = append(dockerPS, run(real, env, "ps"))
+		wrapPS = append(wrapPS, run(wrap, env, "ps"))
+	}
+	md, mw := median(dockerPS), median(wrapPS)
+	ratio := float64(mw) / float64(md)
+	fmt.Printf("pass-through, %d alternating runs: docker ps median %v, ledger_docker ps median %v, ratio %.3f (limit %.2f)\n",
+		*runs, md.Round(10*time.Microsecond), mw.Round(10*time.Microsecond), ratio, maxRatio)
+
+	// decision on a real project
+	dir, cleanup, err := project()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cleanup()
+	file := filepath.Join(dir, "compose.yaml")
+	explainEnv := append(os.Environ(), "LEDGER_EXPLAIN=1")
+	args := []string{"compose", "-f", file, "down", "-v"}
+	check := func() {
+		cmd := exec.Command(wrap, args...)
+		cmd.Env = explainEnv
+		out, err := cmd.Output()
+		var d policy.Decision
+		if err != nil || json.Unmarshal(out, &d) != nil || d.Verdict != policy.Block || len(d.Volumes) != 2 {
+			log.Fatalf("explain compose down -v: %v %s", err, out)
+		}
+	}
+	check()
+	var wall []time.Duration
+	for i := 0; i < *decisions; i++ {
+		wall = append(wall, run(wrap, explainEnv, args...))
+	}
+	check()
+	inproc := inProcess(file, *decisions)
+	mdec := median(wall)
+	fmt.Printf("decision, LEDGER_EXPLAIN=1 ledger_docker compose down -v (wrapper + guard + compose load + engine), %d runs: median %v (limit %v)\n",
+		*decisions, mdec.Round(10*time.Microsecond), maxDecision)
+	fmt.Printf("  in-process connect + policy.Decide: median %v\n", inproc.Round(10*time.Microsecond))
+
+	failed := false
+	if ratio > maxRatio {
+		fmt.Printf("FAIL: pass-through ratio %.3f > %.2f\n", ratio, maxRatio)
+		failed = true
+	}
+	if mdec > maxDecision {
+		fmt.Printf("FAIL: decision %v > %v\n", mdec, maxDecision)
+		failed = true
+	}
+	if failed {
+		os.Exit(1)
+	}
+	fmt.Println("ok")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// project writes a compose project with a protected database volume and an
+// unprotected media volume, and creates both volumes on the engine as
+// compose would (labels included). Nothing is started.
+func project() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "ledger-bench-wrapper-")
+	if err != nil {
+		return "", nil, err
+	}
+	name := filepath.Base(dir)
+	name = "ledgerbench" + name[len(name)-6:]
+	yaml := fmt.Sprintf(`name: %s
+services:
+  db:
+    image: ledger-docker/helper:1
+    volumes: [pgdata:/var/lib/postgresql/data]
+  app:
+    image: ledger-docker/helper:1
+    volumes: [media:/media]
+volumes:
+  pgdata:
+    labels:
+      %s: "true"
+  media: {}
+`, name, config.DefaultProtectLabel)
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(yaml), 0o644); err != nil {
+		return "", nil, err
+	}
+	e, err := docker.FromEnv()
+	if err != nil {
+		return "", nil, err
+	}
+	ctx := context.Background()
+	var made []string
+	cleanup := func() {
+		for _, v := range made {
+			_ = e.RemoveVolume(ctx, v, true)
+		}
+		_ = e.Close()
+		_ = os.RemoveAll(dir)
+	}
+	for key, extra := range map[string]map[string]string{"pgdata": {config.DefaultProtectLabel: "true"}, "media": nil} {
+		labels := map[string]string{compose.ProjectLabel: name, compose.VolumeLabel: key}
+		for k, v := range extra {
+			labels[k] = v
+		}
+		v, err := e.CreateVolume(ctx, engine.VolumeSpec{Name: name + "_" + key, Labels: labels})
+		if err != nil {
+			cleanup()
+			return "", nil, err
+		}
+		made = append(made, v.Name)
+	}
+	return dir, cleanup, nil
+}
+
+// inProcess times connect + Decide without process start-up.
+func inProcess(file string, n int) time.Duration {
+	ctx := context.Background()
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	in := intercept.Parse([]string{"docker", "compose", "-f", file, "down", "-v"}, os.Getenv)
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		conn, err := guard.Connect(ctx, in, in.GlobalArgs)
+		if err != nil {
+			log.Fatal(err)
+		}
+		d := policy.Decide(ctx, policy.Request{Intent: in, Engine: conn.Engine, Config: cfg, Getenv: os.Getenv,
+			Env: os.Environ(), Context: conn.Context, PruneFilters: conn.PruneFilters})
+		ds = append(ds, time.Since(start))
+		_ = conn.Engine.Close()
+		if d.Verdict != policy.Block {
+			log.Fatalf("in-process decision: %+v", d)
+		}
+	}
+	return median(ds)
+}
