@@ -100,6 +100,9 @@ func Decide(ctx context.Context, req Request) Decision {
 		return Decision{Verdict: Block, Volumes: []Volume{}, Unavailable: true,
 			Reason: fmt.Sprintf("cannot tell which volumes `%s` would delete: %v", in.CommandLine(), err)}
 	}
+	if vols == nil {
+		vols = []Volume{} // JSON: [] rather than null
+	}
 	sort.SliceStable(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
 	d := Decision{Volumes: vols}
 	if len(vols) == 0 {

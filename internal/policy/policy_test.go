@@ -325,6 +325,9 @@ func TestDecideTable(t *testing.T) {
 			if d.Verdict != tt.verdict || render(d.Volumes) != tt.vols {
 				t.Errorf("got %s [%s], want %s [%s]\nreason: %s", d.Verdict, render(d.Volumes), tt.verdict, tt.vols, d.Reason)
 			}
+			if d.Volumes == nil {
+				t.Error("Volumes must be [] in JSON, never null")
+			}
 			if d.Verdict == Block && d.Reason == "" {
 				t.Error("a block needs a reason")
 			}

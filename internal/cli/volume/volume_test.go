@@ -1,0 +1,106 @@
+package volume
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/config"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/iostreams"
+)
+
+func testFactory(e engine.Engine, snapDir string) (*cli.Factory, *bytes.Buffer) {
+	ios, _, out, _ := iostreams.Test()
+	return &cli.Factory{
+		IO:     ios,
+		Getenv: func(string) string { return "" },
+		Engine: func() (engine.Engine, error) { return e, nil },
+		Config: func() (*config.Config, error) {
+			return &config.Config{ProtectLabel: config.DefaultProtectLabel, SnapshotDir: snapDir}, nil
+		},
+	}, out
+}
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		argv    string
+		want    Options
+		wantErr bool
+	}{
+		{argv: "snapshot media", want: Options{Volume: "media"}},
+		{argv: "snapshot media --dir /b --json", want: Options{Volume: "media", Dir: "/b", JSON: true}},
+		{argv: "restore s.tar.gz --to new", want: Options{File: "s.tar.gz", Volume: "new"}},
+		{argv: "restore --to=new s.tar.gz --json", want: Options{File: "s.tar.gz", Volume: "new", JSON: true}},
+		{argv: "restore s.tar.gz", wantErr: true},
+		{argv: "snapshot", wantErr: true},
+		{argv: "snapshot a b", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.argv, func(t *testing.T) {
+			f, _ := testFactory(fake.New(), "")
+			var got *Options
+			cmd := NewCmd(f, func(o *Options) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.argv))
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("want a usage error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.Factory, got.Now = nil, nil
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("got %+v want %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSnapshotAndRestore(t *testing.T) {
+	ctx := context.Background()
+	e := fake.New()
+	files := map[string]string{"x/y.txt": "data"}
+	e.AddVolume(engine.Volume{Name: "media"}, files)
+	dir := t.TempDir()
+	f, out := testFactory(e, dir)
+	now := func() time.Time { return time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC) }
+
+	if err := runSnapshot(ctx, &Options{Factory: f, Volume: "media", JSON: true, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	var r Result
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Volume != "media" || r.Bytes == 0 ||
+		r.File != filepath.Join(dir, "media_20260203_040506.tar.gz") {
+		t.Fatalf("%s %v", out, err)
+	}
+	out.Reset()
+	if err := runRestore(ctx, &Options{Factory: f, File: r.File, Volume: "media2", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "restored") || !reflect.DeepEqual(e.VolumeFiles("media2"), files) {
+		t.Errorf("%s %v", out, e.VolumeFiles("media2"))
+	}
+	if err := runSnapshot(ctx, &Options{Factory: f, Volume: "nosuch", Now: now}); cli.ExitCode(err) != cli.ExitNotFound {
+		t.Errorf("missing volume: %v (exit %d)", err, cli.ExitCode(err))
+	}
+	if err := runRestore(ctx, &Options{Factory: f, File: filepath.Join(dir, "none.tar.gz"), Volume: "m3"}); cli.ExitCode(err) != cli.ExitNotFound {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := os.Stat(r.File); err != nil {
+		t.Error(err)
+	}
+}
