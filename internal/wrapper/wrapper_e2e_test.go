@@ -327,3 +327,71 @@ func tarNames(t *testing.T, path string) []string {
 		names = append(names, h.Name)
 	}
 }
+
+func TestExplainVerbMatchesExplainMode(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	p.Up()
+	// docker finds the plugin in DOCKER_CONFIG/cli-plugins, as install.sh puts it
+	cfg := filepath.Join(p.Home, "dockercfg")
+	if err := os.MkdirAll(filepath.Join(cfg, "cli-plugins"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(testenv.Binary(t, "docker-ledger"), filepath.Join(cfg, "cli-plugins", "docker-ledger")); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DOCKER_CONFIG=" + cfg}
+	for _, args := range [][]string{
+		{"compose", "down", "-v"},
+		{"volume", "rm", p.Volume("media"), p.Volume("pgdata")},
+		{"volume", "rm", p.Volume("media")},
+		{"ps", "-a"},
+	} {
+		mode := p.RunEnv(append(env, "LEDGER_EXPLAIN=1"), "ledger_docker", args...)
+		verb := p.Exec(testenv.Cmd{Bin: "docker", Args: append([]string{"ledger", "explain", "--"}, args...), Env: env})
+		explain(t, mode)
+		if verb.ExitCode != 0 || verb.Stdout != mode.Stdout {
+			t.Errorf("%v: docker ledger explain differs from LEDGER_EXPLAIN=1:\n--- verb: %s\n--- mode: %s", args, verb, mode)
+		}
+	}
+	// explain ran nothing
+	if !p.VolumeExists("media") || !p.VolumeExists("pgdata") {
+		t.Error("explain deleted a volume")
+	}
+}
+
+func TestComposeUpRecreateOfChangedVolume(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	p.Up()
+	fill(t, p, p.Volume("media"))
+	if e := explain(t, p.RunEnv([]string{"LEDGER_EXPLAIN=1"}, "ledger_docker", "compose", "up", "-d")); e.Verdict != "pass" {
+		t.Fatalf("unchanged project: compose up must pass: %+v", e)
+	}
+
+	// A changed label on the unprotected volume: compose -y recreates it,
+	// so ledger_docker snapshots it first.
+	p.WriteFile("compose.override.yaml", "volumes:\n  media:\n    labels:\n      tier: media\n")
+	e := explain(t, p.RunEnv([]string{"LEDGER_EXPLAIN=1"}, "ledger_docker", "compose", "up", "-d", "-y"))
+	if e.Verdict != "backup" || len(e.Volumes) != 1 || e.Volumes[0].Name != p.Volume("media") || e.Volumes[0].Action != "recreate" {
+		t.Fatalf("changed media volume: %+v", e)
+	}
+	if r := p.Run("ledger_docker", "compose", "up", "-d", "-y"); r.ExitCode != 0 {
+		t.Fatalf("compose up -y: %s", r)
+	}
+	snaps, _ := filepath.Glob(filepath.Join(p.Dir, "backups", "dev", "volumes", p.Volume("media")+"_*.tar.gz"))
+	if len(snaps) != 1 {
+		t.Fatalf("want a snapshot of media before the recreate: %v", snaps)
+	}
+	if r := p.Docker("volume", "inspect", "-f", "{{index .Labels \"tier\"}}", p.Volume("media")); strings.TrimSpace(r.Stdout) != "media" {
+		t.Errorf("compose did not recreate media: %s", r)
+	}
+
+	// A changed label on the protected volume: blocked, nothing recreated.
+	p.WriteFile("compose.override.yaml", "volumes:\n  media:\n    labels:\n      tier: media\n  pgdata:\n    labels:\n      tier: db\n")
+	r := p.Run("ledger_docker", "compose", "up", "-d", "-y")
+	if r.ExitCode != 77 || !strings.Contains(r.Stderr, p.Volume("pgdata")) || !strings.Contains(r.Stderr, "recreate") {
+		t.Fatalf("compose up recreating the protected volume: want 77: %s", r)
+	}
+	if r := p.Docker("volume", "inspect", "-f", "{{index .Labels \"tier\"}}", p.Volume("pgdata")); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("pgdata was recreated: %s", r)
+	}
+}
