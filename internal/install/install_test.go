@@ -389,6 +389,16 @@ func TestInstallHook(t *testing.T) {
 		t.Errorf("checker ran for a commit without compose files or scripts")
 	}
 
+	// The installed checker itself refuses a compose file whose named
+	// volume is not protected.
+	write(t, filepath.Join(repo, "compose.yaml"),
+		"services:\n  db:\n    image: postgres:15\n    volumes:\n      - data:/var/lib/postgresql/data\nvolumes:\n  data: {}\n")
+	git(nil, "add", "compose.yaml")
+	r := e.run(repo, nil, "git", "commit", "-q", "-m", "unprotected volume")
+	if r.ExitCode == 0 || !strings.Contains(r.Stdout+r.Stderr, "compose.yaml") {
+		t.Errorf("commit of an unprotected volume through the installed hook: %s", r)
+	}
+
 	e.install("--hook", repo, "--uninstall")
 	if _, err := os.Stat(hook); err == nil {
 		t.Errorf("hook still there after --hook --uninstall")
