@@ -446,6 +446,12 @@ func composeOp(ctx context.Context, req Request) ([]Volume, error) {
 		EnvFiles:    in.Compose.EnvFiles,
 		Env:         req.Env,
 	}
+	for _, f := range opts.ConfigPaths {
+		if f == "-" {
+			// Reading it would consume the stdin the real command needs.
+			return nil, fmt.Errorf("%w: the compose file comes from stdin (-f -); write it to a file to run this command", errUnreadable)
+		}
+	}
 	var project *types.Project
 	name := in.Compose.ProjectName
 	// compose v2 finds a project given by -p alone (no -f) by its labels,

@@ -191,6 +191,7 @@ func TestDecideTable(t *testing.T) {
 		{argv: "docker -c default -D -l debug compose " + shopF + " down -v", verdict: Block, vols: shopAll},
 		{argv: "docker --config /nonexistent --tlsverify compose " + shopF + " down -v", verdict: Block, vols: shopAll},
 		{argv: "docker compose " + shopF + " -p other down -v", verdict: Pass},
+		{argv: "docker compose -f - down -v", verdict: Block}, // stdin: cannot read it without consuming it
 		{argv: "docker compose " + blogF + " down -v", verdict: Backup, vols: "A4,blog_uploads"},
 		{argv: "docker compose " + blogF + " -f testdata/multi/extra.yaml down -v", verdict: Backup, vols: "A4,blog_logs,blog_uploads"},
 

@@ -51,6 +51,9 @@ type DBRequest struct {
 // package sets it (issue 3); nil means volume snapshots only.
 var DBBackup func(ctx context.Context, req DBRequest) (string, error)
 
+// decideTimeout bounds the decision (engine questions, compose load).
+const decideTimeout = 2 * time.Minute
+
 // Connection is what Connect returns.
 type Connection struct {
 	Engine  engine.Engine
@@ -89,7 +92,11 @@ func Run(ctx context.Context, o Options) int {
 		fmt.Fprintf(o.Stderr, "ledger_docker: %v\nNothing was run.\n", err)
 		return cli.ExitConfig
 	}
-	d := decide(ctx, o, in, cfg, getenv)
+	// The decision only reads; it must not hang on an engine that never
+	// answers (a dead tcp:// host): past the deadline it fails closed.
+	dctx, cancel := context.WithTimeout(ctx, decideTimeout)
+	d := decide(dctx, o, in, cfg, getenv)
+	cancel()
 	if o.Explain {
 		enc := json.NewEncoder(o.Stdout)
 		if err := enc.Encode(d.Decision); err != nil {
