@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -62,6 +63,8 @@ type Report struct {
 	Findings []Finding `json:"findings"`
 	Errors   int       `json:"errors"`
 	Warnings int       `json:"warnings"`
+	// Suppressed counts findings silenced by "# ledger-check: ignore".
+	Suppressed int `json:"suppressed"`
 	// Engine says whether the engine rule ran: "checked", "unavailable" or "off".
 	Engine string `json:"engine"`
 	// Fixed lists what --fix changed.
@@ -150,7 +153,8 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	}
 
 	if req.Fix {
-		fixes, err := fixFiles(findings, req.ProtectLabel)
+		fixable, _ := suppress(dedupe(slices.Clone(findings)))
+		fixes, err := fixFiles(fixable, req.ProtectLabel)
 		<-probe.done
 		if len(fixes) > 0 {
 			again := req
@@ -174,7 +178,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	efs, state := probe.check(declared, req.ProtectLabel)
 	rep.Engine = state
 	findings = append(findings, efs...)
-	rep.Findings = dedupe(findings)
+	rep.Findings, rep.Suppressed = suppress(dedupe(findings))
 	for i := range rep.Findings {
 		rep.Findings[i].File = display(req.Dir, rep.Findings[i].File)
 		switch rep.Findings[i].Severity {
@@ -216,12 +220,13 @@ func dedupe(fs []Finding) []Finding {
 	return out
 }
 
-// display shows path relative to dir when it lies below it.
+// display shows path relative to dir (with ../ like git when it lies
+// outside).
 func display(dir, path string) string {
 	if !filepath.IsAbs(path) {
 		return path
 	}
-	if rel, err := filepath.Rel(dir, path); err == nil && filepath.IsLocal(rel) {
+	if rel, err := filepath.Rel(dir, path); err == nil {
 		return rel
 	}
 	return path

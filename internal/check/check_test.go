@@ -82,7 +82,7 @@ func render(rep *Report) string {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestRulesGolden(t *testing.T) {
-	for _, name := range []string{"good", "bad", "malformed", "interpolation-error", "include", "extends", "env", "override", "scripts"} {
+	for _, name := range []string{"good", "bad", "malformed", "interpolation-error", "include", "extends", "env", "override", "scripts", "suppress"} {
 		t.Run(name, func(t *testing.T) {
 			dir, _ := filepath.Abs(filepath.Join(fixtures, name))
 			rep, err := Run(context.Background(), Request{
@@ -250,5 +250,17 @@ func TestRulesDoc(t *testing.T) {
 	want, err := os.ReadFile(p)
 	if err != nil || string(want) != got {
 		t.Errorf("docs/rules.md is out of date with the Rules table (go test ./internal/check -run TestRulesDoc -update): %v", err)
+	}
+}
+
+func TestFixSkipsSuppressed(t *testing.T) {
+	dir := copyDir(t, filepath.Join(fixtures, "suppress"))
+	rep, err := Run(context.Background(), Request{Dir: dir, Env: []string{}, ProtectLabel: config.DefaultProtectLabel,
+		Files: []string{"compose.yaml"}, Fix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Fixed) != 1 || rep.Fixed[0].Volume != "pgdata" || rep.Suppressed != 3 || rep.Errors != 0 {
+		t.Errorf("fixed %+v, suppressed %d, errors %d", rep.Fixed, rep.Suppressed, rep.Errors)
 	}
 }

@@ -26,6 +26,11 @@ The protect label key is ` + "`com.ledgerflow.protect`" + ` unless ` + "`protect
 ` + "`LEDGER_PROTECT_LABEL`" + ` says otherwise. The engine rule runs only when a container engine answers within
 250 ms; ` + "`--no-engine`" + ` or ` + "`LEDGER_CHECK_ENGINE=0`" + ` skips it.
 
+A finding can be silenced where it is, for a volume that is meant to be disposable: a comment
+` + "`# ledger-check: ignore RULE...`" + ` at the end of the reported line, or alone on the line before it
+(without rules: every rule); ` + "`# ledger-check: ignore-file RULE...`" + ` anywhere silences the whole file.
+` + "`--fix`" + ` leaves silenced volumes alone; the JSON report counts them (` + "`suppressed`" + `).
+
 Install: with the pre-commit framework, add the ` + "`ledger-check`" + ` hook of this repository to
 ` + "`.pre-commit-config.yaml`" + ` (` + "`.pre-commit-hooks.yaml`" + ` defines it); without it, ` + "`install.sh --hook DIR`" + `
 installs a plain git hook.
