@@ -46,6 +46,18 @@ func seed(t *testing.T, dir string) *fake.Engine {
 	return fe
 }
 
+// setup seeds a project and plans to protect its media volume.
+func setup(t *testing.T) (string, *fake.Engine, Request, *Plan) {
+	dir := project(t)
+	fe := seed(t, dir)
+	req := request(t)
+	plan, err := MakePlan(context.Background(), fe, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, fe, req, plan
+}
+
 func request(t *testing.T) Request {
 	return Request{Volume: "shop_media", Label: label, SnapshotDir: filepath.Join(t.TempDir(), "snaps"), Env: []string{},
 		Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}
@@ -59,13 +71,7 @@ func (r *recorder) run(_ context.Context, args []string) error {
 }
 
 func TestProtect(t *testing.T) {
-	dir := project(t)
-	fe := seed(t, dir)
-	req := request(t)
-	plan, err := MakePlan(context.Background(), fe, req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, fe, req, plan := setup(t)
 	if plan.FileToLabel != filepath.Join(dir, "compose.yaml") || plan.VolumeKey != "media" || len(plan.Projects) != 1 {
 		t.Fatalf("plan = %+v", plan)
 	}
@@ -136,13 +142,7 @@ func (f failing) CreateVolume(ctx context.Context, spec engine.VolumeSpec) (engi
 }
 
 func TestFailurePutsEverythingBack(t *testing.T) {
-	dir := project(t)
-	fe := seed(t, dir)
-	req := request(t)
-	plan, err := MakePlan(context.Background(), fe, req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, fe, req, plan := setup(t)
 	var rec recorder
 	res, err := Execute(context.Background(), failing{fe}, rec.run, plan, req, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
