@@ -3,7 +3,14 @@
 package e2e
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
+	"io"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,9 +50,32 @@ const seeded = 5000
 
 // TestSampleApp is the README's quick start as a story: the LedgerFlow
 // sample app comes up with Compose v2, migrates, loads its fixture, takes
-// seeded transactions, and its balances view agrees with the database.
+// seeded transactions, and its balances view agrees with the database. Then
+// ledger_docker refuses `compose down -v` (exit 77) and keeps every volume and
+// every row, lets a plain `down` through, and snapshots the unprotected cache
+// volume before `volume rm` deletes it; the app comes back with its ledger.
 func TestSampleApp(t *testing.T) {
 	p := testenv.SampleApp(t)
+	wantRows := startAndSeed(t, p)
+
+	t.Log("ledger_docker compose down -v: refused, nothing touched")
+	downVolumesRefused(t, p, wantRows)
+
+	t.Log("ledger_docker compose down, then volume rm of the unprotected cache: snapshot first")
+	cacheSnapshotted(t, p)
+
+	t.Log("back up: the ledger is intact")
+	p.Up()
+	waitWeb(t, p)
+	if got := p.Psql("db", "SELECT count(*) FROM ledger_transaction"); got != wantRows {
+		t.Fatalf("ledger_transaction rows after the story = %s, want %s", got, wantRows)
+	}
+}
+
+// startAndSeed brings the app up, loads the fixture, seeds transactions and
+// checks the balances view; it returns the transaction count.
+func startAndSeed(t *testing.T, p *testenv.Project) string {
+	t.Helper()
 	p.Up()
 	waitWeb(t, p)
 
@@ -76,6 +106,133 @@ func TestSampleApp(t *testing.T) {
 	}
 	if total != fixtureTxns+seeded {
 		t.Errorf("the view counts %d transactions, want %d", total, fixtureTxns+seeded)
+	}
+	return wantRows
+}
+
+// explained is ledger_docker's LEDGER_EXPLAIN=1 answer.
+type explained struct {
+	Verdict string `json:"verdict"`
+	Volumes []struct {
+		Name      string `json:"name"`
+		Protected bool   `json:"protected"`
+		Action    string `json:"action"`
+	} `json:"volumes"`
+	Reason string `json:"reason"`
+}
+
+// downVolumesRefused: `ledger_docker compose down -v` names both protected
+// volumes, exits 77 and changes nothing.
+func downVolumesRefused(t *testing.T, p *testenv.Project, wantRows string) {
+	t.Helper()
+	r := p.RunEnv([]string{"LEDGER_EXPLAIN=1"}, "ledger_docker", "compose", "down", "-v")
+	var e explained
+	if r.ExitCode != 0 || json.Unmarshal([]byte(r.Stdout), &e) != nil {
+		t.Fatalf("LEDGER_EXPLAIN=1 ledger_docker compose down -v: %s", r)
+	}
+	got := map[string]string{}
+	for _, v := range e.Volumes {
+		got[v.Name] = v.Action + " protected=" + strconv.FormatBool(v.Protected)
+	}
+	want := map[string]string{
+		p.Volume("pgdata"): "delete protected=true",
+		p.Volume("media"):  "delete protected=true",
+		p.Volume("cache"):  "delete protected=false",
+	}
+	if e.Verdict != "block" || !maps.Equal(got, want) {
+		t.Errorf("explain compose down -v = %s, want verdict block and volumes %v", r.Stdout, want)
+	}
+
+	before := p.Compose("ps", "-q").Stdout
+	r = p.Run("ledger_docker", "compose", "down", "-v")
+	if r.ExitCode != 77 {
+		t.Fatalf("ledger_docker compose down -v: want exit status 77: %s", r)
+	}
+	for _, v := range []string{"pgdata", "media"} {
+		if !strings.Contains(r.Stderr, p.Volume(v)) {
+			t.Errorf("the refusal does not name protected volume %s:\n%s", p.Volume(v), r.Stderr)
+		}
+	}
+	for _, v := range []string{"pgdata", "media", "cache"} {
+		if !p.VolumeExists(v) {
+			t.Errorf("volume %s is gone after a refused down -v", v)
+		}
+	}
+	if after := p.Compose("ps", "-q").Stdout; after != before {
+		t.Errorf("containers changed after a refused down -v: before %q, after %q", before, after)
+	}
+	if got := p.Psql("db", "SELECT count(*) FROM ledger_transaction"); got != wantRows {
+		t.Errorf("ledger_transaction rows after a refused down -v = %s, want %s", got, wantRows)
+	}
+}
+
+// cacheSnapshotted: a plain `down` passes and keeps the volumes; removing
+// the unprotected cache volume gets the backup verdict, so a tar.gz of it
+// holding the file put there is written before the volume goes.
+func cacheSnapshotted(t *testing.T, p *testenv.Project) {
+	t.Helper()
+	p.Compose("exec", "-T", "web", "sh", "-c", "echo derived > /var/cache/ledgerflow/marker")
+	if r := p.Run("ledger_docker", "compose", "down"); r.ExitCode != 0 {
+		t.Fatalf("ledger_docker compose down (no -v) must pass: %s", r)
+	}
+	for _, v := range []string{"pgdata", "media", "cache"} {
+		if !p.VolumeExists(v) {
+			t.Fatalf("volume %s is gone after compose down without -v", v)
+		}
+	}
+	r := p.Run("ledger_docker", "volume", "rm", p.Volume("cache"))
+	if r.ExitCode != 0 {
+		t.Fatalf("ledger_docker volume rm of the unprotected cache: %s", r)
+	}
+	if p.VolumeExists("cache") {
+		t.Errorf("volume rm did not remove %s", p.Volume("cache"))
+	}
+	// With the containers gone, nothing on the engine names the project's
+	// folder, so the snapshot goes to the user's snapshot folder.
+	var snaps []string
+	for _, dir := range []string{
+		filepath.Join(p.Dir, "backups", "dev", "volumes"),
+		filepath.Join(p.Home, "data", "ledger-docker", "snapshots"),
+	} {
+		m, _ := filepath.Glob(filepath.Join(dir, p.Volume("cache")+"_*.tar.gz"))
+		snaps = append(snaps, m...)
+	}
+	if len(snaps) != 1 {
+		t.Fatalf("want one snapshot of %s (project's backups/dev/volumes or the user's snapshots), have %v\n%s", p.Volume("cache"), snaps, r)
+	}
+	if !slices.ContainsFunc(tarNames(t, snaps[0]), func(n string) bool { return path.Base(n) == "marker" }) {
+		t.Errorf("snapshot %s does not hold the cache's file", snaps[0])
+	}
+	for _, v := range []string{"pgdata", "media"} {
+		if !p.VolumeExists(v) {
+			t.Errorf("protected volume %s is gone after volume rm of the cache", v)
+		}
+	}
+}
+
+// tarNames lists the entries of a .tar.gz file.
+func tarNames(t *testing.T, name string) []string {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var names []string
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		names = append(names, h.Name)
 	}
 }
 
