@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
@@ -181,6 +182,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	rep.Findings, rep.Suppressed = suppress(dedupe(findings))
 	for i := range rep.Findings {
 		rep.Findings[i].File = display(req.Dir, rep.Findings[i].File)
+		rep.Findings[i].Message = strings.ReplaceAll(rep.Findings[i].Message, req.Dir+string(filepath.Separator), "")
 		switch rep.Findings[i].Severity {
 		case SeverityError:
 			rep.Errors++

@@ -82,7 +82,7 @@ func render(rep *Report) string {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestRulesGolden(t *testing.T) {
-	for _, name := range []string{"good", "bad", "malformed", "interpolation-error", "include", "extends", "env", "override", "scripts", "suppress"} {
+	for _, name := range []string{"good", "bad", "malformed", "interpolation-error", "include", "extends", "env", "override", "scripts", "suppress", "include-missing"} {
 		t.Run(name, func(t *testing.T) {
 			dir, _ := filepath.Abs(filepath.Join(fixtures, name))
 			rep, err := Run(context.Background(), Request{

@@ -82,29 +82,54 @@ func checkUnit(ctx context.Context, req Request, files []string) ([]Finding, []d
 	return out, dv, nil
 }
 
-var errPath = regexp.MustCompile(`\b((services|volumes|networks|configs|secrets|include)(\.[\w.-]+)?)`)
+var errPath = regexp.MustCompile(`(?:^|\s)((services|volumes|networks|configs|secrets|include)(\.[\w.-]+)+)`)
 
 // loadError places compose-go's message at the key it names, if any.
 func (u *unit) loadError(err error) Finding {
 	msg := strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "load compose project: ")), " ")
 	f := Finding{File: u.files[0], Line: 1, Column: 1, Severity: SeverityError, Rule: RuleParse, Message: msg}
+	// a file the message names (a missing include or extends file): point
+	// at the scalar that names it
+	var best *yaml.Node
 	for _, d := range u.docs {
-		if !strings.Contains(msg, d.path) && d.path != u.files[0] {
-			continue
+		if strings.Contains(msg, d.path) && d.path != u.files[0] {
+			f.File = d.path
 		}
-		if m := errPath.FindStringSubmatch(msg); m != nil {
+		walkScalars(d.root, func(n *yaml.Node) {
+			if len(n.Value) > 3 && strings.ContainsAny(n.Value, "./") && strings.Contains(msg, n.Value) &&
+				(best == nil || len(n.Value) > len(best.Value)) && f.File == d.path {
+				best = n
+			}
+		})
+	}
+	if best != nil {
+		f.Line, f.Column = best.Line, best.Column
+		return f
+	}
+	// a key path compose-go names (services.db.image)
+	if m := errPath.FindStringSubmatch(msg); m != nil {
+		for _, d := range u.docs {
+			if d.path != f.File {
+				continue
+			}
 			if n := d.lookupPath(m[1]); n != nil {
-				f.File, f.Line, f.Column = d.path, n.Line, n.Column
-				return f
+				f.Line, f.Column = n.Line, n.Column
 			}
 		}
 	}
-	for _, d := range u.docs {
-		if strings.Contains(msg, d.path) {
-			f.File = d.path
-		}
-	}
 	return f
+}
+
+func walkScalars(n *yaml.Node, fn func(*yaml.Node)) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.ScalarNode {
+		fn(n)
+	}
+	for _, c := range n.Content {
+		walkScalars(c, fn)
+	}
 }
 
 // find returns where a top-level entry (volume, service) is declared: the

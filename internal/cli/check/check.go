@@ -168,7 +168,7 @@ func print(opts *Options, rep *check.Report) error {
 func summary(opts *Options, rep *check.Report) string {
 	s := fmt.Sprintf("%s: %s, %s", opts.Name, plural(rep.Errors, "error"), plural(rep.Warnings, "warning"))
 	for _, f := range rep.Findings {
-		if f.Rule == check.RuleUnprotected {
+		if f.Rule == check.RuleUnprotected && !opts.Fix {
 			s += fmt.Sprintf("\nrun %q to add the protect label to the volumes in place", opts.Name+" --fix")
 			break
 		}
