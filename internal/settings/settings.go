@@ -1,0 +1,272 @@
+// Package settings reads a project's ledger settings: the compose file's
+// top-level `x-ledger:` extension, overridden by LEDGER_* environment
+// variables (and, by the commands, by flags). Every key is documented in
+// README.md ("Project settings").
+//
+//	x-ledger:
+//	  database:
+//	    service: db          # LEDGER_DB_SERVICE
+//	    user: ledger         # LEDGER_DB_USER
+//	    name: ledgerdb       # LEDGER_DB_NAME
+//	  key_tables: [transactions, accounts]   # LEDGER_KEY_TABLES=a,b
+//	  backup_dir: backups/dev                # LEDGER_BACKUP_DIR
+//	  min_size: 10KB                         # LEDGER_MIN_SIZE
+//	  verify: full                           # LEDGER_VERIFY (full|quick)
+//	  freshness: 0s                          # LEDGER_FRESHNESS
+//	  compression_level: 1                   # LEDGER_COMPRESSION_LEVEL (1-9)
+package settings
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	units "github.com/docker/go-units"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/compose"
+)
+
+// Extension is the compose file's top-level key.
+const Extension = "x-ledger"
+
+// Defaults.
+const (
+	DefaultBackupDir        = "backups/dev"
+	DefaultMinSize          = 10 * 1024
+	DefaultCompressionLevel = 1
+	VerifyFull              = "full"
+	VerifyQuick             = "quick"
+)
+
+// Database names the database to back up; empty fields are detected.
+type Database struct {
+	Service string `yaml:"service" json:"service,omitempty"`
+	User    string `yaml:"user" json:"user,omitempty"`
+	Name    string `yaml:"name" json:"name,omitempty"`
+}
+
+// Settings of one project.
+type Settings struct {
+	// Project is the compose project name; Dir its folder.
+	Project string `json:"project"`
+	Dir     string `json:"dir"`
+	// Database to back up (detected where empty).
+	Database Database `json:"database"`
+	// KeyTables must exist in every backup (their counts are shown).
+	KeyTables []string `json:"key_tables,omitempty"`
+	// BackupDir is absolute (relative settings are under Dir).
+	BackupDir string `json:"backup_dir"`
+	// MinSize is the smallest acceptable .sql.gz, in bytes.
+	MinSize int64 `json:"min_size"`
+	// Verify is "full" (with a test restore) or "quick".
+	Verify string `json:"verify"`
+	// Freshness: a verified backup younger than this may be reused by
+	// the wrapper (0: always a new one).
+	Freshness time.Duration `json:"freshness"`
+	// CompressionLevel of the gzip output (1 fastest .. 9 smallest).
+	CompressionLevel int `json:"compression_level"`
+}
+
+// file is the x-ledger block as written.
+type file struct {
+	Database         Database `yaml:"database"`
+	KeyTables        []string `yaml:"key_tables"`
+	BackupDir        string   `yaml:"backup_dir"`
+	MinSize          any      `yaml:"min_size"`
+	Verify           string   `yaml:"verify"`
+	Freshness        string   `yaml:"freshness"`
+	CompressionLevel *int     `yaml:"compression_level"`
+}
+
+// Defaults returns the settings of a project without x-ledger or LEDGER_*.
+func Defaults(project, dir string) *Settings {
+	return &Settings{
+		Project: project, Dir: dir,
+		BackupDir:        filepath.Join(dir, DefaultBackupDir),
+		MinSize:          DefaultMinSize,
+		Verify:           VerifyFull,
+		CompressionLevel: DefaultCompressionLevel,
+	}
+}
+
+// Load loads the compose project as compose does and returns its settings
+// and the project. Without a compose file but with a project name (-p),
+// the project is nil and Dir is the working folder (or
+// --project-directory): the database is then found by engine labels.
+func Load(ctx context.Context, o compose.Options, getenv func(string) string) (*Settings, *types.Project, error) {
+	p, err := compose.Load(ctx, o)
+	switch {
+	case errors.Is(err, compose.ErrNoComposeFile) && o.ProjectName != "":
+		name, nerr := compose.ProjectName(ctx, o)
+		if nerr != nil {
+			return nil, nil, nerr
+		}
+		dir := o.ProjectDir
+		if dir == "" {
+			if dir, err = os.Getwd(); err != nil {
+				return nil, nil, err
+			}
+		}
+		if dir, err = filepath.Abs(dir); err != nil {
+			return nil, nil, err
+		}
+		s := Defaults(name, dir)
+		return s, nil, s.applyEnv(getenv)
+	case errors.Is(err, compose.ErrNoComposeFile):
+		return nil, nil, fmt.Errorf("no compose file here: run in a project folder, or name one with -f FILE or -p PROJECT: %w", cli.ErrNotFound)
+	case err != nil:
+		return nil, nil, fmt.Errorf("%w: %v", cli.ErrUsage, err)
+	}
+	s := Defaults(p.Name, p.WorkingDir)
+	if err := s.applyExtension(p.Extensions[Extension]); err != nil {
+		return nil, nil, err
+	}
+	if err := s.applyEnv(getenv); err != nil {
+		return nil, nil, err
+	}
+	return s, p, nil
+}
+
+func (s *Settings) applyExtension(ext any) error {
+	if ext == nil {
+		return nil
+	}
+	raw, err := yaml.Marshal(ext)
+	if err != nil {
+		return fmt.Errorf("%s: %v: %w", Extension, err, cli.ErrConfig)
+	}
+	var f file
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return fmt.Errorf("%s in the compose file: %v: %w", Extension, err, cli.ErrConfig)
+	}
+	s.Database = f.Database
+	s.KeyTables = f.KeyTables
+	if f.BackupDir != "" {
+		s.SetBackupDir(f.BackupDir)
+	}
+	if f.MinSize != nil {
+		if err := s.SetMinSize(fmt.Sprint(f.MinSize)); err != nil {
+			return fmt.Errorf("%s.min_size: %w", Extension, err)
+		}
+	}
+	if f.Verify != "" {
+		if err := s.SetVerify(f.Verify); err != nil {
+			return fmt.Errorf("%s.verify: %w", Extension, err)
+		}
+	}
+	if f.Freshness != "" {
+		if err := s.SetFreshness(f.Freshness); err != nil {
+			return fmt.Errorf("%s.freshness: %w", Extension, err)
+		}
+	}
+	if f.CompressionLevel != nil {
+		if err := s.SetCompressionLevel(strconv.Itoa(*f.CompressionLevel)); err != nil {
+			return fmt.Errorf("%s.compression_level: %w", Extension, err)
+		}
+	}
+	return nil
+}
+
+// applyEnv applies the LEDGER_* overrides.
+func (s *Settings) applyEnv(getenv func(string) string) error {
+	if getenv == nil {
+		return nil
+	}
+	str := map[string]*string{
+		"LEDGER_DB_SERVICE": &s.Database.Service,
+		"LEDGER_DB_USER":    &s.Database.User,
+		"LEDGER_DB_NAME":    &s.Database.Name,
+	}
+	for k, p := range str {
+		if v := getenv(k); v != "" {
+			*p = v
+		}
+	}
+	if v := getenv("LEDGER_KEY_TABLES"); v != "" {
+		s.KeyTables = nil
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				s.KeyTables = append(s.KeyTables, t)
+			}
+		}
+	}
+	if v := getenv("LEDGER_BACKUP_DIR"); v != "" {
+		s.SetBackupDir(v)
+	}
+	setters := []struct {
+		env string
+		set func(string) error
+	}{
+		{"LEDGER_MIN_SIZE", s.SetMinSize},
+		{"LEDGER_VERIFY", s.SetVerify},
+		{"LEDGER_FRESHNESS", s.SetFreshness},
+		{"LEDGER_COMPRESSION_LEVEL", s.SetCompressionLevel},
+	}
+	for _, st := range setters {
+		if v := getenv(st.env); v != "" {
+			if err := st.set(v); err != nil {
+				return fmt.Errorf("%s: %w", st.env, err)
+			}
+		}
+	}
+	return nil
+}
+
+// SetBackupDir sets the backup folder; a relative one is under Dir.
+func (s *Settings) SetBackupDir(dir string) {
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(s.Dir, dir)
+	}
+	s.BackupDir = filepath.Clean(dir)
+}
+
+// SetMinSize parses "10KB", "1MiB", "20480".
+func (s *Settings) SetMinSize(v string) error {
+	n, err := units.RAMInBytes(v)
+	if err != nil || n < 0 {
+		return fmt.Errorf("min_size %q is not a size like 10KB: %w", v, cli.ErrConfig)
+	}
+	s.MinSize = n
+	return nil
+}
+
+// SetVerify accepts "full" or "quick".
+func (s *Settings) SetVerify(v string) error {
+	switch v {
+	case VerifyFull, VerifyQuick:
+		s.Verify = v
+		return nil
+	}
+	return fmt.Errorf("verify %q: want full or quick: %w", v, cli.ErrConfig)
+}
+
+// SetFreshness parses a Go duration ("10m", "1h30m", "0").
+func (s *Settings) SetFreshness(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return fmt.Errorf("freshness %q is not a duration like 15m: %w", v, cli.ErrConfig)
+	}
+	s.Freshness = d
+	return nil
+}
+
+// SetCompressionLevel accepts 1..9.
+func (s *Settings) SetCompressionLevel(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 9 {
+		return fmt.Errorf("compression_level %q: want 1 (fastest) to 9 (smallest): %w", v, cli.ErrConfig)
+	}
+	s.CompressionLevel = n
+	return nil
+}

@@ -1,0 +1,96 @@
+package settings
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/compose"
+)
+
+func load(t *testing.T, yml string, env map[string]string) (*Settings, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if yml != "" {
+		if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(yml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _, err := Load(context.Background(), compose.Options{ProjectDir: dir, Env: []string{}, ProjectName: env["-p"]}, func(k string) string { return env[k] })
+	return s, err
+}
+
+const base = "services:\n  db:\n    image: postgres:16\n"
+
+func TestDefaults(t *testing.T) {
+	s, err := load(t, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.BackupDir != filepath.Join(s.Dir, "backups", "dev") || s.MinSize != 10240 || s.Verify != "full" || s.Freshness != 0 || s.CompressionLevel != 1 {
+		t.Errorf("defaults = %+v", s)
+	}
+}
+
+func TestExtensionThenEnv(t *testing.T) {
+	yml := base + `x-ledger:
+  database: {service: db, user: app, name: appdb}
+  key_tables: [transactions]
+  backup_dir: /srv/backups
+  min_size: 1MB
+  verify: quick
+  freshness: 15m
+  compression_level: 6
+`
+	s, err := load(t, yml, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Database{Service: "db", User: "app", Name: "appdb"}
+	if s.Database != want || s.BackupDir != "/srv/backups" || s.MinSize != 1<<20 || s.Verify != "quick" ||
+		s.Freshness != 15*time.Minute || s.CompressionLevel != 6 || len(s.KeyTables) != 1 {
+		t.Errorf("settings = %+v", s)
+	}
+	s, err = load(t, yml, map[string]string{"LEDGER_DB_NAME": "other", "LEDGER_BACKUP_DIR": "rel/dir", "LEDGER_MIN_SIZE": "20480", "LEDGER_KEY_TABLES": "a, b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Database.Name != "other" || s.BackupDir != filepath.Join(s.Dir, "rel", "dir") || s.MinSize != 20480 || len(s.KeyTables) != 2 {
+		t.Errorf("env overrides = %+v", s)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for name, c := range map[string]struct {
+		yml string
+		env map[string]string
+	}{
+		"unknown key":     {base + "x-ledger:\n  backupdir: x\n", nil},
+		"bad size":        {base + "x-ledger:\n  min_size: lots\n", nil},
+		"bad verify":      {base + "x-ledger:\n  verify: sometimes\n", nil},
+		"bad freshness":   {base, map[string]string{"LEDGER_FRESHNESS": "soon"}},
+		"bad compression": {base, map[string]string{"LEDGER_COMPRESSION_LEVEL": "11"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(t, c.yml, c.env)
+			if !errors.Is(err, cli.ErrConfig) {
+				t.Errorf("err = %v, want a configuration error", err)
+			}
+		})
+	}
+}
+
+func TestNoComposeFile(t *testing.T) {
+	_, err := load(t, "", nil)
+	if !errors.Is(err, cli.ErrNotFound) {
+		t.Errorf("err = %v", err)
+	}
+	s, err := load(t, "", map[string]string{"-p": "shop"})
+	if err != nil || s.Project != "shop" {
+		t.Errorf("with -p: %+v %v", s, err)
+	}
+}
