@@ -395,3 +395,40 @@ func TestComposeUpRecreateOfChangedVolume(t *testing.T) {
 		t.Errorf("pgdata was recreated: %s", r)
 	}
 }
+
+func TestDockerContextsAreHonoured(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	p.Up()
+	host := strings.TrimSpace(p.Docker("context", "inspect", "-f", "{{.Endpoints.docker.Host}}").Stdout)
+	cfg := filepath.Join(p.Home, "dockercfg")
+	if err := os.MkdirAll(cfg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DOCKER_CONFIG=" + cfg, "DOCKER_HOST=", "DOCKER_CONTEXT="}
+	for name, h := range map[string]string{"here": host, "gone": "unix:///nonexistent.sock"} {
+		r := p.Exec(testenv.Cmd{Bin: "docker", Args: []string{"context", "create", name, "--docker", "host=" + h}, Env: env})
+		if r.ExitCode != 0 {
+			t.Fatal(r)
+		}
+	}
+	for _, tt := range []struct {
+		env  []string
+		args []string
+		code int
+	}{
+		{env: nil, args: []string{"--context", "here", "compose", "down", "-v"}, code: 77},
+		{env: nil, args: []string{"-c", "gone", "compose", "down", "-v"}, code: 69},
+		{env: []string{"DOCKER_CONTEXT=here"}, args: []string{"compose", "down", "-v"}, code: 77},
+		{env: []string{"DOCKER_CONTEXT=gone"}, args: []string{"compose", "down", "-v"}, code: 69},
+		{env: []string{"DOCKER_CONTEXT=gone"}, args: []string{"-H", host, "compose", "down", "-v"}, code: 77},
+		{env: []string{"DOCKER_CONTEXT=nosuch"}, args: []string{"compose", "down", "-v"}, code: 69},
+	} {
+		r := p.RunEnv(append(append([]string(nil), env...), tt.env...), "ledger_docker", tt.args...)
+		if r.ExitCode != tt.code {
+			t.Errorf("%v %v: want exit %d: %s", tt.env, tt.args, tt.code, r)
+		}
+	}
+	if !p.VolumeExists("pgdata") || !p.VolumeExists("media") {
+		t.Error("a volume was deleted")
+	}
+}

@@ -170,7 +170,13 @@ func Connect(ctx context.Context, in intercept.Intent, globalArgs []string) (Con
 	if err := dcli.Initialize(opts); err != nil {
 		return Connection{}, fmt.Errorf("%w: %v", engine.ErrUnreachable, err)
 	}
-	c := Connection{Engine: docker.New(dcli.Client()), Context: dcli.CurrentContext()}
+	// Not dcli.Client(): it exits the process when the context cannot be
+	// resolved. This is the same resolution, returning the error.
+	api, err := command.NewAPIClientFromFlags(opts, dcli.ConfigFile())
+	if err != nil {
+		return Connection{}, fmt.Errorf("%w: %v", engine.ErrUnreachable, err)
+	}
+	c := Connection{Engine: docker.New(api), Context: dcli.CurrentContext()}
 	if cf := dcli.ConfigFile(); cf != nil {
 		c.PruneFilters = cf.PruneFilters
 	}

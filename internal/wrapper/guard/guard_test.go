@@ -182,3 +182,36 @@ func TestSplitProgram(t *testing.T) {
 		}
 	}
 }
+
+// Connect reads the global flags with docker/cli's own flag set; compose
+// v1's -H/--context are mapped onto them.
+func TestConnectHonoursGlobalFlags(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("DOCKER_CONTEXT", "")
+	ctx := context.Background()
+	for _, argv := range []string{
+		"docker -H unix:///nonexistent.sock volume rm x",
+		"docker --host=unix:///nonexistent.sock -D -l error volume rm x",
+		"docker-compose -H unix:///nonexistent.sock down -v",
+	} {
+		in := intercept.Parse(strings.Fields(argv), func(string) string { return "" })
+		conn, err := Connect(ctx, in, in.GlobalArgs)
+		if err != nil {
+			t.Fatalf("%s: %v", argv, err)
+		}
+		_, err = conn.Engine.Info(ctx)
+		if !errors.Is(err, engine.ErrUnreachable) || !strings.Contains(err.Error(), "nonexistent.sock") {
+			t.Errorf("%s: want the flag's host, unreachable: %v", argv, err)
+		}
+		_ = conn.Engine.Close()
+	}
+	in := intercept.Parse(strings.Fields("docker --context nosuch volume rm x"), func(string) string { return "" })
+	if _, err := Connect(ctx, in, in.GlobalArgs); !errors.Is(err, engine.ErrUnreachable) {
+		t.Errorf("unknown context: want ErrUnreachable, got %v", err)
+	}
+	in = intercept.Parse(strings.Fields("docker -H unix:///a.sock --context x volume rm v"), func(string) string { return "" })
+	if _, err := Connect(ctx, in, in.GlobalArgs); err == nil {
+		t.Error("-H with --context: docker refuses it, so must we")
+	}
+}
