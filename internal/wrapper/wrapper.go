@@ -11,7 +11,6 @@ package wrapper
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -57,8 +56,8 @@ func Main(argv []string, env []string) int {
 	}
 	plugin, err := FindPlugin(getenv)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ledger_docker: cannot check `%s`: %v\nNothing was run. Install ledger-docker's plugin (./install.sh) or set %s.\n",
-			in.CommandLine(), err, EnvPlugin)
+		say(os.Stderr, "ledger_docker: cannot check `"+in.CommandLine()+"`: "+err.Error()+
+			"\nNothing was run. Install ledger-docker's plugin (./install.sh) or set "+EnvPlugin+".")
 		return exitUnavailable
 	}
 	verb := GuardVerb
@@ -70,8 +69,13 @@ func Main(argv []string, env []string) int {
 		env = append(env[:len(env):len(env)], EnvSelf+"="+self)
 	}
 	err = syscall.Exec(plugin, args, env)
-	fmt.Fprintf(os.Stderr, "ledger_docker: run %s: %v\nNothing was run.\n", plugin, err)
+	say(os.Stderr, "ledger_docker: run "+plugin+": "+err.Error()+"\nNothing was run.")
 	return exitUnavailable
+}
+
+// say writes one line. (No fmt: the wrapper links as little as it can.)
+func say(w io.Writer, line string) {
+	_, _ = io.WriteString(w, line+"\n")
 }
 
 // Getenv looks keys up in env (the last assignment wins).
@@ -91,11 +95,11 @@ func Getenv(env []string) func(string) string {
 func ExecReal(prog intercept.Program, args, env []string, stderr io.Writer) int {
 	path, err := FindReal(prog, Getenv(env))
 	if err != nil {
-		fmt.Fprintf(stderr, "ledger_docker: %v\n", err)
+		say(stderr, "ledger_docker: "+err.Error())
 		return exitNotFound
 	}
 	err = syscall.Exec(path, append([]string{string(prog)}, args...), env)
-	fmt.Fprintf(stderr, "ledger_docker: run %s: %v\n", path, err)
+	say(stderr, "ledger_docker: run "+path+": "+err.Error())
 	return exitNotFound
 }
 
@@ -135,7 +139,7 @@ func FindReal(prog intercept.Program, getenv func(string) string) (string, error
 		}
 		return cand, nil
 	}
-	return "", fmt.Errorf("no real %s found on PATH (ledger_docker and its shims are skipped; set %s)", prog, override)
+	return "", errors.New("no real " + string(prog) + " found on PATH (ledger_docker and its shims are skipped; set " + override + ")")
 }
 
 func executable() string {
