@@ -236,7 +236,13 @@ func TestDecideTable(t *testing.T) {
 		{argv: "docker-compose -f testdata/renamed/compose.yaml -p renamed down -v", verdict: Block, vols: "renamed_data!"},
 		{argv: "docker-compose " + blogF + " down -v", verdict: Backup, vols: "A4,blog_uploads"},
 		{argv: "docker-compose down -v", env: []string{"COMPOSE_FILE=testdata/shop/compose.yaml"}, verdict: Block, vols: shopAll},
-		{argv: "docker-compose -p labelsonly down -v", verdict: Pass},
+		{argv: "docker-compose -p labelsonly down -v", verdict: Pass}, // v1 always needs the file
+		{argv: "docker-compose -f testdata/renamed/compose.yaml down -v", verdict: Block, vols: "fromdotenv_data!"},
+		{argv: "docker-compose -f testdata/renamed/compose.yaml down -v", env: []string{"COMPOSE_PROJECT_NAME=renamed"}, verdict: Block, vols: "renamed_data!"},
+		{argv: "docker-compose " + shopF + " --env-file testdata/renamed/.env down -v", verdict: Pass},
+		{argv: "docker-compose " + shopF + " down -v", env: []string{"COMPOSE_PROFILES=tools"}, verdict: Block, vols: shopAll},
+		{argv: "docker-compose -H unix:///var/run/docker.sock " + shopF + " down -v", verdict: Block, vols: shopAll},
+		{argv: "docker-compose --context default " + shopF + " rm -v", verdict: Backup, vols: "A1"},
 
 		// volume rm
 		{argv: "docker volume rm keepme", verdict: Block, vols: "keepme!"},
@@ -291,6 +297,14 @@ func TestDecideTable(t *testing.T) {
 		{argv: "docker -cprod volume rm orphan", env: []string{"LEDGER_ENV=prod"}, verdict: Backup, vols: "orphan"},
 		{argv: "docker --context prod volume rm keepme", env: []string{"LEDGER_ENV=prod"}, verdict: Block, vols: "keepme!"},
 		{argv: "docker --context prod ps", verdict: Pass},
+		{argv: "docker volume rm orphan", env: []string{"DOCKER_CONTEXT=prod"}, verdict: Block, vols: "orphan"},
+		{argv: "docker -H unix:///var/run/docker.sock volume rm orphan", env: []string{"DOCKER_CONTEXT=prod"}, verdict: Backup, vols: "orphan"},
+		{argv: "docker volume rm orphan", env: []string{"DOCKER_HOST=tcp://127.0.0.1:2375", "DOCKER_CONTEXT=prod"}, verdict: Backup, vols: "orphan"},
+
+		// DOCKER_* environment does not change what the command deletes
+		{argv: "docker compose " + shopF + " down -v", env: []string{"DOCKER_HOST=tcp://127.0.0.1:2375"}, verdict: Block, vols: shopAll},
+		{argv: "docker volume rm orphan", env: []string{"DOCKER_CONFIG=/nonexistent", "DOCKER_CONTEXT=default"}, verdict: Backup, vols: "orphan"},
+		{argv: "docker system prune --volumes -f", env: []string{"DOCKER_API_VERSION=1.41"}, verdict: Block, vols: legacyPrune},
 	}
 	for _, tt := range tests {
 		name := tt.argv
@@ -319,9 +333,15 @@ func TestDecideTable(t *testing.T) {
 			cfg.Production.Projects = []string{"payroll"}
 			cfg.Production.Contexts = []string{"prod"}
 			in := intercept.Parse(strings.Fields(tt.argv), getenv)
+			// the context docker would use: --context, else (no -H, no
+			// DOCKER_HOST) DOCKER_CONTEXT
+			ctxName := in.Context
+			if ctxName == "" && len(in.Hosts) == 0 && getenv("DOCKER_HOST") == "" {
+				ctxName = getenv("DOCKER_CONTEXT")
+			}
 			d := Decide(context.Background(), Request{
 				Intent: in, Engine: e, Config: cfg, Getenv: getenv, Env: envList,
-				Context: in.Context, PruneFilters: tt.pruneCf,
+				Context: ctxName, PruneFilters: tt.pruneCf,
 			})
 			if d.Verdict != tt.verdict || render(d.Volumes) != tt.vols {
 				t.Errorf("got %s [%s], want %s [%s]\nreason: %s", d.Verdict, render(d.Volumes), tt.verdict, tt.vols, d.Reason)
