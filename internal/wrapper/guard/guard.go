@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -223,7 +224,9 @@ func backup(ctx context.Context, o Options, in intercept.Intent, cfg *config.Con
 			projects[v.Project] = dir
 		}
 		dest := cfg.SnapshotDir
-		if dir != "" {
+		if isDir(dir) {
+			// The project's folder as compose recorded it; with a remote
+			// engine it may not exist here: then the snapshot folder.
 			dest = filepath.Join(dir, VolumesSubdir)
 		}
 		path, err := snapshot.Take(ctx, e, v.Name, dest, now())
@@ -246,6 +249,14 @@ func backup(ctx context.Context, o Options, in intercept.Intent, cfg *config.Con
 		}
 	}
 	return nil
+}
+
+func isDir(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	fi, err := os.Stat(dir)
+	return err == nil && fi.IsDir()
 }
 
 // projectDir finds a compose project's folder from its containers' labels.

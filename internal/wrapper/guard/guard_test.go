@@ -107,6 +107,31 @@ func TestBackupThenExec(t *testing.T) {
 	}
 }
 
+func TestBackupIntoProjectFolder(t *testing.T) {
+	e := world()
+	proj := t.TempDir()
+	e.AddVolume(engine.Volume{Name: "shop_media", Labels: map[string]string{"com.docker.compose.project": "shop"}}, nil)
+	e.AddVolume(engine.Volume{Name: "far_media", Labels: map[string]string{"com.docker.compose.project": "far"}}, nil)
+	e.AddContainer(engine.Container{Name: "shop-app-1", Labels: map[string]string{
+		"com.docker.compose.project": "shop", "com.docker.compose.project.working_dir": proj}})
+	// a project folder that is not on this machine (remote engine)
+	e.AddContainer(engine.Container{Name: "far-app-1", Labels: map[string]string{
+		"com.docker.compose.project": "far", "com.docker.compose.project.working_dir": "/nonexistent/far"}})
+	r := guarded(t, e, false, nil, "volume", "rm", "shop_media", "far_media")
+	if r.code != 0 {
+		t.Fatalf("code %d: %s", r.code, r.stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(proj, "backups", "dev", "volumes", "shop_media_*.tar.gz")); len(m) != 1 {
+		t.Errorf("shop_media not in the project's folder: %s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, filepath.Join("ledger-docker", "snapshots", "far_media_")) {
+		t.Errorf("far_media not in the snapshot folder: %s", r.stderr)
+	}
+	if _, err := os.Stat("/nonexistent/far"); err == nil {
+		t.Error("created a remote project's folder here")
+	}
+}
+
 func TestBackupFailureRunsNothing(t *testing.T) {
 	e := world()
 	// the snapshot folder cannot be created: a file is in the way
