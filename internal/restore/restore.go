@@ -18,27 +18,25 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/pg"
 )
 
 // Target is the database a backup is restored into.
 type Target struct {
 	Project string
 	Service string
-	Server  Server
-	// Database is the name of the database to replace (or create).
-	Database string
+	// DB is the database to replace (or create); its server also holds
+	// the scratch database.
+	DB pg.DB
 }
 
-// Request is one restore. The functions come from the backup side, so a
-// restore checks with exactly what a backup records.
+// Request is one restore. Row counts and the schema fingerprint of the
+// restored database are taken with internal/pg, as backups record them.
 type Request struct {
 	Source Source
 	Target Target
-	// Counts returns exact per-table row counts of db, keyed as in
-	// manifests.
-	Counts func(ctx context.Context, db string) (map[string]int64, error)
-	// Fingerprint returns the schema fingerprint of db, as in manifests.
-	Fingerprint func(ctx context.Context, db string) (string, error)
 	// CheckFile verifies the backup file (gzip CRC, checksum, pg_dump
 	// trailer) before anything is changed. Nil: the file is checked while
 	// it streams into the scratch database only.
@@ -155,40 +153,34 @@ func (r *Request) logf(format string, args ...any) {
 	}
 }
 
-// userRelations counts tables, views, sequences and foreign tables outside
-// the system schemas: zero means there is nothing a safety backup could
-// keep.
-const userRelations = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r','p','v','m','S','f')
-AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'`
-
 // Prepare looks at the server and returns the plan. It changes nothing.
 func Prepare(ctx context.Context, req *Request) (*Plan, error) {
 	t := req.Target
 	p := &Plan{
 		File: req.Source.Path, Legacy: req.Source.Legacy(),
 		BackupTime: req.Source.Time, TimeFrom: req.Source.TimeFrom,
-		Project: t.Project, Service: t.Service, Container: t.Server.Container, Database: t.Database,
-		Scratch:     sideName(t.Database, scratchInfix, req.now()),
+		Project: t.Project, Service: t.Service, Container: t.DB.Container, Database: t.DB.Name,
+		Scratch:     sideName(t.DB.Name, scratchInfix, req.now()),
 		maintenance: "postgres",
 	}
 	if m := req.Source.Manifest; m != nil {
 		p.Counts = m.Counts
 	}
-	if t.Database == "postgres" {
+	if t.DB.Name == "postgres" {
 		p.maintenance = "template1"
 	}
-	rows, err := t.Server.Query(ctx, p.maintenance,
-		`SELECT d.datname, pg_get_userbyid(d.datdba), pg_encoding_to_char(d.encoding), d.datcollate, d.datctype FROM pg_database d WHERE d.datname = `+quoteLiteral(t.Database)+
+	server := t.DB.On(p.maintenance)
+	rows, err := server.Query(ctx,
+		`SELECT d.datname, pg_get_userbyid(d.datdba), pg_encoding_to_char(d.encoding), d.datcollate, d.datctype FROM pg_database d WHERE d.datname = `+pg.QuoteLiteral(t.DB.Name)+
 			` OR strpos(d.datname, '`+scratchInfix+`') > 0 OR strpos(d.datname, '`+oldInfix+`') > 0 ORDER BY 1;`)
 	if err != nil {
-		return nil, fmt.Errorf("look at the database server in %s: %w", t.Server.Container, err)
+		return nil, fmt.Errorf("look at the database server in %s: %w", t.DB.Container, err)
 	}
 	for _, row := range rows {
 		if len(row) != 5 {
 			return nil, fmt.Errorf("unexpected answer from psql: %q", row)
 		}
-		if row[0] != t.Database {
+		if row[0] != t.DB.Name {
 			p.Leftovers = append(p.Leftovers, row[0])
 			continue
 		}
@@ -196,16 +188,12 @@ func Prepare(ctx context.Context, req *Request) (*Plan, error) {
 		p.owner, p.encoding, p.collate, p.ctype = row[1], row[2], row[3], row[4]
 	}
 	if p.TargetExists {
-		rows, err := t.Server.Query(ctx, t.Database, userRelations+";")
-		if err != nil {
-			return nil, fmt.Errorf("look at database %s: %w", t.Database, err)
-		}
-		if len(rows) == 1 && len(rows[0]) == 1 {
-			p.TargetRelations, _ = strconv.Atoi(rows[0][0])
+		if p.TargetRelations, err = t.DB.RelationCount(ctx); err != nil {
+			return nil, fmt.Errorf("look at database %s: %w", t.DB.Name, err)
 		}
 		p.SafetyBackup = p.TargetRelations > 0
 	}
-	rows, err = t.Server.Query(ctx, p.maintenance, `SELECT rolname FROM pg_roles;`)
+	rows, err = server.Query(ctx, `SELECT rolname FROM pg_roles;`)
 	if err != nil {
 		return nil, fmt.Errorf("list roles: %w", err)
 	}
@@ -223,7 +211,7 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 	start := req.now()
 	res = &Result{Plan: *p}
 	defer func() { res.Durations.Total = req.now().Sub(start) }()
-	srv := req.Target.Server
+	server := req.Target.DB.On(p.maintenance)
 
 	if req.CheckFile != nil {
 		req.logf("Checking %s ...", p.File)
@@ -249,12 +237,12 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 		req.logf("Safety backup: %s", path)
 	}
 
-	if err := createScratch(ctx, srv, p); err != nil {
+	if err := createScratch(ctx, server, p); err != nil {
 		return res, err
 	}
 	defer func() {
 		if err != nil {
-			if derr := dropDatabase(context.WithoutCancel(ctx), srv, p.maintenance, p.Scratch); derr != nil {
+			if derr := dropDatabase(context.WithoutCancel(ctx), server, p.Scratch); derr != nil {
 				err = errors.Join(err, fmt.Errorf("drop scratch database %s (drop it by hand): %w", p.Scratch, derr))
 			}
 		}
@@ -262,7 +250,7 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 
 	req.logf("Restoring into scratch database %s ...", p.Scratch)
 	t0 := req.now()
-	stats, err := load(ctx, srv, p.Scratch, p.File, p.roles)
+	stats, err := load(ctx, req.Target.DB.On(p.Scratch), p.File, p.roles)
 	res.Durations.Load = req.now().Sub(t0)
 	res.CreateDB, res.Removed, res.SQLBytes = stats.CreateDB, stats.Removed, stats.Bytes
 	if err != nil {
@@ -276,7 +264,7 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 	res.Durations.Verify = req.now().Sub(t0)
 
 	t0 = req.now()
-	n, err := swap(ctx, srv, p, sideName(p.Database, oldInfix, req.now()), res)
+	n, err := swap(ctx, server, p, sideName(p.Database, oldInfix, req.now()), res)
 	res.Terminated = n
 	res.Durations.Swap = req.now().Sub(t0)
 	if err != nil {
@@ -287,28 +275,30 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 
 // createScratch creates the scratch database like the target (owner,
 // encoding, collation) from template0, as pg_restore's docs advise.
-func createScratch(ctx context.Context, srv Server, p *Plan) error {
-	sql := "CREATE DATABASE " + quoteIdent(p.Scratch) + " WITH TEMPLATE template0"
+func createScratch(ctx context.Context, server pg.DB, p *Plan) error {
+	sql := "CREATE DATABASE " + pg.QuoteIdent(p.Scratch) + " WITH TEMPLATE template0"
 	if p.TargetExists {
-		sql += " OWNER " + quoteIdent(p.owner) + " ENCODING " + quoteLiteral(p.encoding) +
-			" LC_COLLATE " + quoteLiteral(p.collate) + " LC_CTYPE " + quoteLiteral(p.ctype)
+		sql += " OWNER " + pg.QuoteIdent(p.owner) + " ENCODING " + pg.QuoteLiteral(p.encoding) +
+			" LC_COLLATE " + pg.QuoteLiteral(p.collate) + " LC_CTYPE " + pg.QuoteLiteral(p.ctype)
 	}
-	if _, err := srv.Query(ctx, p.maintenance, sql+";"); err != nil {
+	if _, err := server.Query(ctx, sql+";"); err != nil {
 		return fmt.Errorf("create scratch database %s: %w; nothing was changed", p.Scratch, err)
 	}
 	return nil
 }
 
-// dropDatabase ends the sessions on db and drops it (if it exists).
-func dropDatabase(ctx context.Context, srv Server, maintenance, db string) error {
-	_, err := srv.Query(ctx, maintenance,
-		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = `+quoteLiteral(db)+
-			";\nDROP DATABASE IF EXISTS "+quoteIdent(db)+";")
+// dropDatabase ends the sessions on db and drops it (if it exists); server
+// is connected to another database of the same server.
+func dropDatabase(ctx context.Context, server pg.DB, db string) error {
+	_, err := server.Query(ctx,
+		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = `+pg.QuoteLiteral(db)+
+			";\nDROP DATABASE IF EXISTS "+pg.QuoteIdent(db)+";")
 	return err
 }
 
-// load streams the gzip file through the filter into psql on db.
-func load(ctx context.Context, srv Server, db, path string, roles map[string]bool) (FilterStats, error) {
+// load streams the gzip file through the filter into psql on db
+// (ON_ERROR_STOP: the first error stops it).
+func load(ctx context.Context, db pg.DB, path string, roles map[string]bool) (FilterStats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return FilterStats{}, err
@@ -333,7 +323,9 @@ func load(ctx context.Context, srv Server, db, path string, roles map[string]boo
 		done <- err
 	}()
 	var stderr bytes.Buffer
-	perr := srv.Script(ctx, db, pr, &stderr)
+	perr := db.Engine.Exec(ctx, db.Container, engine.ExecSpec{
+		Cmd: db.PsqlArgs("-q"), Env: db.Env, Stdin: pr, Stderr: &stderr,
+	})
 	// psql may stop early (ON_ERROR_STOP): unblock the filter.
 	pr.CloseWithError(errors.New("psql stopped reading"))
 	ferr := <-done
@@ -366,21 +358,20 @@ func lastLines(s string, n int) string {
 // per table and the schema fingerprint. Legacy backups have nothing to
 // compare with; their counts are recorded for the report.
 func verify(ctx context.Context, req *Request, p *Plan, res *Result) error {
-	if req.Counts != nil {
-		got, err := req.Counts(ctx, p.Scratch)
-		if err != nil {
-			return fmt.Errorf("count rows in the scratch database: %v", err)
-		}
-		res.RestoredCounts = got
-		if m := req.Source.Manifest; m != nil && m.Counts != nil {
-			if diff := diffCounts(m.Counts, got); diff != "" {
-				return fmt.Errorf("row counts differ from the manifest: %s", diff)
-			}
-			res.CountsChecked = true
-		}
+	scratch := req.Target.DB.On(p.Scratch)
+	got, err := scratch.Counts(ctx)
+	if err != nil {
+		return fmt.Errorf("count rows in the scratch database: %v", err)
 	}
-	if m := req.Source.Manifest; m != nil && m.Fingerprint != "" && req.Fingerprint != nil {
-		got, err := req.Fingerprint(ctx, p.Scratch)
+	res.RestoredCounts = got
+	if m := req.Source.Manifest; m != nil && m.Counts != nil {
+		if diff := diffCounts(m.Counts, got); diff != "" {
+			return fmt.Errorf("row counts differ from the manifest: %s", diff)
+		}
+		res.CountsChecked = true
+	}
+	if m := req.Source.Manifest; m != nil && m.Fingerprint != "" {
+		got, err := scratch.Fingerprint(ctx)
 		if err != nil {
 			return fmt.Errorf("schema fingerprint of the scratch database: %v", err)
 		}
@@ -428,19 +419,19 @@ func diffCounts(want, got map[string]int64) string {
 // one transaction: either the restored database is the target, or nothing
 // changed. The replaced database is dropped afterwards; if that fails it is
 // left under its old name and reported.
-func swap(ctx context.Context, srv Server, p *Plan, old string, res *Result) (int, error) {
-	db, scratch := quoteIdent(p.Database), quoteIdent(p.Scratch)
+func swap(ctx context.Context, server pg.DB, p *Plan, old string, res *Result) (int, error) {
+	db, scratch := pg.QuoteIdent(p.Database), pg.QuoteIdent(p.Scratch)
 	if !p.TargetExists {
-		if _, err := srv.Query(ctx, p.maintenance, "ALTER DATABASE "+scratch+" RENAME TO "+db+";"); err != nil {
+		if _, err := server.Query(ctx, "ALTER DATABASE "+scratch+" RENAME TO "+db+";"); err != nil {
 			return 0, fmt.Errorf("rename scratch database %s to %s: %w", p.Scratch, p.Database, err)
 		}
 		return 0, nil
 	}
-	rows, err := srv.Query(ctx, p.maintenance,
+	rows, err := server.Query(ctx,
 		"ALTER DATABASE "+db+" WITH ALLOW_CONNECTIONS false;\n"+
-			"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "+quoteLiteral(p.Database)+" AND pid <> pg_backend_pid();\n"+
+			"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "+pg.QuoteLiteral(p.Database)+" AND pid <> pg_backend_pid();\n"+
 			"BEGIN;\n"+
-			"ALTER DATABASE "+db+" RENAME TO "+quoteIdent(old)+";\n"+
+			"ALTER DATABASE "+db+" RENAME TO "+pg.QuoteIdent(old)+";\n"+
 			"ALTER DATABASE "+scratch+" RENAME TO "+db+";\n"+
 			"COMMIT;")
 	terminated := 0
@@ -450,10 +441,10 @@ func swap(ctx context.Context, srv Server, p *Plan, old string, res *Result) (in
 	if err != nil {
 		// The renames ran in one transaction: the target kept its name.
 		// Let clients back in.
-		_, uerr := srv.Query(context.WithoutCancel(ctx), p.maintenance, "ALTER DATABASE "+db+" WITH ALLOW_CONNECTIONS true;")
+		_, uerr := server.Query(context.WithoutCancel(ctx), "ALTER DATABASE "+db+" WITH ALLOW_CONNECTIONS true;")
 		return terminated, errors.Join(fmt.Errorf("swap the restored database in: %w; %s was not changed", err, p.Database), uerr)
 	}
-	if err := dropDatabase(context.WithoutCancel(ctx), srv, p.maintenance, old); err != nil {
+	if err := dropDatabase(context.WithoutCancel(ctx), server, old); err != nil {
 		res.OldDatabase = old
 	}
 	return terminated, nil

@@ -5,151 +5,18 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/pg"
+	"github.com/ledger-docker/ledger-docker/internal/restore/restoretest"
 )
-
-// fakePG plays a PostgreSQL server behind psql in the fake engine: it keeps
-// the set of databases (each with the SQL loaded into it) and applies the
-// CREATE / ALTER ... RENAME / DROP DATABASE statements restore sends, so
-// tests can check what exists under which name after each step.
-type fakePG struct {
-	mu        sync.Mutex
-	dbs       map[string]string // name -> SQL loaded into it
-	relations map[string]int    // name -> user relations
-	roles     []string
-	// failOn makes the statement (or loaded SQL) containing it fail.
-	failOn string
-	// log records every statement (and "LOAD db") in order.
-	log []string
-}
-
-func newFakePG() *fakePG {
-	return &fakePG{
-		dbs:       map[string]string{"postgres": "", "template1": "", "ledger": "old data"},
-		relations: map[string]int{"ledger": 3},
-		roles:     []string{"ledger", "postgres"},
-	}
-}
-
-var (
-	reCreate = regexp.MustCompile(`^CREATE DATABASE "([^"]+)"`)
-	reRename = regexp.MustCompile(`^ALTER DATABASE "([^"]+)" RENAME TO "([^"]+)"`)
-	reDrop   = regexp.MustCompile(`^DROP DATABASE IF EXISTS "([^"]+)"`)
-)
-
-func (f *fakePG) exec(ctx context.Context, container string, spec engine.ExecSpec) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if spec.Cmd[0] != "psql" {
-		return &engine.ExitError{Code: 127}
-	}
-	db := spec.Cmd[slices.Index(spec.Cmd, "-d")+1]
-	if _, ok := f.dbs[db]; !ok {
-		return &engine.ExitError{Code: 2, Stderr: fmt.Sprintf("psql: FATAL: database %q does not exist", db)}
-	}
-	in, err := io.ReadAll(spec.Stdin)
-	if err != nil {
-		return err
-	}
-	sql := string(in)
-	if !slices.Contains(spec.Cmd, "-t") { // a dump being loaded
-		f.log = append(f.log, "LOAD "+db)
-		if f.failOn != "" && strings.Contains(sql, f.failOn) {
-			fmt.Fprintf(spec.Stderr, "ERROR:  syntax error at or near %q\n", f.failOn)
-			return &engine.ExitError{Code: 3}
-		}
-		f.dbs[db] = sql
-		return nil
-	}
-	// Undo of a failed transaction: keep the names as they were.
-	snapshot := map[string]string{}
-	for k, v := range f.dbs {
-		snapshot[k] = v
-	}
-	inTx := false
-	for _, stmt := range strings.Split(sql, ";\n") {
-		stmt = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(stmt), ";"))
-		if stmt == "" {
-			continue
-		}
-		f.log = append(f.log, stmt)
-		if f.failOn != "" && strings.Contains(stmt, f.failOn) {
-			if inTx {
-				f.dbs = snapshot
-			}
-			return &engine.ExitError{Code: 3, Stderr: "ERROR:  injected failure"}
-		}
-		switch {
-		case stmt == "BEGIN":
-			inTx = true
-			snapshot = map[string]string{}
-			for k, v := range f.dbs {
-				snapshot[k] = v
-			}
-		case stmt == "COMMIT":
-			inTx = false
-		case strings.Contains(stmt, "FROM pg_database d"):
-			for _, name := range f.names() {
-				if strings.Contains(stmt, "'"+name+"'") || strings.Contains(name, "__ledger_") {
-					fmt.Fprintf(spec.Stdout, "%s\x1fledger\x1fUTF8\x1fC.UTF-8\x1fC.UTF-8\n", name)
-				}
-			}
-		case strings.Contains(stmt, "FROM pg_class"):
-			fmt.Fprintf(spec.Stdout, "%d\n", f.relations[db])
-		case strings.Contains(stmt, "FROM pg_roles"):
-			fmt.Fprintln(spec.Stdout, strings.Join(f.roles, "\n"))
-		case strings.Contains(stmt, "pg_terminate_backend"):
-			fmt.Fprintln(spec.Stdout, "1")
-		case reCreate.MatchString(stmt):
-			f.dbs[reCreate.FindStringSubmatch(stmt)[1]] = ""
-		case reRename.MatchString(stmt):
-			m := reRename.FindStringSubmatch(stmt)
-			f.dbs[m[2]] = f.dbs[m[1]]
-			delete(f.dbs, m[1])
-		case reDrop.MatchString(stmt):
-			delete(f.dbs, reDrop.FindStringSubmatch(stmt)[1])
-		}
-	}
-	return nil
-}
-
-func (f *fakePG) names() []string {
-	var out []string
-	for k := range f.dbs {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// statements returns the logged statements that start with one of prefixes.
-func (f *fakePG) statements(prefixes ...string) []string {
-	var out []string
-	for _, s := range f.log {
-		for _, p := range prefixes {
-			if strings.HasPrefix(s, p) {
-				out = append(out, s)
-				break
-			}
-		}
-	}
-	return out
-}
-
-const testDump = "--\n-- PostgreSQL database dump\n--\nCREATE TABLE t (i int);\nCOPY t (i) FROM stdin;\n1\n2\n\\.\n" +
-	"ALTER TABLE t OWNER TO ghost;\n--\n-- PostgreSQL database dump complete\n--\n"
 
 func writeGzip(t *testing.T, dir, name, sql string) string {
 	t.Helper()
@@ -166,32 +33,21 @@ func writeGzip(t *testing.T, dir, name, sql string) string {
 
 var testNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func newRequest(t *testing.T, pg *fakePG, file string, m *Manifest) *Request {
+func newRequest(t *testing.T, srv *restoretest.Server, file string, m *Manifest) *Request {
 	t.Helper()
 	e := fake.New()
 	e.AddContainer(engine.Container{Name: "proj-db-1", Running: true})
-	e.ExecHandler = pg.exec
+	e.ExecHandler = srv.Exec
 	src, err := OpenSource(file, func(string) (*Manifest, error) { return m, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &Request{
 		Source: src,
-		Target: Target{Project: "proj", Service: "db", Database: "ledger",
-			Server: Server{Engine: e, Container: "proj-db-1", User: "ledger"}},
-		Counts: func(ctx context.Context, db string) (map[string]int64, error) {
-			pg.mu.Lock()
-			defer pg.mu.Unlock()
-			if strings.Contains(pg.dbs[db], "COPY t") {
-				return map[string]int64{"public.t": 2}, nil
-			}
-			return map[string]int64{}, nil
-		},
-		Fingerprint: func(ctx context.Context, db string) (string, error) { return "fp1", nil },
+		Target: Target{Project: "proj", Service: "db",
+			DB: pg.DB{Engine: e, Container: "proj-db-1", User: "ledger", Name: "ledger"}},
 		SafetyBackup: func(ctx context.Context) (string, error) {
-			pg.mu.Lock()
-			defer pg.mu.Unlock()
-			pg.log = append(pg.log, "SAFETY BACKUP")
+			srv.Record("SAFETY BACKUP")
 			return "/backups/proj_db_backup_20260304_050607.sql.gz", nil
 		},
 		Now: func() time.Time { return testNow },
@@ -199,9 +55,9 @@ func newRequest(t *testing.T, pg *fakePG, file string, m *Manifest) *Request {
 }
 
 func TestRestoreSwapsInOneTransactionAfterLoadAndChecks(t *testing.T) {
-	pg := newFakePG()
-	file := writeGzip(t, t.TempDir(), "proj_db_backup_20260301_000000.sql.gz", testDump)
-	req := newRequest(t, pg, file, &Manifest{Counts: map[string]int64{"public.t": 2}, Fingerprint: "fp1"})
+	srv := restoretest.NewServer()
+	file := writeGzip(t, t.TempDir(), "proj_db_backup_20260301_000000.sql.gz", restoretest.Dump)
+	req := newRequest(t, srv, file, &Manifest{Counts: map[string]int64{"public.t": 2}, Fingerprint: restoretest.Fingerprint})
 	ctx := context.Background()
 	plan, err := Prepare(ctx, req)
 	if err != nil {
@@ -227,14 +83,14 @@ func TestRestoreSwapsInOneTransactionAfterLoadAndChecks(t *testing.T) {
 		"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'ledger__ledger_old_20260304050607'",
 		`DROP DATABASE IF EXISTS "ledger__ledger_old_20260304050607"`,
 	}
-	got := pg.statements("SAFETY", "CREATE", "LOAD", "ALTER", "BEGIN", "COMMIT", "DROP", "SELECT count(pg_terminate")
+	got := srv.Statements("SAFETY", "CREATE", "LOAD", "ALTER", "BEGIN", "COMMIT", "DROP", "SELECT count(pg_terminate")
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("statements:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if !strings.Contains(pg.dbs["ledger"], "COPY t") || strings.Contains(pg.dbs["ledger"], "OWNER TO ghost") {
-		t.Errorf("ledger now holds %q", pg.dbs["ledger"])
+	if !strings.Contains(srv.DBs["ledger"], "COPY t") || strings.Contains(srv.DBs["ledger"], "OWNER TO ghost") {
+		t.Errorf("ledger now holds %q", srv.DBs["ledger"])
 	}
-	if names := pg.names(); strings.Join(names, ",") != "ledger,postgres,template1" {
+	if names := srv.Names(); strings.Join(names, ",") != "ledger,postgres,template1" {
 		t.Errorf("databases left: %v", names)
 	}
 	if !res.CountsChecked || !res.SchemaChecked || res.SafetyBackupPath == "" || res.Terminated != 1 || len(res.Removed) != 1 {
@@ -243,10 +99,10 @@ func TestRestoreSwapsInOneTransactionAfterLoadAndChecks(t *testing.T) {
 }
 
 func TestRestoreIntoAbsentDatabaseNeedsNoSafetyBackup(t *testing.T) {
-	pg := newFakePG()
-	delete(pg.dbs, "ledger")
-	file := writeGzip(t, t.TempDir(), "ledgerflow_backup_20240102_030405.sql.gz", testDump)
-	req := newRequest(t, pg, file, nil)
+	srv := restoretest.NewServer()
+	delete(srv.DBs, "ledger")
+	file := writeGzip(t, t.TempDir(), "ledgerflow_backup_20240102_030405.sql.gz", restoretest.Dump)
+	req := newRequest(t, srv, file, nil)
 	ctx := context.Background()
 	plan, err := Prepare(ctx, req)
 	if err != nil {
@@ -259,19 +115,19 @@ func TestRestoreIntoAbsentDatabaseNeedsNoSafetyBackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slices.Contains(pg.log, "SAFETY BACKUP") || res.SafetyBackupPath != "" {
+	if slices.Contains(srv.Log, "SAFETY BACKUP") || res.SafetyBackupPath != "" {
 		t.Error("safety backup taken of an absent database")
 	}
-	if !strings.Contains(pg.dbs["ledger"], "COPY t") || res.CountsChecked || res.RestoredCounts["public.t"] != 2 {
-		t.Errorf("ledger = %q, result = %+v", pg.dbs["ledger"], res)
+	if !strings.Contains(srv.DBs["ledger"], "COPY t") || res.CountsChecked || res.RestoredCounts["public.t"] != 2 {
+		t.Errorf("ledger = %q, result = %+v", srv.DBs["ledger"], res)
 	}
 }
 
 func TestRestoreEmptyDatabaseNeedsNoSafetyBackup(t *testing.T) {
-	pg := newFakePG()
-	pg.relations["ledger"] = 0
-	file := writeGzip(t, t.TempDir(), "x.sql.gz", testDump)
-	req := newRequest(t, pg, file, nil)
+	srv := restoretest.NewServer()
+	srv.Relations["ledger"] = 0
+	file := writeGzip(t, t.TempDir(), "x.sql.gz", restoretest.Dump)
+	req := newRequest(t, srv, file, nil)
 	plan, err := Prepare(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +143,7 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 	truncated := func() string {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
-		zw.Write([]byte(strings.Repeat(testDump, 200)))
+		zw.Write([]byte(strings.Repeat(restoretest.Dump, 200)))
 		zw.Close()
 		return buf.String()[:buf.Len()/2]
 	}()
@@ -303,20 +159,20 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 		wantIs   error
 		loaded   bool // creating the scratch database was tried
 	}{
-		{name: "psql error", sql: testDump, failOn: "COPY t", wantErr: "psql failed: ERROR:  syntax error", loaded: true},
+		{name: "psql error", sql: restoretest.Dump, failOn: "COPY t", wantErr: "psql failed: ERROR:  syntax error", loaded: true},
 		{name: "truncated gzip", raw: truncated, wantErr: "corrupt or truncated", wantIs: ErrVerify, loaded: true},
 		{name: "not gzip", raw: "CREATE TABLE t();\n", wantErr: "not a gzip file", wantIs: ErrVerify, loaded: true},
 		{name: "no trailer", sql: "CREATE TABLE t (i int);\n", wantErr: "completion line", wantIs: ErrVerify, loaded: true},
 		{name: "cluster dump", sql: "--\n-- PostgreSQL database cluster dump\n--\n", wantIs: ErrNotRestorable, loaded: true},
-		{name: "counts differ", sql: testDump, manifest: &Manifest{Counts: map[string]int64{"public.t": 3}}, wantErr: "public.t has 2 rows, manifest 3", wantIs: ErrVerify, loaded: true},
-		{name: "schema differs", sql: testDump, manifest: &Manifest{Fingerprint: "other"}, wantErr: "schema fingerprint", wantIs: ErrVerify, loaded: true},
-		{name: "swap fails", sql: testDump, failOn: `RENAME TO "ledger"`, wantErr: "swap the restored database in", loaded: true},
-		{name: "safety backup fails", sql: testDump, safety: errors.New("disk full"), wantErr: "safety backup of ledger failed, nothing was changed: disk full"},
-		{name: "file check fails", sql: testDump, check: errors.New("sha256 mismatch"), wantErr: "sha256 mismatch; nothing was changed", wantIs: ErrVerify},
-		{name: "scratch cannot be created", sql: testDump, failOn: "CREATE DATABASE", wantErr: "create scratch database", loaded: true},
+		{name: "counts differ", sql: restoretest.Dump, manifest: &Manifest{Counts: map[string]int64{"public.t": 3}}, wantErr: "public.t has 2 rows, manifest 3", wantIs: ErrVerify, loaded: true},
+		{name: "schema differs", sql: restoretest.Dump, manifest: &Manifest{Fingerprint: "other"}, wantErr: "schema fingerprint", wantIs: ErrVerify, loaded: true},
+		{name: "swap fails", sql: restoretest.Dump, failOn: `RENAME TO "ledger"`, wantErr: "swap the restored database in", loaded: true},
+		{name: "safety backup fails", sql: restoretest.Dump, safety: errors.New("disk full"), wantErr: "safety backup of ledger failed, nothing was changed: disk full"},
+		{name: "file check fails", sql: restoretest.Dump, check: errors.New("sha256 mismatch"), wantErr: "sha256 mismatch; nothing was changed", wantIs: ErrVerify},
+		{name: "scratch cannot be created", sql: restoretest.Dump, failOn: "CREATE DATABASE", wantErr: "create scratch database", loaded: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pg := newFakePG()
+			srv := restoretest.NewServer()
 			dir := t.TempDir()
 			var file string
 			if tc.raw != "" {
@@ -325,7 +181,7 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 			} else {
 				file = writeGzip(t, dir, "b.sql.gz", tc.sql)
 			}
-			req := newRequest(t, pg, file, tc.manifest)
+			req := newRequest(t, srv, file, tc.manifest)
 			if tc.safety != nil {
 				req.SafetyBackup = func(context.Context) (string, error) { return "", tc.safety }
 			}
@@ -337,7 +193,7 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pg.failOn = tc.failOn
+			srv.FailOn = tc.failOn
 			_, err = Execute(ctx, req, plan)
 			if err == nil {
 				t.Fatal("restore succeeded")
@@ -348,19 +204,19 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
 				t.Errorf("error %v is not %v", err, tc.wantIs)
 			}
-			if pg.dbs["ledger"] != "old data" {
-				t.Errorf("target changed: %q", pg.dbs["ledger"])
+			if srv.DBs["ledger"] != "old data" {
+				t.Errorf("target changed: %q", srv.DBs["ledger"])
 			}
-			if names := pg.names(); strings.Join(names, ",") != "ledger,postgres,template1" {
+			if names := srv.Names(); strings.Join(names, ",") != "ledger,postgres,template1" {
 				t.Errorf("databases left: %v", names)
 			}
-			created := len(pg.statements("CREATE DATABASE")) > 0
+			created := len(srv.Statements("CREATE DATABASE")) > 0
 			if created != tc.loaded {
 				t.Errorf("scratch creation tried = %v, want %v", created, tc.loaded)
 			}
 			if tc.name == "swap fails" {
-				if got := pg.statements(`ALTER DATABASE "ledger" WITH ALLOW_CONNECTIONS true`); len(got) != 1 {
-					t.Errorf("connections not allowed again after a failed swap: %q", pg.log)
+				if got := srv.Statements(`ALTER DATABASE "ledger" WITH ALLOW_CONNECTIONS true`); len(got) != 1 {
+					t.Errorf("connections not allowed again after a failed swap: %q", srv.Log)
 				}
 			}
 		})

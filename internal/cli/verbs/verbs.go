@@ -7,6 +7,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/cli/check"
 	"github.com/ledger-docker/ledger-docker/internal/cli/explain"
 	"github.com/ledger-docker/ledger-docker/internal/cli/protect"
+	"github.com/ledger-docker/ledger-docker/internal/cli/restore"
 	"github.com/ledger-docker/ledger-docker/internal/cli/setup"
 	"github.com/ledger-docker/ledger-docker/internal/cli/volume"
 )
@@ -20,5 +21,6 @@ func init() {
 		explain.New,
 		explain.NewGuard,
 		volume.New,
+		restore.New,
 	)
 }

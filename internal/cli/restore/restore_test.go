@@ -1,0 +1,184 @@
+package restore
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-shellwords"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/iostreams"
+	"github.com/ledger-docker/ledger-docker/internal/pg"
+	"github.com/ledger-docker/ledger-docker/internal/prompt"
+	"github.com/ledger-docker/ledger-docker/internal/restore"
+	"github.com/ledger-docker/ledger-docker/internal/restore/restoretest"
+)
+
+func TestNewCmdFlags(t *testing.T) {
+	for _, tc := range []struct {
+		argv    string
+		want    Options
+		wantErr bool
+	}{
+		{argv: "b.sql.gz", want: Options{File: "b.sql.gz"}},
+		{argv: "--yes --json b.sql.gz", want: Options{File: "b.sql.gz", Yes: true, JSON: true}},
+		{argv: "-y --dry-run b.sql.gz", want: Options{File: "b.sql.gz", Yes: true, DryRun: true}},
+		{argv: "--service pg --user u --database d b.sql.gz", want: Options{File: "b.sql.gz", Service: "pg", User: "u", Database: "d"}},
+		{argv: "-f a.yaml -f b.yaml -p proj --project-directory dir x.sql.gz", want: Options{File: "x.sql.gz"}},
+		{argv: "", wantErr: true},
+		{argv: "a.sql.gz b.sql.gz", wantErr: true},
+		{argv: "--bogus a.sql.gz", wantErr: true},
+	} {
+		t.Run(tc.argv, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			f := &cli.Factory{IO: ios}
+			var got *Options
+			cmd := NewCmd(f, func(o *Options) error { got = o; return nil })
+			argv, _ := shellwords.Parse(tc.argv)
+			cmd.SetArgs(argv)
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.File != tc.want.File || got.Yes != tc.want.Yes || got.JSON != tc.want.JSON || got.DryRun != tc.want.DryRun ||
+				got.Service != tc.want.Service || got.User != tc.want.User || got.Database != tc.want.Database {
+				t.Errorf("options = %+v, want %+v", got, tc.want)
+			}
+			if strings.Contains(tc.argv, "-p proj") {
+				c := got.Compose
+				if c.ProjectName != "proj" || c.ProjectDir != "dir" || strings.Join(c.ConfigPaths, ",") != "a.yaml,b.yaml" {
+					t.Errorf("compose options = %+v", c)
+				}
+			}
+		})
+	}
+}
+
+func gzipFile(t *testing.T, sql string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(sql))
+	zw.Close()
+	p := filepath.Join(t.TempDir(), "proj_db_backup_20260301_101112.sql.gz")
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRun(t *testing.T) {
+	const safety = "/project/backups/dev/proj_db_backup_20260304_050607.sql.gz"
+	for _, tc := range []struct {
+		name        string
+		tty         bool
+		answers     []string
+		yes, dry    bool
+		json        bool
+		wantErr     error
+		wantRestore bool
+		wantStdout  []string
+		wantStderr  []string
+	}{
+		{name: "dry run shows the plan only", dry: true,
+			wantStdout: []string{"Restore plan", `target:    database "ledger" of service db (container proj-db-1), project proj`,
+				"ALL OF ITS CURRENT DATA WILL BE REPLACED", "public.t 2", "a verified backup of the current database is taken first",
+				"taken:     2026-03-01T10:11:12Z (from the manifest)"}},
+		{name: "no tty and no --yes refuses", wantErr: cli.ErrUsage,
+			wantStderr: []string{"Restore plan"}},
+		{name: "tty, wrong name typed", tty: true, answers: []string{"ledgr"}, wantErr: cli.ErrCancelled},
+		{name: "tty, name typed", tty: true, answers: []string{"ledger"}, wantRestore: true,
+			wantStdout: []string{`Restored `, `into database "ledger": 2 rows in 1 tables.`, "Row counts and schema match the backup's manifest.",
+				"safety backup:\n" + safety, "Ended 1 session(s)", "Left out 1 statement(s)"},
+			wantStderr: []string{"Restore plan", "Taking a safety backup of ledger", "Safety backup: " + safety}},
+		{name: "--yes without tty", yes: true, wantRestore: true, wantStdout: []string{"Restored "}},
+		{name: "--yes --json", yes: true, json: true, wantRestore: true,
+			wantStdout: []string{`"safety_backup_path": "` + safety + `"`, `"counts_checked": true`, `"restored_counts": {`}},
+		{name: "--dry-run --json", dry: true, json: true, wantStdout: []string{`"scratch_database": "ledger__ledger_restore_`, `"safety_backup": true`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := restoretest.NewServer()
+			e := fake.New()
+			e.AddContainer(engine.Container{Name: "proj-db-1", Running: true})
+			e.ExecHandler = srv.Exec
+			ios, _, stdout, stderr := iostreams.Test()
+			ios.SetTTY(tc.tty)
+			p := &prompt.Static{Answers: tc.answers}
+			file := gzipFile(t, restoretest.Dump)
+			opts := &Options{
+				IO: ios, Prompter: p, File: file, Yes: tc.yes, DryRun: tc.dry, JSON: tc.json,
+				Engine: func() (engine.Engine, error) { return e, nil },
+				target: func(ctx context.Context, o *Options, eng engine.Engine) (*restore.Request, func(), error) {
+					src, err := restore.OpenSource(o.File, func(string) (*restore.Manifest, error) {
+						return &restore.Manifest{Created: time.Date(2026, 3, 1, 10, 11, 12, 0, time.UTC),
+							Counts: map[string]int64{"public.t": 2}, Fingerprint: restoretest.Fingerprint}, nil
+					})
+					if err != nil {
+						return nil, nil, err
+					}
+					return &restore.Request{
+						Source: src,
+						Target: restore.Target{Project: "proj", Service: "db",
+							DB: pg.DB{Engine: eng, Container: "proj-db-1", User: "ledger", Name: "ledger"}},
+						SafetyBackup: func(context.Context) (string, error) { srv.Record("SAFETY BACKUP"); return safety, nil },
+					}, func() {}, nil
+				},
+			}
+			err := run(context.Background(), opts)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				if !strings.Contains(err.Error(), "nothing was changed") {
+					t.Errorf("error %q does not say nothing was changed", err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			restored := strings.Contains(srv.DBs["ledger"], "COPY t")
+			if restored != tc.wantRestore {
+				t.Errorf("restored = %v, want %v; log %q", restored, tc.wantRestore, srv.Log)
+			}
+			if !tc.wantRestore && len(srv.Statements("CREATE", "ALTER", "DROP", "SAFETY")) > 0 {
+				t.Errorf("changes without a restore: %q", srv.Log)
+			}
+			for _, w := range tc.wantStdout {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tc.wantStderr {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if tc.json {
+				var v map[string]any
+				if err := json.Unmarshal(stdout.Bytes(), &v); err != nil {
+					t.Errorf("stdout is not one JSON object: %v\n%s", err, stdout)
+				}
+			}
+			if tc.tty && len(p.Asked) != 1 {
+				t.Errorf("asked %q", p.Asked)
+			}
+		})
+	}
+}
