@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -93,6 +94,10 @@ func Run(ctx context.Context, o Options) int {
 		fmt.Fprintf(o.Stderr, "ledger_docker: %v\nNothing was run.\n", err)
 		return cli.ExitConfig
 	}
+	// Ctrl-C or SIGTERM during a snapshot: stop it cleanly (no partial
+	// file, no helper container left) and run nothing.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	// The decision only reads; it must not hang on an engine that never
 	// answers (a dead tcp:// host): past the deadline it fails closed.
 	dctx, cancel := context.WithTimeout(ctx, decideTimeout)
@@ -115,6 +120,9 @@ func Run(ctx context.Context, o Options) int {
 	case policy.Backup:
 		if err := backup(ctx, o, in, cfg, d); err != nil {
 			fmt.Fprintf(o.Stderr, "ledger_docker: %s was NOT run: the backup before it failed: %v\n", in.CommandLine(), err)
+			if ctx.Err() != nil {
+				return cli.ExitInterrupted
+			}
 			return cli.ExitBackupFailed
 		}
 	}
