@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 )
@@ -56,6 +57,8 @@ type Request struct {
 	// volumes exist without the label. A nil func or an engine that does
 	// not answer within EngineTimeout skips that rule.
 	Engine func() (engine.Engine, error)
+	// EngineTimeout bounds the engine lookup (0 = DefaultEngineTimeout).
+	EngineTimeout time.Duration
 }
 
 // Report is the result of a check.
@@ -105,7 +108,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		return nil, err
 	}
 
-	probe := startProbe(ctx, req.Engine)
+	probe := startProbe(ctx, req.Engine, req.EngineTimeout)
 
 	var (
 		mu       sync.Mutex

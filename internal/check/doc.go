@@ -24,7 +24,8 @@ order, quoting, indentation and line ends are kept) and checks again. ` + "`--li
 
 The protect label key is ` + "`com.ledgerflow.protect`" + ` unless ` + "`protect_label`" + ` in the configuration file or
 ` + "`LEDGER_PROTECT_LABEL`" + ` says otherwise. The engine rule runs only when a container engine answers within
-250 ms; ` + "`--no-engine`" + ` or ` + "`LEDGER_CHECK_ENGINE=0`" + ` skips it.
+250 ms (` + "`LEDGER_CHECK_ENGINE_TIMEOUT`" + `, e.g. ` + "`2s`" + `, changes that); ` + "`--no-engine`" + ` or
+` + "`LEDGER_CHECK_ENGINE=0`" + ` skips it.
 
 A finding can be silenced where it is, for a volume that is meant to be disposable: a comment
 ` + "`# ledger-check: ignore RULE...`" + ` at the end of the reported line, or alone on the line before it

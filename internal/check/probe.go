@@ -9,9 +9,9 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 )
 
-// EngineTimeout bounds the engine rule: a hook must never wait on an engine
-// that does not answer.
-var EngineTimeout = 250 * time.Millisecond
+// DefaultEngineTimeout bounds the engine rule: a hook must never wait on an
+// engine that does not answer.
+const DefaultEngineTimeout = 250 * time.Millisecond
 
 // probe lists the engine's volumes in the background while files are read.
 type probe struct {
@@ -21,7 +21,7 @@ type probe struct {
 	err     error
 }
 
-func startProbe(ctx context.Context, newEngine func() (engine.Engine, error)) *probe {
+func startProbe(ctx context.Context, newEngine func() (engine.Engine, error), timeout time.Duration) *probe {
 	p := &probe{done: make(chan struct{})}
 	if newEngine == nil {
 		p.off = true
@@ -30,7 +30,10 @@ func startProbe(ctx context.Context, newEngine func() (engine.Engine, error)) *p
 	}
 	go func() {
 		defer close(p.done)
-		ctx, cancel := context.WithTimeout(ctx, EngineTimeout)
+		if timeout <= 0 {
+			timeout = DefaultEngineTimeout
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		e, err := newEngine()
 		if err != nil {

@@ -78,9 +78,19 @@ func TestProtectRunningProject(t *testing.T) {
 	must(os.Symlink("uploads/2026/01/scan.bin", filepath.Join(src, "latest")))
 	p.Docker("cp", src+"/.", p.ContainerID("app")+":/media")
 
-	// the checker sees what protect is for
-	if r := p.Run("ledger-precommit", "compose.yaml"); r.ExitCode != 1 || !strings.Contains(r.Stdout, "[volume-unprotected]") {
+	// the checker sees what protect is for: unprotected volumes in the file,
+	// and, once the file labels media, a volume on the engine without it
+	// (the engine lookup gets 30 s here: the test asserts no speed)
+	engineEnv := []string{"LEDGER_CHECK_ENGINE_TIMEOUT=30s"}
+	if r := p.RunEnv(engineEnv, "ledger-precommit", "compose.yaml"); r.ExitCode != 1 || strings.Count(r.Stdout, "[volume-unprotected]") != 2 {
 		t.Fatalf("ledger-precommit before protect: %s", r)
+	}
+	file, _ := os.ReadFile(filepath.Join(p.Dir, "compose.yaml"))
+	p.WriteFile("compose.yaml", strings.Replace(string(file), "media: {}", `media: {labels: {com.ledgerflow.protect: "true"}}`, 1))
+	r := p.RunEnv(engineEnv, "ledger-precommit", "compose.yaml")
+	if r.ExitCode != 1 || !strings.Contains(r.Stdout, `warning: volume "media" exists on the engine as "`+p.Volume("media")+`" without com.ledgerflow.protect=true`) ||
+		!strings.Contains(r.Stdout, "docker ledger protect "+p.Volume("media")) {
+		t.Fatalf("ledger-precommit with media labelled in the file only: %s", r)
 	}
 
 	// pgdata with its service stopped (PostgreSQL writes as soon as it runs,
@@ -94,7 +104,7 @@ func TestProtectRunningProject(t *testing.T) {
 		vol := p.Volume(tc.key)
 		before := listing(t, p, vol)
 
-		r := p.Run("docker-ledger", "ledger", "protect", vol, "--dry-run")
+		r = p.Run("docker-ledger", "ledger", "protect", vol, "--dry-run")
 		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "Plan to protect volume "+vol) {
 			t.Fatalf("protect --dry-run: %s", r)
 		}
@@ -138,7 +148,7 @@ func TestProtectRunningProject(t *testing.T) {
 	for _, key := range []string{"pgdata", "media"} {
 		created[key] = inspect(t, p, p.Volume(key), "{{.CreatedAt}}")
 	}
-	r := p.Compose("up", "-d")
+	r = p.Compose("up", "-d")
 	if strings.Contains(r.Stdout+r.Stderr, "Recreate") || strings.Contains(r.Stdout+r.Stderr, "doesn't match") {
 		t.Errorf("compose up wants to recreate a volume: %s", r)
 	}
@@ -148,7 +158,7 @@ func TestProtectRunningProject(t *testing.T) {
 		}
 	}
 	// the compose file now protects both volumes, and the engine agrees
-	if r := p.Run("ledger-precommit", "compose.yaml"); r.ExitCode != 0 || r.Stdout != "" {
+	if r := p.RunEnv(engineEnv, "ledger-precommit", "compose.yaml"); r.ExitCode != 0 || r.Stdout != "" {
 		t.Errorf("ledger-precommit after protect: %s", r)
 	}
 	src2, _ := os.ReadFile(filepath.Join(p.Dir, "compose.yaml"))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	dockercli "github.com/docker/cli/cli"
 	"github.com/sirupsen/logrus"
@@ -72,7 +73,8 @@ then checks again.
 
 When a container engine answers within a quarter of a second, volumes the
 files protect are looked up on it: one that exists without the label needs
-"docker ledger protect". --no-engine (or LEDGER_CHECK_ENGINE=0) skips that.
+"docker ledger protect". --no-engine (or LEDGER_CHECK_ENGINE=0) skips that;
+LEDGER_CHECK_ENGINE_TIMEOUT (e.g. 2s) changes the quarter of a second.
 
 EXIT STATUS (check)
   0   no errors (warnings only, or nothing found)
@@ -125,6 +127,14 @@ func run(ctx context.Context, opts *Options) error {
 	req := check.Request{Files: opts.Files, Dir: opts.Dir, ProtectLabel: cfg.ProtectLabel, Fix: opts.Fix}
 	if !opts.NoEngine && opts.Getenv("LEDGER_CHECK_ENGINE") != "0" {
 		req.Engine = opts.Engine
+	}
+	if v := opts.Getenv("LEDGER_CHECK_ENGINE_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return dockercli.StatusError{Cause: err, StatusCode: cli.ExitUsage,
+				Status: fmt.Sprintf("check: LEDGER_CHECK_ENGINE_TIMEOUT=%q: %v", v, err)}
+		}
+		req.EngineTimeout = d
 	}
 	rep, err := check.Run(ctx, req)
 	if rep == nil {
