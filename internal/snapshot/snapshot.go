@@ -61,7 +61,12 @@ func withHelper(ctx context.Context, e engine.Engine, volume string, readOnly bo
 	if err := EnsureHelper(ctx, e); err != nil {
 		return err
 	}
-	id, err := e.CreateContainer(ctx, engine.ContainerSpec{
+	// Created without cancellation: a create cut short by Ctrl-C may still
+	// make the container on the engine, and we would not know its id to
+	// remove it.
+	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	id, err := e.CreateContainer(createCtx, engine.ContainerSpec{
 		Image:           HelperImage,
 		Cmd:             []string{"/ledger-helper-never-started"},
 		Labels:          map[string]string{HelperLabel: "true"},
@@ -79,6 +84,9 @@ func withHelper(ctx context.Context, e engine.Engine, volume string, readOnly bo
 			err = errors.Join(err, fmt.Errorf("remove helper container: %w", rmErr))
 		}
 	}()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return fn(id)
 }
 

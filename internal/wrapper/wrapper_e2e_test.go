@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ledger-docker/ledger-docker/internal/atomicfile"
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 )
 
@@ -430,5 +433,52 @@ func TestDockerContextsAreHonoured(t *testing.T) {
 	}
 	if !p.VolumeExists("pgdata") || !p.VolumeExists("media") {
 		t.Error("a volume was deleted")
+	}
+}
+
+func TestInterruptedSnapshotRunsNothing(t *testing.T) {
+	p := testenv.NewProject(t, "wrapper")
+	vol := p.Name + "_big"
+	if r := p.Docker("volume", "create", "--label", "com.ledgerflow.e2e="+p.Name, vol); r.ExitCode != 0 {
+		t.Fatal(r)
+	}
+	if r := p.Docker("run", "--rm", "-v", vol+":/d", testenv.PostgresImage(t), "sh", "-c",
+		"head -c 300000000 /dev/urandom > /d/big.bin"); r.ExitCode != 0 {
+		t.Fatal(r)
+	}
+	dir := filepath.Join(p.Home, "snaps")
+	cmd := exec.Command(testenv.Binary(t, "ledger_docker"), "volume", "rm", vol)
+	cmd.Env = append(append(os.Environ(), p.Env...), "LEDGER_SNAPSHOT_DIR="+dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Interrupt once the snapshot is being written (its temp file exists).
+	for {
+		m, _ := filepath.Glob(filepath.Join(dir, atomicfile.TempPrefix+"*"))
+		if len(m) > 0 {
+			break
+		}
+		if cmd.ProcessState != nil {
+			t.Fatal("the wrapper ended before its snapshot started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("interrupted: want exit 130, got %d\n%s", code, stderr.String())
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("files left in the snapshot folder: %v", left)
+	}
+	if !p.VolumeExists(vol) {
+		t.Error("the volume was removed after an interrupted backup")
+	}
+	if r := p.Docker("ps", "-aq", "--filter", "label=com.ledgerflow.helper=true"); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("helper containers left: %s", r.Stdout)
 	}
 }
