@@ -81,7 +81,9 @@ var Rules = []Rule{
 		Rationale: "These commands delete volumes without a backup and without looking at labels. Scripts run " +
 			"them unattended, in every checkout and on every CI runner. Lines are read as shell words " +
 			"(quotes, `\\` continuations, `&&`, `;` and `|` chains, `sudo` and `VAR=value` prefixes, Makefile " +
-			"`@`/`-` prefixes, YAML `run:` and `- ` prefixes); comments are ignored.",
+			"`@`/`-` prefixes, YAML `run:` and `- ` prefixes); comments are ignored. A variable that holds the " +
+			"command (`DC := docker compose` in a Makefile, `DC=\"docker compose\"` in a script) is followed: " +
+			"`$(DC) down -v` is reported too.",
 		Fix: "Run the command through `ledger_docker` (which blocks protected volumes and snapshots the others " +
 			"first), e.g. `ledger_docker compose down -v`, or drop `-v` / `--volumes`.",
 	},

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -83,13 +84,15 @@ func checkScript(s scriptFile) ([]Finding, error) {
 		return nil, nil
 	}
 	var out []Finding
-	for _, l := range logicalLines(string(src)) {
+	lines := logicalLines(string(src))
+	vars := variables(lines, s.kind)
+	for _, l := range lines {
 		text := stripComment(l.text)
-		if !strings.Contains(text, "docker") {
+		if !strings.Contains(text, "docker") && (len(vars) == 0 || !strings.Contains(text, "$")) {
 			continue
 		}
 		for _, seg := range segments(text) {
-			what, at, ok := destructive(seg.words, s.kind)
+			what, at, ok := destructive(seg.words, s.kind, vars)
 			if !ok {
 				continue
 			}
@@ -150,7 +153,71 @@ func byteIndex(s string, runes int) int {
 	return len(s)
 }
 
-var envAssign = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+var (
+	envAssign   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+	makeAssign  = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\s*(?::{1,3}=|\?=|=)\s*(.*)$`)
+	shellAssign = regexp.MustCompile(`^\s*(?:export\s+|readonly\s+|local\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
+	varRef      = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|\(([A-Za-z_][A-Za-z0-9_]*)\)|([A-Za-z_][A-Za-z0-9_]*))$`)
+)
+
+// refName is the variable a word refers to as a whole ($X, ${X}, $(X)).
+func refName(w string) string {
+	m := varRef.FindStringSubmatch(w)
+	if m == nil {
+		return ""
+	}
+	return m[1] + m[2] + m[3]
+}
+
+// variables collects the file's assignments whose value runs docker or
+// docker-compose (DC := docker compose; DC="docker compose -f x.yml"), so
+// that "$(DC) down -v" is read as what it runs. Values may use variables
+// defined before them.
+func variables(lines []logicalLine, kind scriptKind) map[string][]string {
+	all := map[string][]string{}
+	for _, l := range lines {
+		text := stripComment(l.text)
+		var name, value string
+		switch kind {
+		case kindMake:
+			if strings.HasPrefix(text, "\t") {
+				continue
+			}
+			m := makeAssign.FindStringSubmatch(strings.TrimSpace(text))
+			if m == nil {
+				continue
+			}
+			name, value = m[1], m[2]
+		case kindShell:
+			m := shellAssign.FindStringSubmatch(text)
+			if m == nil {
+				continue
+			}
+			w, err := shellwords.Parse(m[2])
+			if err != nil || len(w) != 1 {
+				continue
+			}
+			name, value = m[1], w[0]
+		default:
+			return nil
+		}
+		words := strings.Fields(value)
+		if len(words) == 0 {
+			continue
+		}
+		if v, ok := all[refName(words[0])]; ok {
+			words = append(slices.Clone(v), words[1:]...)
+		}
+		all[name] = words
+	}
+	vars := map[string][]string{}
+	for k, v := range all {
+		if b := path.Base(v[0]); b == "docker" || b == "docker-compose" {
+			vars[k] = v
+		}
+	}
+	return vars
+}
 
 // prefixWords may precede a command on a line.
 var prefixWords = map[string]bool{
@@ -160,7 +227,7 @@ var prefixWords = map[string]bool{
 
 // destructive reports whether words run one of the destructive commands
 // directly; what names it, at is the word to point at.
-func destructive(words []string, kind scriptKind) (what, at string, ok bool) {
+func destructive(words []string, kind scriptKind, vars map[string][]string) (what, at string, ok bool) {
 	i := 0
 	for ; i < len(words); i++ {
 		w := words[i]
@@ -188,9 +255,13 @@ func destructive(words []string, kind scriptKind) (what, at string, ok bool) {
 	if kind == kindMake {
 		cmd = strings.TrimLeft(cmd, "@-+")
 	}
-	at = path.Base(cmd)
+	at = cmd
 	args := words[i+1:]
-	switch at {
+	if v, ok := vars[refName(cmd)]; ok { // $(DC) down -v, with DC = docker compose
+		cmd, args = v[0], append(slices.Clone(v[1:]), args...)
+	}
+	prog := path.Base(cmd)
+	switch prog {
 	case "docker":
 		what = dockerDestructive(args)
 	case "docker-compose":
@@ -202,7 +273,7 @@ func destructive(words []string, kind scriptKind) (what, at string, ok bool) {
 		return "", "", false
 	}
 	safe := "ledger_docker " + strings.TrimPrefix(strings.TrimPrefix(what, "docker-compose "), "docker ")
-	if at == "docker-compose" {
+	if prog == "docker-compose" {
 		safe = "ledger_docker compose down -v"
 	}
 	return fmt.Sprintf("runs %q directly: it deletes volumes without a backup and ignores the protect label; "+

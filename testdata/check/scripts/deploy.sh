@@ -19,3 +19,6 @@ ledger_docker compose down -v                 # through the wrapper: allowed
 ledger_docker volume prune -f
 (cd app && docker compose down --volume)
 /usr/bin/docker volume prune --filter label=tmp=1
+DC="docker compose -f compose.prod.yml"
+$DC down -v
+${DC} down
