@@ -99,7 +99,7 @@ func TestRun(t *testing.T) {
 			wantStdout: []string{`warning: volume "pgdata" exists on the engine as "good_pgdata"`, "docker ledger protect good_pgdata"}},
 		{name: "no engine", dir: "good", files: []string{"compose.yaml"}, format: "text", noEngine: true, wantCode: 0},
 		{name: "scripts", dir: "scripts", files: []string{"Makefile"}, format: "text", wantCode: 1,
-			wantStdout: []string{`Makefile:5:3: error: runs "docker compose down -v" directly`}},
+			wantStdout: []string{`Makefile:6:3: error: runs "docker compose down -v" directly`}},
 		{name: "json", dir: "malformed", files: []string{"compose.yaml"}, format: "json", wantCode: 1,
 			wantStdout: []string{`"rule": "compose-parse-error"`, `"errors": 1`}},
 		{name: "missing file", dir: "good", files: []string{"absent.yaml"}, format: "text", wantCode: 2},
