@@ -37,6 +37,7 @@ import (
 const (
 	configFilesLabel = "com.docker.compose.project.config_files"
 	workingDirLabel  = "com.docker.compose.project.working_dir"
+	envFileLabel     = "com.docker.compose.project.environment_file"
 )
 
 // ErrRefused: the volume cannot be protected this way (the message says why
@@ -70,6 +71,7 @@ type Project struct {
 	Name       string      `json:"name"`
 	WorkingDir string      `json:"working_dir"`
 	Files      []string    `json:"files"`
+	EnvFiles   []string    `json:"env_files,omitempty"`
 	Containers []Container `json:"containers"`
 }
 
@@ -139,6 +141,13 @@ func MakePlan(ctx context.Context, e engine.Engine, req Request) (*Plan, error) 
 			if f := c.Labels[configFilesLabel]; f != "" {
 				pr.Files = strings.Split(f, ",")
 			}
+			if f := c.Labels[envFileLabel]; f != "" {
+				// only those still there: compose refuses a missing --env-file
+				pr.EnvFiles = slices.DeleteFunc(strings.Split(f, ","), func(f string) bool {
+					_, err := os.Stat(f)
+					return err != nil
+				})
+			}
 			byProject[proj] = pr
 		}
 		pr.Containers = append(pr.Containers, Container{ID: c.ID, Name: c.Name, Service: c.Labels[compose.ServiceLabel],
@@ -173,16 +182,17 @@ func isAnonymous(name string) bool {
 // else the containers' labels), else from the engine's labels.
 func (p *Plan) composeHash(ctx context.Context, req Request, project, key string) error {
 	files, dir := req.ComposeFiles, req.ProjectDir
+	var envFiles []string
 	if len(files) == 0 {
 		for _, pr := range p.Projects {
 			if pr.Name == project && len(pr.Files) > 0 {
-				files, dir = pr.Files, pr.WorkingDir
+				files, dir, envFiles = pr.Files, pr.WorkingDir, pr.EnvFiles
 			}
 		}
 	}
 	if key != "" {
 		proj, err := compose.Load(ctx, compose.Options{ConfigPaths: files, ProjectDir: dir, ProjectName: project,
-			Env: req.Env, Lenient: true})
+			EnvFiles: envFiles, Env: req.Env, Lenient: true})
 		if err == nil {
 			if vc, ok := proj.Volumes[key]; ok && vc.Name == p.Name {
 				if vc.Labels[req.Label] != "true" {
@@ -480,6 +490,9 @@ func bringBack(ctx context.Context, run Composer, p *Plan) ([]string, error) {
 		}
 		for _, f := range pr.Files {
 			base = append(base, "--file", f)
+		}
+		for _, f := range pr.EnvFiles {
+			base = append(base, "--env-file", f)
 		}
 		var up, create []string
 		for _, c := range pr.Containers {
