@@ -70,19 +70,30 @@ func main() {
 		return time.Since(start)
 	}
 	env := os.Environ()
+	// The floor of any Go wrapper: a program that only execs docker.
+	floor, floorCleanup, err := buildFloor()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer floorCleanup()
+	floorEnv := append(os.Environ(), "FLOOR_TARGET="+real)
 	for i := 0; i < 5; i++ {
 		run(real, env, "ps")
 		run(wrap, env, "ps")
+		run(floor, floorEnv, "ps")
 	}
-	var dockerPS, wrapPS []time.Duration
+	var dockerPS, wrapPS, floorPS []time.Duration
 	for i := 0; i < *runs; i++ {
 		dockerPS = append(dockerPS, run(real, env, "ps"))
 		wrapPS = append(wrapPS, run(wrap, env, "ps"))
+		floorPS = append(floorPS, run(floor, floorEnv, "ps"))
 	}
-	md, mw := median(dockerPS), median(wrapPS)
+	md, mw, mf := median(dockerPS), median(wrapPS), median(floorPS)
 	ratio := float64(mw) / float64(md)
 	fmt.Printf("pass-through, %d alternating runs: docker ps median %v, ledger_docker ps median %v, ratio %.3f (limit %.2f)\n",
 		*runs, md.Round(10*time.Microsecond), mw.Round(10*time.Microsecond), ratio, maxRatio)
+	fmt.Printf("  reference: a Go program that only execs docker: median %v, ratio %.3f to docker; ledger_docker to it %.3f\n",
+		mf.Round(10*time.Microsecond), float64(mf)/float64(md), float64(mw)/float64(mf))
 
 	// decision on a real project
 	dir, cleanup, err := project()
@@ -127,6 +138,45 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("ok")
+}
+
+// buildFloor compiles the smallest possible exec wrapper (its own module,
+// standard library only) into a temp folder.
+func buildFloor() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "ledger-bench-floor-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	src := `package main
+
+import (
+	"os"
+	"syscall"
+)
+
+func main() {
+	_ = syscall.Exec(os.Getenv("FLOOR_TARGET"), append([]string{"docker"}, os.Args[1:]...), os.Environ())
+	os.Exit(127)
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module floor\n\ngo 1.24\n"), 0o644); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	bin := filepath.Join(dir, "floor")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("build the reference exec program: %v\n%s", err, out)
+	}
+	return bin, cleanup, nil
 }
 
 func median(ds []time.Duration) time.Duration {
