@@ -296,22 +296,31 @@ func parseComposeV1(in *Intent, args []string, getenv Getenv) {
 	}
 	sub := root.rest[0]
 	spec, ok := composeV1Sub[sub]
+	if sub == "up" || sub == "create" {
+		// Compose v1 never recreates a volume on up, but the docker-compose
+		// on PATH may be v2's standalone binary, which does: judge it as v2.
+		spec, ok = composeSub[sub], true
+	}
 	if !ok {
-		// v1 never recreates volumes on up: only down -v and rm -v lose data.
 		return
 	}
 	p := merge(helpFlag, spec).parse(root.rest[1:], true)
-	if p.bool("help") || !p.bool("volumes") {
+	if p.bool("help") {
 		return
+	}
+	switch {
+	case sub == "up" || sub == "create":
+		in.Op, in.AssumeYes = OpComposeUp, p.bool("yes")
+	case !p.bool("volumes"):
+		return
+	case sub == "down":
+		in.Op = OpComposeDown
+	default:
+		in.Op = OpComposeRm
 	}
 	in.Compose = composeFlags(root, getenv)
 	in.Compose.EnvFiles = root.values("env-file") // v1 has no COMPOSE_ENV_FILES
 	in.Context = root.value("context")
 	in.Hosts = root.values("host")
 	in.Names = p.args
-	if sub == "down" {
-		in.Op = OpComposeDown
-	} else {
-		in.Op = OpComposeRm
-	}
 }

@@ -164,7 +164,7 @@ func TestDecideTable(t *testing.T) {
 		{argv: "docker compose " + shopF + " ps", verdict: Pass},
 		{argv: "docker compose " + shopF + " logs -f", verdict: Pass},
 		{argv: "docker-compose " + shopF + " down", verdict: Pass},
-		{argv: "docker-compose " + shopF + " up -d", verdict: Pass},
+		{argv: "docker-compose " + blogF + " up -d", verdict: Pass},
 		{argv: "docker-compose " + shopF + " down --rmi all -t 5", verdict: Pass},
 		{argv: "docker ps", down: true, verdict: Pass},
 		{argv: "docker compose " + shopF + " down", down: true, verdict: Pass},
@@ -237,6 +237,9 @@ func TestDecideTable(t *testing.T) {
 		{argv: "docker-compose " + blogF + " down -v", verdict: Backup, vols: "A4,blog_uploads"},
 		{argv: "docker-compose down -v", env: []string{"COMPOSE_FILE=testdata/shop/compose.yaml"}, verdict: Block, vols: shopAll},
 		{argv: "docker-compose -p labelsonly down -v", verdict: Pass}, // v1 always needs the file
+		// the docker-compose on PATH may be v2's standalone binary: up is judged as v2's
+		{argv: "docker-compose " + shopF + " up -d", verdict: Backup, vols: "shop_media~"},
+		{argv: "docker-compose " + shopF + " up -d --yes", verdict: Backup, vols: "shop_media~"},
 		{argv: "docker-compose -f testdata/renamed/compose.yaml down -v", verdict: Block, vols: "fromdotenv_data!"},
 		{argv: "docker-compose -f testdata/renamed/compose.yaml down -v", env: []string{"COMPOSE_PROJECT_NAME=renamed"}, verdict: Block, vols: "renamed_data!"},
 		{argv: "docker-compose " + shopF + " --env-file testdata/renamed/.env down -v", verdict: Pass},
