@@ -173,6 +173,36 @@ func freeName(dir, base string) (string, error) {
 	return "", fmt.Errorf("no free snapshot name for %s in %s", base, dir)
 }
 
+// List returns the entry names of a snapshot, reading it to the end so a
+// damaged file (gzip checksum, truncated tar) is an error.
+func List(file string) ([]string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var names []string
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		names = append(names, h.Name)
+	}
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return names, nil
+}
+
 // ErrVolumeExists: Restore never writes into an existing volume.
 var ErrVolumeExists = errors.New("volume already exists")
 

@@ -1,10 +1,7 @@
 package wrapper_test
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,24 +11,17 @@ import (
 	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/atomicfile"
+	"github.com/ledger-docker/ledger-docker/internal/policy"
+	"github.com/ledger-docker/ledger-docker/internal/snapshot"
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 )
 
 // Stories of ledger_docker on the real engine (testdata/e2e/wrapper/).
 
-type explained struct {
-	Verdict string `json:"verdict"`
-	Volumes []struct {
-		Name      string `json:"name"`
-		Protected bool   `json:"protected"`
-		Action    string `json:"action"`
-	} `json:"volumes"`
-	Reason string `json:"reason"`
-}
-
-func explain(t *testing.T, r testenv.Result) explained {
+// explain reads explain mode's one JSON object.
+func explain(t *testing.T, r testenv.Result) policy.Decision {
 	t.Helper()
-	var e explained
+	var e policy.Decision
 	if r.ExitCode != 0 || json.Unmarshal([]byte(r.Stdout), &e) != nil || strings.Count(strings.TrimSpace(r.Stdout), "\n") != 0 {
 		t.Fatalf("explain: want one JSON object and exit 0: %s", r)
 	}
@@ -66,7 +56,7 @@ func TestComposeDownVolumesIsBlocked(t *testing.T) {
 	before := p.Compose("ps", "-q").Stdout
 
 	e := explain(t, p.RunEnv([]string{"LEDGER_EXPLAIN=1"}, "ledger_docker", "compose", "down", "-v"))
-	if e.Verdict != "block" {
+	if e.Verdict != policy.Block {
 		t.Fatalf("explain: %+v", e)
 	}
 	prot := map[string]bool{}
@@ -255,8 +245,8 @@ func TestVolumePruneSnapshotsWhatItLetsGo(t *testing.T) {
 	if di, _ := os.Stat(snapDir); di.Mode().Perm() != 0o700 {
 		t.Errorf("snapshot folder mode %v", di.Mode())
 	}
-	if got := tarNames(t, snap); !strings.Contains(strings.Join(got, " "), "./sub/deep/b.bin") {
-		t.Errorf("plain tar listing of %s: %q", snap, got)
+	if got, err := snapshot.List(snap); err != nil || !strings.Contains(strings.Join(got, " "), "./sub/deep/b.bin") {
+		t.Errorf("tar listing of %s: %q %v", snap, got, err)
 	}
 
 	// the snapshot restores into a new volume with identical files
@@ -306,31 +296,6 @@ func TestComposeDownVolumesBackupThenRuns(t *testing.T) {
 	}
 }
 
-func tarNames(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return names
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, h.Name)
-	}
-}
-
 func TestExplainVerbMatchesExplainMode(t *testing.T) {
 	p := testenv.NewProject(t, "wrapper")
 	p.Up()
@@ -366,7 +331,7 @@ func TestComposeUpRecreateOfChangedVolume(t *testing.T) {
 	p := testenv.NewProject(t, "wrapper")
 	p.Up()
 	fill(t, p, p.Volume("media"))
-	if e := explain(t, p.RunEnv([]string{"LEDGER_EXPLAIN=1"}, "ledger_docker", "compose", "up", "-d")); e.Verdict != "pass" {
+	if e := explain(t, p.RunEnv([]string{"LEDGER_EXPLAIN=1"}, "ledger_docker", "compose", "up", "-d")); e.Verdict != policy.Pass {
 		t.Fatalf("unchanged project: compose up must pass: %+v", e)
 	}
 
@@ -374,7 +339,7 @@ func TestComposeUpRecreateOfChangedVolume(t *testing.T) {
 	// so ledger_docker snapshots it first.
 	p.WriteFile("compose.override.yaml", "volumes:\n  media:\n    labels:\n      tier: media\n")
 	e := explain(t, p.RunEnv([]string{"LEDGER_EXPLAIN=1"}, "ledger_docker", "compose", "up", "-d", "-y"))
-	if e.Verdict != "backup" || len(e.Volumes) != 1 || e.Volumes[0].Name != p.Volume("media") || e.Volumes[0].Action != "recreate" {
+	if e.Verdict != policy.Backup || len(e.Volumes) != 1 || e.Volumes[0].Name != p.Volume("media") || e.Volumes[0].Action != "recreate" {
 		t.Fatalf("changed media volume: %+v", e)
 	}
 	if r := p.Run("ledger_docker", "compose", "up", "-d", "-y"); r.ExitCode != 0 {
