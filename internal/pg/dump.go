@@ -59,6 +59,8 @@ type DumpResult struct {
 	Snapshot string
 	// Counts are the exact row counts, taken in the same snapshot.
 	Counts map[string]int64
+	// Fingerprint is the schema fingerprint, read in the same snapshot.
+	Fingerprint string
 	// Bytes is the size of the SQL written.
 	Bytes int64
 	// Complete: the SQL ends with pg_dump's completion trailer.
@@ -76,8 +78,8 @@ func (d DB) DumpArgs(snapshot string) []string {
 
 // Dump writes a plain SQL dump of the database to w. A psql session opens
 // a repeatable-read transaction and exports its snapshot; pg_dump runs in
-// that snapshot while the session counts every table's rows in it, so the
-// counts describe exactly the data dumped. pg_dump's exit status is
+// that snapshot while the session counts every table's rows and reads the
+// schema fingerprint in it, so both describe exactly the data dumped. pg_dump's exit status is
 // checked (an *engine.ExitError, wrapped, when it fails) and so is its
 // completion trailer. pg_dump's stderr goes to stderr (nil discards).
 func (d DB) Dump(ctx context.Context, w io.Writer, stderr io.Writer) (DumpResult, error) {
@@ -111,6 +113,14 @@ func (d DB) Dump(ctx context.Context, w io.Writer, stderr io.Writer) (DumpResult
 	rows, countErr := s.run(CountsSQL)
 	if countErr == nil {
 		res.Counts, countErr = parseCounts(rows)
+	}
+	if countErr == nil {
+		rows, countErr = s.run(SchemaSQL)
+		lines := make([]string, 0, len(rows))
+		for _, r := range rows {
+			lines = append(lines, strings.Join(r, FieldSep))
+		}
+		res.Fingerprint = FingerprintOf(lines)
 	}
 	if countErr != nil {
 		cancel()

@@ -4,11 +4,14 @@ package verbs
 
 import (
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/backup"
 	"github.com/ledger-docker/ledger-docker/internal/cli/check"
 	"github.com/ledger-docker/ledger-docker/internal/cli/explain"
+	"github.com/ledger-docker/ledger-docker/internal/cli/list"
 	"github.com/ledger-docker/ledger-docker/internal/cli/protect"
 	"github.com/ledger-docker/ledger-docker/internal/cli/restore"
 	"github.com/ledger-docker/ledger-docker/internal/cli/setup"
+	verifycmd "github.com/ledger-docker/ledger-docker/internal/cli/verify"
 	"github.com/ledger-docker/ledger-docker/internal/cli/volume"
 )
 
@@ -22,5 +25,8 @@ func init() {
 		explain.NewGuard,
 		volume.New,
 		restore.New,
+		backup.New,
+		verifycmd.New,
+		list.New,
 	)
 }

@@ -1,0 +1,328 @@
+package backup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/go-units"
+	"github.com/klauspost/pgzip"
+	"golang.org/x/sys/unix"
+
+	"github.com/ledger-docker/ledger-docker/internal/atomicfile"
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/lock"
+	"github.com/ledger-docker/ledger-docker/internal/pg"
+	"github.com/ledger-docker/ledger-docker/internal/settings"
+	"github.com/ledger-docker/ledger-docker/internal/verify"
+)
+
+// Request is one database backup.
+type Request struct {
+	Settings *settings.Settings
+	// Project is the loaded compose project (nil: found by engine labels).
+	Project *types.Project
+	Engine  engine.Engine
+	// Getenv finds the lock folder (LEDGER_LOCK_DIR, XDG_RUNTIME_DIR).
+	Getenv func(string) string
+	// Progress receives a progress line (bytes, MB/s) when not nil: pass
+	// stderr only when it is a terminal.
+	Progress io.Writer
+	// Log receives what happens, for a person (stderr); nil discards.
+	Log io.Writer
+	// Trigger says what asked for the backup, for backup.log ("" = user).
+	Trigger string
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+	// Tool names this program in manifests.
+	Tool string
+	// HoldsLock: the caller holds the project's lock already (a restore
+	// taking its safety backup), so Run does not take it.
+	HoldsLock bool
+}
+
+// Result is a published, verified backup.
+type Result struct {
+	Path     string    `json:"path"`
+	Manifest *Manifest `json:"manifest"`
+}
+
+func (r *Request) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (r *Request) logf(format string, args ...any) {
+	if r.Log != nil {
+		fmt.Fprintf(r.Log, format+"\n", args...)
+	}
+}
+
+// Run takes, verifies and publishes a database backup. On any failure,
+// interruption included, nothing is left under a final name and its temp
+// files are removed; every run appends one line to backup.log.
+func Run(ctx context.Context, req Request) (res *Result, err error) {
+	s := req.Settings
+	start := req.now()
+	logLine := LogLine{Time: start, Type: TypeDB, Trigger: req.Trigger}
+	defer func() {
+		logLine.Duration = req.now().Sub(start)
+		if err != nil {
+			logLine.Err = err.Error()
+		}
+		if lerr := AppendLog(s.BackupDir, logLine); lerr != nil {
+			req.logf("warning: could not write %s: %v", filepath.Join(s.BackupDir, LogName), lerr)
+		}
+	}()
+
+	svc, err := pg.Detect(ctx, req.Engine, s.Project, req.Project, pg.Want{Service: s.Database.Service, User: s.Database.User, Database: s.Database.Name})
+	if err != nil {
+		return nil, err
+	}
+	if !req.HoldsLock {
+		l, err := lock.Acquire(lock.Dir(req.Getenv), s.Project, "backup")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Release()
+	}
+	if err := atomicfile.MkdirPrivate(s.BackupDir); err != nil {
+		return nil, fmt.Errorf("backup folder %s: %w", s.BackupDir, noSpace(err))
+	}
+	if removed, _ := atomicfile.CleanTemps(s.BackupDir); len(removed) > 0 {
+		req.logf("removed %d temp file(s) of an earlier interrupted run", len(removed))
+	}
+	m := &Manifest{
+		Version: ManifestVersion, Type: TypeDB, Created: start, Tool: req.Tool,
+		Project: s.Project, Service: svc.Service, Database: svc.DB.Name, User: svc.DB.User,
+		Container: svc.Container, Image: svc.Image, ImageID: svc.ImageID,
+		Compression: "gzip", CompressionLevel: s.CompressionLevel, KeyTables: s.KeyTables,
+	}
+	if m.Versions, err = svc.DB.Versions(ctx); err != nil {
+		return nil, err
+	}
+	if m.Roles, err = svc.DB.Roles(ctx); err != nil {
+		return nil, err
+	}
+	if err := checkSpace(ctx, svc.DB, s.BackupDir, s.MinSize); err != nil {
+		return nil, err
+	}
+	final := filepath.Join(s.BackupDir, FileName(s.Project, start))
+	if _, err := os.Stat(final); err == nil {
+		// A backup of this very second exists: take the next second's name.
+		start = start.Truncate(time.Second).Add(time.Second)
+		m.Created = start
+		final = filepath.Join(s.BackupDir, FileName(s.Project, start))
+	}
+	m.File = filepath.Base(final)
+	logLine.File = m.File
+	req.logf("backing up database %s of service %s (project %s) to %s", svc.DB.Name, svc.Service, s.Project, final)
+
+	rep := verify.Report{Mode: s.Verify}
+	var test *testRestore
+	if s.Verify == verify.ModeFull {
+		test = startTestRestore(ctx, req.Engine, verify.ScratchSpec{
+			Project: s.Project, Image: firstNonEmpty(svc.ImageID, svc.Image),
+			User: svc.DB.User, Database: svc.DB.Name, Roles: m.Roles, DataDir: svc.DataDir,
+		})
+		defer test.cleanup(ctx)
+	}
+
+	f, err := atomicfile.Create(final)
+	if err != nil {
+		return nil, fmt.Errorf("create backup file: %w", noSpace(err))
+	}
+	defer f.Abort()
+	dumpStart := time.Now()
+	w, err := newSink(f, s.CompressionLevel, test, req.Progress)
+	if err != nil {
+		return nil, err
+	}
+	dres, dumpErr := svc.DB.Dump(ctx, w, nil)
+	closeErr := w.Close()
+	m.Durations.Dump = time.Since(dumpStart).Seconds()
+	if dumpErr != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("backup interrupted; no backup was written: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("dump failed; no backup was written: %w", noSpace(errors.Join(dumpErr, closeErr)))
+	}
+	if closeErr != nil {
+		return nil, fmt.Errorf("write %s: %w", f.TempName(), noSpace(closeErr))
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("sync %s: %w", f.TempName(), noSpace(err))
+	}
+	m.Snapshot, m.Counts, m.Fingerprint = dres.Snapshot, dres.Counts, dres.Fingerprint
+	m.Size, m.SHA256 = w.size, hex.EncodeToString(w.fileHash.Sum(nil))
+	m.SQLSize, m.SQLSHA256 = w.sqlSize, hex.EncodeToString(w.sqlHash.Sum(nil))
+
+	// Verification: every check must pass before the backup is published.
+	verifyStart := time.Now()
+	rep.Add(verify.Pass(verify.CheckExitStatus, "0"))
+	fr, err := verify.File(f.TempName(), verify.Expect{SHA256: m.SHA256, Size: m.Size, SQLSHA256: m.SQLSHA256, MinSize: s.MinSize})
+	if err != nil {
+		return nil, err
+	}
+	rep.Add(fr.Checks...)
+	rep.Add(keyTablesCheck(s.KeyTables, m.Counts))
+	if test != nil {
+		rep.Add(test.finish(ctx, m.Counts, m.Fingerprint)...)
+	} else {
+		for _, c := range []string{verify.CheckRestore, verify.CheckRowCounts, verify.CheckFingerprint} {
+			rep.Add(verify.Skip(c, "--verify=quick"))
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("backup interrupted; no backup was written: %w", ctx.Err())
+	}
+	rep.At = req.now()
+	rep.Seconds = time.Since(verifyStart).Seconds()
+	m.Durations.Verify = rep.Seconds
+	m.Verification = rep
+	logLine.Size, logLine.Verification = m.Size, verificationSummary(rep)
+	if err := rep.Err(); err != nil {
+		return nil, fmt.Errorf("the dump did not verify, so it was not kept: %w", err)
+	}
+	m.Durations.Total = req.now().Sub(m.Created).Seconds()
+	if err := f.Commit(); err != nil {
+		return nil, fmt.Errorf("publish backup: %w", noSpace(err))
+	}
+	if err := m.Save(final); err != nil {
+		// The backup without its manifest would pass for a legacy one.
+		_ = os.Remove(final)
+		return nil, fmt.Errorf("write manifest of %s (backup removed): %w", final, noSpace(err))
+	}
+	return &Result{Path: final, Manifest: m}, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// keyTablesCheck: every key table must be in the backup.
+func keyTablesCheck(keys []string, counts map[string]int64) verify.Check {
+	if len(keys) == 0 {
+		return verify.Skip(verify.CheckKeyTables, "no key tables set")
+	}
+	var missing []string
+	for _, k := range keys {
+		if _, ok := counts[k]; ok {
+			continue
+		}
+		if _, ok := counts["public."+k]; ok {
+			continue
+		}
+		missing = append(missing, k)
+	}
+	if len(missing) > 0 {
+		return verify.Fail(verify.CheckKeyTables, fmt.Sprintf("key tables not in the database: %v", missing))
+	}
+	return verify.Pass(verify.CheckKeyTables, fmt.Sprint(keys))
+}
+
+// noSpace marks a full disk with cli.ErrNoSpace (exit 6).
+func noSpace(err error) error {
+	if err != nil && errors.Is(err, syscall.ENOSPC) && !errors.Is(err, cli.ErrNoSpace) {
+		return fmt.Errorf("%w (disk full): %w", cli.ErrNoSpace, err)
+	}
+	return err
+}
+
+// checkSpace refuses to start when the folder's free space is below a
+// conservative estimate of the compressed dump: a tenth of the database's
+// size on disk, and at least the minimum backup size plus 1 MB.
+func checkSpace(ctx context.Context, db pg.DB, dir string, minSize int64) error {
+	rows, err := db.Query(ctx, "SELECT pg_database_size(current_database());")
+	if err != nil {
+		return err
+	}
+	var dbSize int64
+	if len(rows) == 1 {
+		dbSize, _ = strconv.ParseInt(rows[0][0], 10, 64)
+	}
+	need := max(dbSize/10, minSize+1<<20)
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("free space of %s: %w", dir, err)
+	}
+	free := int64(st.Bavail) * int64(st.Bsize)
+	if free < need {
+		return fmt.Errorf("%w in %s: %s free, a backup of database %s (%s on disk) needs about %s; free some space or set backup_dir",
+			cli.ErrNoSpace, dir, units.BytesSize(float64(free)), db.Name, units.BytesSize(float64(dbSize)), units.BytesSize(float64(need)))
+	}
+	return nil
+}
+
+// sink is where pg_dump's SQL goes: hashed, counted, fed to the test
+// restore, gzipped (in parallel blocks) into the temp file.
+type sink struct {
+	zw       *pgzip.Writer
+	sqlHash  hashWriter
+	fileHash hashWriter
+	sqlSize  int64
+	size     int64
+	test     *testRestore
+	progress *progress
+}
+
+type hashWriter interface {
+	io.Writer
+	Sum([]byte) []byte
+}
+
+func newSink(f io.Writer, level int, test *testRestore, progressOut io.Writer) (*sink, error) {
+	s := &sink{sqlHash: sha256.New(), fileHash: sha256.New(), test: test}
+	zw, err := pgzip.NewWriterLevel(io.MultiWriter(f, s.fileHash, countFunc(func(n int) { s.size += int64(n) })), level)
+	if err != nil {
+		return nil, err
+	}
+	s.zw = zw
+	if progressOut != nil {
+		s.progress = startProgress(progressOut)
+	}
+	return s, nil
+}
+
+// Write takes SQL from pg_dump.
+func (s *sink) Write(p []byte) (int, error) {
+	s.sqlSize += int64(len(p))
+	s.sqlHash.Write(p)
+	if s.test != nil {
+		s.test.write(p)
+	}
+	if s.progress != nil {
+		s.progress.add(len(p))
+	}
+	return s.zw.Write(p)
+}
+
+// Close flushes the gzip stream and ends the test restore's input.
+func (s *sink) Close() error {
+	if s.progress != nil {
+		s.progress.stop()
+	}
+	if s.test != nil {
+		s.test.closeInput()
+	}
+	return s.zw.Close()
+}
+
+type countFunc func(int)
+
+func (c countFunc) Write(p []byte) (int, error) { c(len(p)); return len(p), nil }

@@ -1,0 +1,228 @@
+// Package verify proves a database backup good: pg_dump's exit status and
+// completion trailer, a minimum size, the file re-read from disk (gzip CRC,
+// sha256), and a test restore into a throwaway server of the same image
+// whose row counts and schema fingerprint must equal the source's.
+package verify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/docker/go-units"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/pg"
+)
+
+// Check names, as they appear in manifests, reports and error messages.
+const (
+	CheckExitStatus  = "pg_dump_exit_status"
+	CheckTrailer     = "completion_trailer"
+	CheckMinSize     = "min_size"
+	CheckGzip        = "gzip_crc"
+	CheckSHA256      = "sha256"
+	CheckSQLSHA256   = "sql_sha256"
+	CheckRestore     = "test_restore"
+	CheckRowCounts   = "row_counts"
+	CheckFingerprint = "schema_fingerprint"
+	CheckKeyTables   = "key_tables"
+)
+
+// Modes.
+const (
+	ModeFull  = "full"
+	ModeQuick = "quick"
+)
+
+// Check is one verification step's result.
+type Check struct {
+	Name    string `json:"name"`
+	OK      bool   `json:"ok"`
+	Skipped bool   `json:"skipped,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// Report is a backup's verification.
+type Report struct {
+	// Mode is "full" (with a test restore) or "quick" (without).
+	Mode string `json:"mode"`
+	// OK: every check that ran passed, and the mandatory ones ran.
+	OK     bool      `json:"ok"`
+	At     time.Time `json:"at"`
+	Checks []Check   `json:"checks"`
+	// Seconds the verification took.
+	Seconds float64 `json:"seconds"`
+}
+
+// Add records checks and keeps OK up to date.
+func (r *Report) Add(cs ...Check) {
+	r.Checks = append(r.Checks, cs...)
+	r.OK = len(r.Failed()) == 0
+}
+
+// Failed returns the checks that ran and failed.
+func (r *Report) Failed() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if !c.OK && !c.Skipped {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Err is nil when every check passed, else an error wrapping
+// cli.ErrVerify that names each failed check.
+func (r *Report) Err() error {
+	failed := r.Failed()
+	if len(failed) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, c := range failed {
+		parts = append(parts, c.Name+": "+c.Detail)
+	}
+	return fmt.Errorf("%w: %s", cli.ErrVerify, strings.Join(parts, "; "))
+}
+
+// Pass and Fail build checks.
+func Pass(name, detail string) Check { return Check{Name: name, OK: true, Detail: detail} }
+
+// Fail is a failed check.
+func Fail(name, detail string) Check { return Check{Name: name, Detail: detail} }
+
+// Skip is a check that did not run.
+func Skip(name, why string) Check { return Check{Name: name, OK: true, Skipped: true, Detail: why} }
+
+// Expect is what a backup file must be. Empty fields are not checked.
+type Expect struct {
+	SHA256    string
+	Size      int64
+	SQLSHA256 string
+	MinSize   int64
+}
+
+// FileResult is what re-reading a file found.
+type FileResult struct {
+	Size      int64
+	SHA256    string
+	SQLSize   int64
+	SQLSHA256 string
+	Checks    []Check
+}
+
+// File re-reads a .sql.gz from disk: its size against the minimum and the
+// manifest, its sha256, every gzip member's CRC (by decompressing it
+// whole), the SQL's sha256 and pg_dump's completion trailer.
+func File(path string, exp Expect) (FileResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return FileResult{}, fmt.Errorf("backup file %s: %w", path, cli.ErrNotFound)
+		}
+		return FileResult{}, err
+	}
+	defer f.Close()
+	fileHash := sha256.New()
+	counted := &countingReader{r: io.TeeReader(f, fileHash)}
+	sqlHash := sha256.New()
+	tail := &pg.TailWriter{}
+	gzErr := gunzipInto(counted, io.MultiWriter(sqlHash, tail))
+	// Hash the rest of the file too when gzip stopped early.
+	if _, err := io.Copy(io.Discard, counted); err != nil {
+		return FileResult{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	res := FileResult{
+		Size: counted.n, SHA256: hexSum(fileHash),
+		SQLSize: tail.N, SQLSHA256: hexSum(sqlHash),
+	}
+	res.Checks = append(res.Checks, sizeCheck(res.Size, exp))
+	switch {
+	case exp.SHA256 == "":
+		res.Checks = append(res.Checks, Skip(CheckSHA256, "no recorded sha256 (no manifest)"))
+	case exp.SHA256 == res.SHA256:
+		res.Checks = append(res.Checks, Pass(CheckSHA256, res.SHA256))
+	default:
+		res.Checks = append(res.Checks, Fail(CheckSHA256, fmt.Sprintf("file has %s, manifest records %s", res.SHA256, exp.SHA256)))
+	}
+	if gzErr != nil {
+		res.Checks = append(res.Checks, Fail(CheckGzip, gzErr.Error()),
+			Fail(CheckTrailer, "the SQL could not be read to its end"))
+		return res, nil
+	}
+	res.Checks = append(res.Checks, Pass(CheckGzip, fmt.Sprintf("%s of SQL", units.BytesSize(float64(res.SQLSize)))))
+	if exp.SQLSHA256 != "" {
+		if exp.SQLSHA256 == res.SQLSHA256 {
+			res.Checks = append(res.Checks, Pass(CheckSQLSHA256, res.SQLSHA256))
+		} else {
+			res.Checks = append(res.Checks, Fail(CheckSQLSHA256, fmt.Sprintf("SQL has %s, manifest records %s", res.SQLSHA256, exp.SQLSHA256)))
+		}
+	}
+	if pg.HasTrailer(tail.Tail()) {
+		res.Checks = append(res.Checks, Pass(CheckTrailer, pg.Trailer))
+	} else {
+		res.Checks = append(res.Checks, Fail(CheckTrailer, fmt.Sprintf("the SQL does not end with %q: the dump is incomplete", pg.Trailer)))
+	}
+	return res, nil
+}
+
+func sizeCheck(size int64, exp Expect) Check {
+	switch {
+	case size == 0:
+		return Fail(CheckMinSize, "the file is empty")
+	case exp.Size > 0 && size != exp.Size:
+		return Fail(CheckMinSize, fmt.Sprintf("the file has %d bytes, the manifest records %d", size, exp.Size))
+	case size < exp.MinSize:
+		return Fail(CheckMinSize, fmt.Sprintf("%d bytes is below the minimum of %d", size, exp.MinSize))
+	}
+	return Pass(CheckMinSize, fmt.Sprintf("%d bytes >= %d", size, exp.MinSize))
+}
+
+// NewGzipReader reads (every member of) a gzip stream.
+func NewGzipReader(r io.Reader) (io.ReadCloser, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("not gzip data: %w", err)
+	}
+	return zr, nil
+}
+
+// gunzipInto decompresses every gzip member of r into w, checking CRCs.
+func gunzipInto(r io.Reader, w io.Writer) error {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("not gzip data: the file is empty")
+		}
+		return fmt.Errorf("not gzip data: %v", err)
+	}
+	defer zr.Close()
+	if _, err := io.Copy(w, zr); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return errors.New("the file is truncated (unexpected end of gzip data)")
+		}
+		return fmt.Errorf("corrupt gzip data: %v", err)
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
