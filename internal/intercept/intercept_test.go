@@ -121,3 +121,17 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+// Parse runs before every docker command: no input may make it panic.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"docker compose -f a.yml down -v", "docker-compose -p x rm -sfv", "docker -cx volume prune -af --filter=label!=a",
+		"docker -H= -- rm -v=", "docker-compose --vol", "docker compose -f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		in := Parse(strings.Split(s, " "), env())
+		if len(in.GlobalArgs) > len(in.Args) {
+			t.Fatalf("global args %q longer than args %q", in.GlobalArgs, in.Args)
+		}
+	})
+}
