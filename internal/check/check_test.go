@@ -216,7 +216,8 @@ func TestMissingFileIsIOError(t *testing.T) {
 
 func TestDiscover(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"compose.yaml", "sub/docker-compose.prod.yml", "Makefile", "scripts/x.sh", "README.md", "stack.yml"} {
+	for _, f := range []string{"compose.yaml", "sub/docker-compose.prod.yml", "Makefile", "scripts/x.sh", "README.md", "stack.yml",
+		".cache/compose.yaml", "node_modules/x/compose.yaml", ".github/workflows/ci.yml"} {
 		os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
 		os.WriteFile(filepath.Join(dir, f), []byte("x: 1\n"), 0o644)
 	}
@@ -230,7 +231,7 @@ func TestDiscover(t *testing.T) {
 		r, _ := filepath.Rel(dir, f)
 		rel = append(rel, r)
 	}
-	want := "Makefile compose.yaml scripts/x.sh sub/docker-compose.prod.yml stack.yml"
+	want := ".github/workflows/ci.yml Makefile compose.yaml scripts/x.sh sub/docker-compose.prod.yml stack.yml"
 	if strings.Join(rel, " ") != want {
 		t.Errorf("Discover = %v, want %s", rel, want)
 	}

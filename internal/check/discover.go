@@ -66,7 +66,8 @@ func kindOf(path string) (compose bool, script bool, k scriptKind) {
 
 // Discover lists the compose files and scripts of the git repository that
 // holds dir (tracked files and untracked ones not ignored), or of dir's tree
-// when it is not in a repository, plus the files named by COMPOSE_FILE.
+// when it is not in a repository (hidden folders other than CI ones,
+// node_modules and vendor skipped), plus the files named by COMPOSE_FILE.
 func Discover(ctx context.Context, dir string, env []string) ([]string, error) {
 	var files []string
 	top, listed, err := gitFiles(ctx, dir)
@@ -120,8 +121,10 @@ func walkFiles(dir string) ([]string, error) {
 			return err
 		}
 		if d.IsDir() {
-			switch d.Name() {
-			case ".git", "node_modules", "vendor":
+			name := d.Name()
+			switch {
+			case p == dir, name == ".github", name == ".circleci", name == ".woodpecker", name == ".gitlab":
+			case strings.HasPrefix(name, "."), name == "node_modules", name == "vendor":
 				return filepath.SkipDir
 			}
 			return nil
