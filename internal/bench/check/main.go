@@ -52,6 +52,7 @@ func main() {
 	if _, err := os.Stat(binPath); err != nil {
 		log.Fatalf("%v (run make build first)", err)
 	}
+	var cpu []time.Duration
 	hook := measure(*runs, func() {
 		cmd := exec.Command(binPath, args...)
 		cmd.Dir = dir
@@ -60,7 +61,9 @@ func main() {
 		if code := cmd.ProcessState.ExitCode(); code != 1 {
 			log.Fatalf("ledger-precommit exited %d (want 1: the files have findings): %v\n%s", code, err, out)
 		}
+		cpu = append(cpu, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	})
+	slices.Sort(cpu)
 	inproc := measure(*runs, func() {
 		rep, err := check.Run(context.Background(), check.Request{Files: args, Dir: dir, ProtectLabel: config.DefaultProtectLabel})
 		if err != nil || !rep.HasErrors() {
@@ -71,6 +74,10 @@ func main() {
 		composeFiles, hook.median.Round(time.Millisecond/10), hook.min.Round(time.Millisecond/10), *runs, limit)
 	fmt.Printf("in-process check.Run, same files, no engine:               median %v (min %v)\n",
 		inproc.median.Round(time.Millisecond/10), inproc.min.Round(time.Millisecond/10))
+	fmt.Printf("ledger-precommit CPU time (user+sys, all cores): median %v\n", cpu[len(cpu)/2].Round(time.Millisecond/10))
+	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average during the run: %s", l) // other work on the machine slows the wall figures
+	}
 	fmt.Printf("ratio to the limit: %.2f\n", float64(hook.median)/float64(limit))
 	if hook.median > limit {
 		fmt.Println("FAIL: over the limit")
