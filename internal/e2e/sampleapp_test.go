@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"maps"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -45,23 +46,37 @@ const fixtureTxns = 10
 const seeded = 5000
 
 // TestSampleApp is the README's quick start as a story: the LedgerFlow
-// sample app passes the pre-commit check, comes up with Compose v2, migrates, loads its fixture, takes
-// seeded transactions, and its balances view agrees with the database. Then
-// ledger_docker refuses `compose down -v` (exit 77) and keeps every volume and
-// every row, lets a plain `down` through, and snapshots the unprotected cache
-// volume before `volume rm` deletes it; the app comes back with its ledger.
+// sample app passes the pre-commit check, comes up with Compose v2,
+// migrates, loads its fixture, takes seeded transactions, and its balances
+// view agrees with the database. `docker ledger backup --db-only` writes a
+// verified backup with the ledger's row counts. ledger_docker refuses
+// `compose down -v` (exit 77) and keeps every volume and every row, backs up
+// the unprotected cache volume and the database before `volume rm` deletes
+// the cache, and lets a plain `down` through; the app comes back with its
+// ledger.
 func TestSampleApp(t *testing.T) {
 	p := testenv.SampleApp(t)
 	checkPasses(t, p)
 	wantRows := startAndSeed(t, p)
 
+	t.Log("docker ledger backup --db-only: a verified backup with the ledger's row counts")
+	dbBackup(t, p, wantRows)
+
 	t.Log("ledger_docker compose down -v: refused, nothing touched")
 	downVolumesRefused(t, p, wantRows)
 
-	t.Log("ledger_docker compose down, then volume rm of the unprotected cache: snapshot first")
+	t.Log("ledger_docker volume rm of the unprotected cache: snapshot and database backup first")
 	cacheSnapshotted(t, p)
 
-	t.Log("back up: the ledger is intact")
+	t.Log("ledger_docker compose down (no -v) passes; back up, the ledger is intact")
+	if r := p.Run("ledger_docker", "compose", "down"); r.ExitCode != 0 {
+		t.Fatalf("ledger_docker compose down (no -v) must pass: %s", r)
+	}
+	for _, v := range []string{"pgdata", "media"} {
+		if !p.VolumeExists(v) {
+			t.Fatalf("volume %s is gone after compose down without -v", v)
+		}
+	}
 	p.Up()
 	waitWeb(t, p)
 	if got := p.Psql("db", "SELECT count(*) FROM ledger_transaction"); got != wantRows {
@@ -125,6 +140,66 @@ func startAndSeed(t *testing.T, p *testenv.Project) string {
 	return wantRows
 }
 
+// dbBackup takes the database backup the README shows and checks what a
+// user would: exit 0, the path on the last stdout line, private files, the
+// manifest's row counts, and `docker ledger verify` on the file.
+func dbBackup(t *testing.T, p *testenv.Project, wantRows string) {
+	t.Helper()
+	r := p.Run("docker-ledger", "ledger", "backup", "--db-only")
+	if r.ExitCode != 0 {
+		t.Fatalf("docker ledger backup --db-only: %s", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	file := lines[len(lines)-1]
+	dir := filepath.Join(p.Dir, "backups", "dev")
+	if filepath.Dir(file) != dir || !strings.HasPrefix(filepath.Base(file), p.Name+"_db_backup_") || !strings.HasSuffix(file, ".sql.gz") {
+		t.Fatalf("backup path %q: want %s/%s_db_backup_YYYYMMDD_HHMMSS.sql.gz", file, dir, p.Name)
+	}
+	manifest := strings.TrimSuffix(file, ".sql.gz") + ".json"
+	for name, want := range map[string]os.FileMode{dir: 0o700, file: 0o600, manifest: 0o600} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", name, fi.Mode().Perm(), want)
+		}
+	}
+	b, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Counts       map[string]int64 `json:"counts"`
+		Verification struct {
+			Mode string `json:"mode"`
+			OK   bool   `json:"ok"`
+		} `json:"verification"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("manifest %s: %v", manifest, err)
+	}
+	want := map[string]int64{
+		"public.ledger_account":     int64(len(fixtureBalances)),
+		"public.ledger_category":    4,
+		"public.ledger_transaction": fixtureTxns + seeded,
+	}
+	for table, n := range want {
+		if m.Counts[table] != n {
+			t.Errorf("manifest counts %s = %d, want %d (all: %v)", table, m.Counts[table], n, m.Counts)
+		}
+	}
+	if !m.Verification.OK || m.Verification.Mode != "full" {
+		t.Errorf("manifest verification = %+v, want a full verification that passed", m.Verification)
+	}
+	if r := p.Run("docker-ledger", "ledger", "verify", file); r.ExitCode != 0 {
+		t.Errorf("docker ledger verify %s: %s", file, r)
+	}
+	if got := p.Psql("db", "SELECT count(*) FROM ledger_transaction"); got != wantRows {
+		t.Errorf("ledger_transaction rows after the backup = %s, want %s", got, wantRows)
+	}
+}
+
 // explained is ledger_docker's LEDGER_EXPLAIN=1 answer.
 type explained struct {
 	Verdict string `json:"verdict"`
@@ -181,20 +256,21 @@ func downVolumesRefused(t *testing.T, p *testenv.Project, wantRows string) {
 	}
 }
 
-// cacheSnapshotted: a plain `down` passes and keeps the volumes; removing
-// the unprotected cache volume gets the backup verdict, so a tar.gz of it
-// holding the file put there is written before the volume goes.
+// cacheSnapshotted: with web removed (a command that passes), the
+// unprotected cache volume is unused; removing it gets the backup verdict:
+// a tar.gz of it holding the file put there, and a database backup of the
+// project, are written before the volume goes.
 func cacheSnapshotted(t *testing.T, p *testenv.Project) {
 	t.Helper()
 	p.Compose("exec", "-T", "web", "sh", "-c", "echo derived > /var/cache/ledgerflow/marker")
-	if r := p.Run("ledger_docker", "compose", "down"); r.ExitCode != 0 {
-		t.Fatalf("ledger_docker compose down (no -v) must pass: %s", r)
+	if r := p.Run("ledger_docker", "compose", "rm", "--stop", "--force", "web"); r.ExitCode != 0 {
+		t.Fatalf("ledger_docker compose rm --stop --force web (no -v) must pass: %s", r)
 	}
-	for _, v := range []string{"pgdata", "media", "cache"} {
-		if !p.VolumeExists(v) {
-			t.Fatalf("volume %s is gone after compose down without -v", v)
-		}
+	dbBackups := func() []string {
+		m, _ := filepath.Glob(filepath.Join(p.Dir, "backups", "dev", p.Name+"_db_backup_*.sql.gz"))
+		return m
 	}
+	before := len(dbBackups())
 	r := p.Run("ledger_docker", "volume", "rm", p.Volume("cache"))
 	if r.ExitCode != 0 {
 		t.Fatalf("ledger_docker volume rm of the unprotected cache: %s", r)
@@ -202,8 +278,11 @@ func cacheSnapshotted(t *testing.T, p *testenv.Project) {
 	if p.VolumeExists("cache") {
 		t.Errorf("volume rm did not remove %s", p.Volume("cache"))
 	}
-	// With the containers gone, nothing on the engine names the project's
-	// folder, so the snapshot goes to the user's snapshot folder.
+	if got := len(dbBackups()); got != before+1 {
+		t.Errorf("want a new database backup before the volume went: %d backups before, %d after\n%s", before, got, r)
+	}
+	// The snapshot goes to the project's backups/dev/volumes when the
+	// project's folder is known here, else to the user's snapshot folder.
 	var snaps []string
 	for _, dir := range []string{
 		filepath.Join(p.Dir, "backups", "dev", "volumes"),
