@@ -86,6 +86,9 @@ const Suffix = ".sql.gz"
 // nameRE matches our backup names; group 1 is the project, 2 the time.
 var nameRE = regexp.MustCompile(`^(.+)_db_backup_(\d{8}_\d{6})\.sql\.gz$`)
 
+// legacyRE finds the time stamp in other backups' names.
+var legacyRE = regexp.MustCompile(`_(\d{8}_\d{6})\.sql\.gz$`)
+
 // TimeLayout is the time stamp in names, in UTC.
 const TimeLayout = "20060102_150405"
 
@@ -195,6 +198,11 @@ func List(dir string) ([]Entry, error) {
 		e := Entry{Path: filepath.Join(dir, name), File: name, Size: fi.Size(), Time: fi.ModTime().UTC()}
 		if p, t, ok := ParseName(name); ok {
 			e.Project, e.Time = p, t
+		} else if m := legacyRE.FindStringSubmatch(name); m != nil {
+			// The seed's ledgerflow_backup_YYYYMMDD_HHMMSS.sql.gz: local time.
+			if t, err := time.ParseInLocation(TimeLayout, m[1], time.Local); err == nil {
+				e.Time = t.UTC()
+			}
 		}
 		m, err := LoadManifest(e.Path)
 		switch {

@@ -14,6 +14,10 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 )
 
+// ErrNoDatabase: the project has no PostgreSQL service (it wraps
+// cli.ErrNotFound).
+var ErrNoDatabase = fmt.Errorf("no PostgreSQL service: %w", cli.ErrNotFound)
+
 // DefaultDataDir is where the postgres image keeps its cluster (PGDATA).
 const DefaultDataDir = "/var/lib/postgresql/data"
 
@@ -117,8 +121,8 @@ func pick(project string, cands []candidate, want string) (candidate, error) {
 				project, strings.Join(names, ", "), cli.ErrConfig)
 		}
 	}
-	return candidate{}, fmt.Errorf("project %s has no PostgreSQL service (no postgres image, no POSTGRES_* environment): name one with x-ledger: {database: {service: NAME}}: %w",
-		project, cli.ErrNotFound)
+	return candidate{}, fmt.Errorf("project %s: %w (no postgres image, no POSTGRES_* environment): name one with x-ledger: {database: {service: NAME}}",
+		project, ErrNoDatabase)
 }
 
 func envMap(kvs []string) map[string]string {
