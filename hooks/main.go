@@ -6,10 +6,8 @@ import (
 	"os"
 
 	"github.com/ledger-docker/ledger-docker/internal/cli/check"
-	"github.com/ledger-docker/ledger-docker/internal/engine"
-	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
 )
 
 func main() {
-	os.Exit(check.Main(os.Args[1:], func() (engine.Engine, error) { return docker.FromEnv() }))
+	os.Exit(check.Main(os.Args[1:], check.HookEngine))
 }
