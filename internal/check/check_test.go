@@ -265,3 +265,13 @@ func TestFixSkipsSuppressed(t *testing.T) {
 		t.Errorf("fixed %+v, suppressed %d, errors %d", rep.Fixed, rep.Suppressed, rep.Errors)
 	}
 }
+
+func TestComposeFileEnvIsOneProject(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join(fixtures, "compose-file-env"))
+	rep, err := Run(context.Background(), Request{Files: []string{"stack.yml", "stack.prod.yml"}, Dir: dir, Env: []string{},
+		ProtectLabel: config.DefaultProtectLabel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "compose-file-env.txt", []byte(render(rep)))
+}
