@@ -93,6 +93,25 @@ type Plan struct {
 	Already     bool   `json:"already_protected"`
 }
 
+// LockNames are the projects to lock while the plan runs: the volume's
+// compose project and those of its containers (the volume's own name for a
+// volume compose did not make), sorted.
+func (p *Plan) LockNames() []string {
+	names := []string{}
+	if proj := p.Volume.Labels[compose.ProjectLabel]; proj != "" {
+		names = append(names, proj)
+	} else {
+		names = append(names, "volume-"+p.Name)
+	}
+	for _, pr := range p.Projects {
+		if !slices.Contains(names, pr.Name) {
+			names = append(names, pr.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // Composer runs `docker compose ARGS...` (the real CLI: containers come back
 // exactly as compose makes them).
 type Composer func(ctx context.Context, args []string) error

@@ -18,6 +18,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
+	"github.com/ledger-docker/ledger-docker/internal/lock"
 	"github.com/ledger-docker/ledger-docker/internal/prompt"
 	"github.com/ledger-docker/ledger-docker/internal/protect"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
@@ -138,6 +139,15 @@ func run(ctx context.Context, opts *Options) error {
 			return fmt.Errorf("%w: %v", cli.ErrUsage, err)
 		}
 		return fmt.Errorf("%w: %v", cli.ErrCancelled, err)
+	}
+	// one run per project: no backup or restore of it while its volume is
+	// being recreated
+	for _, project := range plan.LockNames() {
+		l, err := lock.Acquire(lock.Dir(opts.Getenv), project, "protect "+plan.Name)
+		if err != nil {
+			return err
+		}
+		defer l.Release()
 	}
 	composer := opts.Compose
 	if composer == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
+	"github.com/ledger-docker/ledger-docker/internal/lock"
 	"github.com/ledger-docker/ledger-docker/internal/prompt"
 )
 
@@ -115,5 +116,29 @@ func TestRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRunRefusesWhileLocked(t *testing.T) {
+	lockDir := t.TempDir()
+	held, err := lock.Acquire(lockDir, "shop", "backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	fe := fake.New()
+	fe.AddVolume(engine.Volume{Name: "shop_data", Labels: map[string]string{"com.docker.compose.project": "shop"}}, map[string]string{"a": "b"})
+	ios, _, _, _ := iostreams.Test()
+	opts := &Options{IO: ios, Engine: func() (engine.Engine, error) { return fe, nil },
+		Config: func() (*config.Config, error) {
+			return &config.Config{ProtectLabel: config.DefaultProtectLabel, SnapshotDir: t.TempDir()}, nil
+		},
+		Getenv: func(k string) string { return map[string]string{"LEDGER_LOCK_DIR": lockDir}[k] },
+		Volume: "shop_data", Yes: true, ProjectDir: t.TempDir()}
+	if err := run(context.Background(), opts); !errors.Is(err, cli.ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+	if strings.Contains(strings.Join(fe.Calls(), "\n"), "RemoveVolume") {
+		t.Error("volume removed while the project was locked")
 	}
 }
