@@ -43,6 +43,9 @@ type FilterStats struct {
 type filter struct {
 	roles map[string]bool // nil: keep every role statement
 	stats FilterStats
+	// router, when set, is told of entry headers and SET lines (the
+	// filter's output is the router itself).
+	router *router
 }
 
 // maxRemoved bounds the list of removed statements kept for the report.
@@ -68,6 +71,15 @@ func (f *filter) copyTo(w io.Writer, r io.Reader) error {
 	// follow the fate of its first (kept, or dropped when dropping).
 	partial, dropping := false, false
 	for {
+		if inCopy && !partial {
+			// The bulk of a dump: pass COPY data through in large chunks,
+			// up to the line "\." that ends it.
+			n, err := copyData(bw, br)
+			f.stats.Bytes += n
+			if err != nil && err != io.EOF {
+				return err
+			}
+		}
 		line, err := br.ReadSlice('\n')
 		f.stats.Bytes += int64(len(line))
 		if len(line) > 0 {
@@ -87,7 +99,14 @@ func (f *filter) copyTo(w io.Writer, r io.Reader) error {
 				}
 			case len(line) == 0 || line[0] == '\n':
 			case line[0] == '-':
-				if bytes.HasPrefix(line, completeTrailer) {
+				if typ, ok := entryType(line); ok && f.router != nil {
+					if err := bw.Flush(); err != nil {
+						return err
+					}
+					if err := f.router.header(typ); err != nil {
+						return err
+					}
+				} else if bytes.HasPrefix(line, completeTrailer) {
 					f.stats.Complete = true
 				} else if bytes.HasPrefix(line, []byte("-- PostgreSQL database cluster dump")) {
 					return fmt.Errorf("%w: this is a pg_dumpall cluster dump; restore one database's pg_dump", ErrNotRestorable)
@@ -101,6 +120,14 @@ func (f *filter) copyTo(w io.Writer, r io.Reader) error {
 					f.stats.CreateDB = true
 					keep = false
 					f.remove(line, "database switch")
+				}
+			case f.router != nil && isSetting(line):
+				keep = false
+				if err := bw.Flush(); err != nil {
+					return err
+				}
+				if err := f.router.setting(line); err != nil {
+					return err
 				}
 			case line[0] == 'C' && bytes.HasPrefix(line, []byte("COPY ")):
 				inCopy = bytes.HasSuffix(bytes.TrimRight(line, "\r\n"), []byte("FROM stdin;"))
@@ -147,6 +174,83 @@ func sniff(line []byte) error {
 		return fmt.Errorf("%w: the file holds binary data, not SQL", ErrNotRestorable)
 	}
 	return nil
+}
+
+// entryType returns T of a pg_dump entry header "-- Name: ...; Type: T; ...".
+func entryType(line []byte) (string, bool) {
+	if !bytes.HasPrefix(line, []byte("-- Name: ")) {
+		return "", false
+	}
+	i := bytes.Index(line, []byte("; Type: "))
+	if i < 0 {
+		return "", false
+	}
+	rest := line[i+len("; Type: "):]
+	if j := bytes.IndexByte(rest, ';'); j >= 0 {
+		rest = rest[:j]
+	}
+	return string(bytes.TrimSpace(rest)), true
+}
+
+// isSetting matches pg_dump's session settings (SET x = y; and
+// SELECT pg_catalog.set_config(...)).
+func isSetting(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("SET ")) || bytes.HasPrefix(line, []byte("SELECT pg_catalog.set_config("))
+}
+
+// copyData writes COPY data rows from br to w, stopping before the line
+// that ends the data ("\\." alone on its line, which COPY's text format
+// never produces inside data) or at EOF. It never stops inside a line.
+func copyData(w io.Writer, br *bufio.Reader) (int64, error) {
+	var n int64
+	atLineStart, want := true, 1
+	for {
+		_, err := br.Peek(want) // waits for want bytes, EOF or an error
+		buf, _ := br.Peek(br.Buffered())
+		if len(buf) == 0 {
+			return n, err
+		}
+		end := -1
+		if atLineStart && isEndOfCopyPrefix(buf) {
+			end = 0
+		} else if i := bytes.Index(buf, []byte("\n\\.")); i >= 0 && isEndOfCopyPrefix(buf[i+1:]) {
+			end = i + 1
+		}
+		take := end
+		switch {
+		case end >= 0:
+		case err != nil:
+			take = len(buf) // nothing follows: no line can straddle
+		default:
+			// Keep the last bytes back: the end line may straddle reads.
+			take = len(buf) - 3
+			if take <= 0 {
+				want = len(buf) + 1
+				continue
+			}
+		}
+		if take > 0 {
+			if _, werr := w.Write(buf[:take]); werr != nil {
+				return n, werr
+			}
+			atLineStart = buf[take-1] == '\n'
+			n += int64(take)
+			_, _ = br.Discard(take)
+		}
+		if end >= 0 {
+			return n, nil
+		}
+		want = 1
+	}
+}
+
+// isEndOfCopyPrefix: b starts with the end-of-data line "\." (followed by
+// a line end, or by EOF).
+func isEndOfCopyPrefix(b []byte) bool {
+	if !bytes.HasPrefix(b, []byte("\\.")) {
+		return false
+	}
+	return len(b) == 2 || b[2] == '\n' || b[2] == '\r'
 }
 
 func isEndOfCopy(line []byte) bool {

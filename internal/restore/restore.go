@@ -7,20 +7,21 @@
 package restore
 
 import (
-	"bytes"
+	"bufio"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
+	"github.com/ledger-docker/ledger-docker/internal/verify"
 )
 
 // Target is the database a backup is restored into.
@@ -38,17 +39,22 @@ type Request struct {
 	Source Source
 	Target Target
 	// CheckFile verifies the backup file (gzip CRC, checksum, pg_dump
-	// trailer) before anything is changed. Nil: the file is checked while
-	// it streams into the scratch database only.
+	// trailer) while the safety backup is taken. Nil, or no safety backup:
+	// the file is checked while it streams into the scratch database.
 	CheckFile func(ctx context.Context) error
 	// SafetyBackup takes a verified backup of the target database as it is
 	// now and returns the backup's path.
 	SafetyBackup func(ctx context.Context) (string, error)
+	// Jobs is how many psql sessions build indexes at once (0: DefaultJobs).
+	Jobs int
 	// Log receives one line per phase (stderr); nil discards.
 	Log io.Writer
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 }
+
+// DefaultJobs sessions build indexes and constraints at once.
+const DefaultJobs = 2
 
 // Plan is what a restore will do; it is shown before confirmation.
 type Plan struct {
@@ -213,28 +219,13 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 	defer func() { res.Durations.Total = req.now().Sub(start) }()
 	server := req.Target.DB.On(p.maintenance)
 
-	if req.CheckFile != nil {
-		req.logf("Checking %s ...", p.File)
-		t0 := req.now()
-		if err := req.CheckFile(ctx); err != nil {
-			return res, fmt.Errorf("%w: backup file %s: %v; nothing was changed", ErrVerify, p.File, err)
-		}
-		res.Durations.CheckFile = req.now().Sub(t0)
+	if m := req.Source.Manifest; m != nil && m.Size > 0 && m.Size != req.Source.Size {
+		return res, fmt.Errorf("%w: %s is %d bytes, its manifest says %d (truncated or replaced); nothing was changed", ErrVerify, p.File, req.Source.Size, m.Size)
 	}
-
 	if p.SafetyBackup {
-		if req.SafetyBackup == nil {
-			return res, errors.New("a safety backup is needed but none can be taken; nothing was changed")
+		if err := safetyFirst(ctx, req, p, res); err != nil {
+			return res, err
 		}
-		req.logf("Taking a safety backup of %s ...", p.Database)
-		t0 := req.now()
-		path, err := req.SafetyBackup(ctx)
-		res.Durations.SafetyBackup = req.now().Sub(t0)
-		if err != nil {
-			return res, fmt.Errorf("safety backup of %s failed, nothing was changed: %w", p.Database, err)
-		}
-		res.SafetyBackupPath = path
-		req.logf("Safety backup: %s", path)
 	}
 
 	if err := createScratch(ctx, server, p); err != nil {
@@ -250,7 +241,11 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 
 	req.logf("Restoring into scratch database %s ...", p.Scratch)
 	t0 := req.now()
-	stats, err := load(ctx, req.Target.DB.On(p.Scratch), p.File, p.roles)
+	jobs := req.Jobs
+	if jobs == 0 {
+		jobs = DefaultJobs
+	}
+	stats, err := loadFile(ctx, req.Target.DB.On(p.Scratch), req.Source, LoadOptions{Jobs: jobs, Roles: p.roles, PGOptions: DefaultPGOptions})
 	res.Durations.Load = req.now().Sub(t0)
 	res.CreateDB, res.Removed, res.SQLBytes = stats.CreateDB, stats.Removed, stats.Bytes
 	if err != nil {
@@ -258,7 +253,7 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 	}
 
 	t0 = req.now()
-	if err := verify(ctx, req, p, res); err != nil {
+	if err := checkScratch(ctx, req, p, res); err != nil {
 		return res, fmt.Errorf("%w: %v; %s was not changed", ErrVerify, err, p.Database)
 	}
 	res.Durations.Verify = req.now().Sub(t0)
@@ -271,6 +266,41 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 		return res, err
 	}
 	return res, nil
+}
+
+// safetyFirst takes the safety backup and, meanwhile, checks the backup
+// file, so a damaged file is found before the scratch database is made.
+// (Without a safety backup there is nothing to lose: the file is checked
+// as it streams into the scratch database.)
+func safetyFirst(ctx context.Context, req *Request, p *Plan, res *Result) error {
+	if req.SafetyBackup == nil {
+		return errors.New("a safety backup is needed but none can be taken; nothing was changed")
+	}
+	checked := make(chan error, 1)
+	if req.CheckFile != nil {
+		go func() {
+			t0 := req.now()
+			err := req.CheckFile(ctx)
+			res.Durations.CheckFile = req.now().Sub(t0)
+			checked <- err
+		}()
+	} else {
+		checked <- nil
+	}
+	req.logf("Taking a safety backup of %s ...", p.Database)
+	t0 := req.now()
+	path, err := req.SafetyBackup(ctx)
+	res.Durations.SafetyBackup = req.now().Sub(t0)
+	checkErr := <-checked
+	if err != nil {
+		return fmt.Errorf("safety backup of %s failed, nothing was changed: %w", p.Database, err)
+	}
+	res.SafetyBackupPath = path
+	req.logf("Safety backup: %s", path)
+	if checkErr != nil {
+		return fmt.Errorf("%w: backup file %s: %v; nothing was changed", ErrVerify, p.File, checkErr)
+	}
+	return nil
 }
 
 // createScratch creates the scratch database like the target (owner,
@@ -296,50 +326,35 @@ func dropDatabase(ctx context.Context, server pg.DB, db string) error {
 	return err
 }
 
-// load streams the gzip file through the filter into psql on db
-// (ON_ERROR_STOP: the first error stops it).
-func load(ctx context.Context, db pg.DB, path string, roles map[string]bool) (FilterStats, error) {
-	f, err := os.Open(path)
+// loadFile streams the backup file (gunzip on the host, its sha256 taken
+// on the way) into db. The gzip CRC, pg_dump's completion trailer and the
+// manifest's sha256 are all checked before it returns success.
+func loadFile(ctx context.Context, db pg.DB, src Source, opts LoadOptions) (FilterStats, error) {
+	f, err := os.Open(src.Path)
 	if err != nil {
 		return FilterStats{}, err
 	}
 	defer f.Close()
-	gz, err := gzip.NewReader(f)
+	sum := sha256.New()
+	gz, err := gzip.NewReader(io.TeeReader(bufio.NewReaderSize(f, 1<<20), sum))
 	if err != nil {
 		return FilterStats{}, fmt.Errorf("%w: not a gzip file (%v)", ErrVerify, err)
 	}
-	flt := &filter{roles: roles}
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		err := flt.copyTo(pw, gz)
-		if err == nil && !flt.stats.Complete {
-			err = fmt.Errorf("%w: the dump ends without pg_dump's completion line (truncated, or pg_dump failed while writing it)", ErrVerify)
-		}
-		if err != nil && isGzipError(err) {
-			err = fmt.Errorf("%w: the file is corrupt or truncated (%v)", ErrVerify, err)
-		}
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	var stderr bytes.Buffer
-	perr := db.Engine.Exec(ctx, db.Container, engine.ExecSpec{
-		Cmd: db.PsqlArgs("-q"), Env: db.Env, Stdin: pr, Stderr: &stderr,
-	})
-	// psql may stop early (ON_ERROR_STOP): unblock the filter.
-	pr.CloseWithError(errors.New("psql stopped reading"))
-	ferr := <-done
+	stats, err := Load(ctx, db, gz, opts)
 	switch {
-	case ferr != nil && !strings.Contains(ferr.Error(), "psql stopped reading"):
-		return flt.stats, ferr
-	case perr != nil:
-		msg := strings.TrimSpace(lastLines(stderr.String(), 5))
-		if msg == "" {
-			return flt.stats, perr
-		}
-		return flt.stats, fmt.Errorf("psql failed: %s", msg)
+	case err != nil && isGzipError(err):
+		return stats, fmt.Errorf("%w: the file is corrupt or truncated (%v)", ErrVerify, err)
+	case err != nil:
+		return stats, err
+	case !stats.Complete:
+		return stats, fmt.Errorf("%w: the dump ends without pg_dump's completion line (truncated, or pg_dump failed while writing it)", ErrVerify)
 	}
-	return flt.stats, nil
+	if m := src.Manifest; m != nil && m.SHA256 != "" {
+		if got := hex.EncodeToString(sum.Sum(nil)); got != m.SHA256 {
+			return stats, fmt.Errorf("%w: sha256 of the file is %s, the manifest says %s", ErrVerify, got, m.SHA256)
+		}
+	}
+	return stats, nil
 }
 
 func isGzipError(err error) bool {
@@ -354,10 +369,10 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// verify compares the scratch database with the manifest: exact row counts
+// checkScratch compares the scratch database with the manifest: exact row counts
 // per table and the schema fingerprint. Legacy backups have nothing to
 // compare with; their counts are recorded for the report.
-func verify(ctx context.Context, req *Request, p *Plan, res *Result) error {
+func checkScratch(ctx context.Context, req *Request, p *Plan, res *Result) error {
 	scratch := req.Target.DB.On(p.Scratch)
 	got, err := scratch.Counts(ctx)
 	if err != nil {
@@ -365,8 +380,8 @@ func verify(ctx context.Context, req *Request, p *Plan, res *Result) error {
 	}
 	res.RestoredCounts = got
 	if m := req.Source.Manifest; m != nil && m.Counts != nil {
-		if diff := diffCounts(m.Counts, got); diff != "" {
-			return fmt.Errorf("row counts differ from the manifest: %s", diff)
+		if c := verify.CompareCounts(m.Counts, got); !c.OK {
+			return fmt.Errorf("row counts differ from the manifest: %s", c.Detail)
 		}
 		res.CountsChecked = true
 	}
@@ -381,37 +396,6 @@ func verify(ctx context.Context, req *Request, p *Plan, res *Result) error {
 		res.SchemaChecked = true
 	}
 	return nil
-}
-
-// diffCounts describes how got differs from want ("" when equal).
-func diffCounts(want, got map[string]int64) string {
-	var keys []string
-	for k := range want {
-		keys = append(keys, k)
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	var diffs []string
-	for _, k := range keys {
-		w, inW := want[k]
-		g, inG := got[k]
-		switch {
-		case !inG:
-			diffs = append(diffs, fmt.Sprintf("%s missing (manifest: %d rows)", k, w))
-		case !inW:
-			diffs = append(diffs, fmt.Sprintf("%s not in the manifest (%d rows)", k, g))
-		case w != g:
-			diffs = append(diffs, fmt.Sprintf("%s has %d rows, manifest %d", k, g, w))
-		}
-	}
-	if len(diffs) > 5 {
-		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
-	}
-	return strings.Join(diffs, "; ")
 }
 
 // swap puts the scratch database in the target's place. The target stops

@@ -159,12 +159,12 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 		wantIs   error
 		loaded   bool // creating the scratch database was tried
 	}{
-		{name: "psql error", sql: restoretest.Dump, failOn: "COPY t", wantErr: "psql failed: ERROR:  syntax error", loaded: true},
+		{name: "psql error", sql: restoretest.Dump, failOn: "COPY t", wantErr: "ERROR:  syntax error at or near", loaded: true},
 		{name: "truncated gzip", raw: truncated, wantErr: "corrupt or truncated", wantIs: ErrVerify, loaded: true},
 		{name: "not gzip", raw: "CREATE TABLE t();\n", wantErr: "not a gzip file", wantIs: ErrVerify, loaded: true},
 		{name: "no trailer", sql: "CREATE TABLE t (i int);\n", wantErr: "completion line", wantIs: ErrVerify, loaded: true},
 		{name: "cluster dump", sql: "--\n-- PostgreSQL database cluster dump\n--\n", wantIs: ErrNotRestorable, loaded: true},
-		{name: "counts differ", sql: restoretest.Dump, manifest: &Manifest{Counts: map[string]int64{"public.t": 3}}, wantErr: "public.t has 2 rows, manifest 3", wantIs: ErrVerify, loaded: true},
+		{name: "counts differ", sql: restoretest.Dump, manifest: &Manifest{Counts: map[string]int64{"public.t": 3}}, wantErr: "row counts differ from the manifest: public.t has 2 rows, want 3", wantIs: ErrVerify, loaded: true},
 		{name: "schema differs", sql: restoretest.Dump, manifest: &Manifest{Fingerprint: "other"}, wantErr: "schema fingerprint", wantIs: ErrVerify, loaded: true},
 		{name: "swap fails", sql: restoretest.Dump, failOn: `RENAME TO "ledger"`, wantErr: "swap the restored database in", loaded: true},
 		{name: "safety backup fails", sql: restoretest.Dump, safety: errors.New("disk full"), wantErr: "safety backup of ledger failed, nothing was changed: disk full"},
@@ -255,5 +255,53 @@ func TestOpenSourceMissingFile(t *testing.T) {
 	_, err := OpenSource(filepath.Join(t.TempDir(), "nope.sql.gz"), nil)
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// parallelDump has post-data entries pg_dump's way: constraints and
+// indexes (which the pool builds at once), then a foreign key (which must
+// wait for all of them).
+const parallelDump = "--\n-- PostgreSQL database dump\n--\n\\restrict abc\nSET statement_timeout = 0;\n" +
+	"SELECT pg_catalog.set_config('search_path', '', false);\n" +
+	"--\n-- Name: t; Type: TABLE; Schema: public; Owner: ledger\n--\n\nCREATE TABLE public.t (i int, j int);\n" +
+	"--\n-- Data for Name: t; Type: TABLE DATA; Schema: public; Owner: ledger\n--\n\nCOPY public.t (i, j) FROM stdin;\n1\t1\n2\t2\n\\.\n\n" +
+	"--\n-- Name: t t_pkey; Type: CONSTRAINT; Schema: public; Owner: ledger\n--\n\nALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (i);\n\n" +
+	"SET default_tablespace = '';\n\n" +
+	"--\n-- Name: t_j; Type: INDEX; Schema: public; Owner: ledger\n--\n\nCREATE INDEX t_j ON public.t USING btree (j);\n\n" +
+	"--\n-- Name: t_ij; Type: INDEX; Schema: public; Owner: ledger\n--\n\nCREATE INDEX t_ij ON public.t USING btree (i, j);\n\n" +
+	"--\n-- Name: t t_fk; Type: FK CONSTRAINT; Schema: public; Owner: ledger\n--\n\nALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_fk FOREIGN KEY (j) REFERENCES public.t(i);\n\n" +
+	"--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n"
+
+func TestRestoreBuildsIndexesInParallelAfterTheData(t *testing.T) {
+	srv := restoretest.NewServer()
+	file := writeGzip(t, t.TempDir(), "b.sql.gz", parallelDump)
+	req := newRequest(t, srv, file, nil)
+	ctx := context.Background()
+	plan, err := Prepare(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Execute(ctx, req, plan); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Statements("LOAD ledger__ledger_restore_")); n != 1+DefaultJobs {
+		t.Errorf("%d psql sessions loaded the scratch database, want %d", n, 1+DefaultJobs)
+	}
+	got := srv.DBs["ledger"]
+	for _, stmt := range []string{"COPY public.t (i, j) FROM stdin;\n1\t1\n2\t2\n\\.\n", "ADD CONSTRAINT t_pkey PRIMARY KEY (i);",
+		"CREATE INDEX t_j ON", "CREATE INDEX t_ij ON", "ADD CONSTRAINT t_fk FOREIGN KEY", "\\unrestrict abc"} {
+		if strings.Count(got, stmt) != 1 {
+			t.Errorf("%q loaded %d times", stmt, strings.Count(got, stmt))
+		}
+	}
+	fk := strings.Index(got, "t_fk FOREIGN KEY")
+	for _, before := range []string{"t_pkey PRIMARY KEY", "CREATE INDEX t_j", "CREATE INDEX t_ij", "FROM stdin"} {
+		if i := strings.Index(got, before); i < 0 || i > fk {
+			t.Errorf("%q not loaded before the foreign key:\n%s", before, got)
+		}
+	}
+	// Each pool session replays the dump's settings before its entries.
+	if n := strings.Count(got, "SELECT pg_catalog.set_config('search_path', '', false);"); n < 2 {
+		t.Errorf("settings replayed %d times, want the main session's and the pool's", n)
 	}
 }

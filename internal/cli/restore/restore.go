@@ -4,7 +4,6 @@ package restore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +32,9 @@ type Options struct {
 	Compose compose.Options
 	// Service, User, Database override detection and x-ledger.
 	Service, User, Database string
-	Yes, DryRun, JSON       bool
+	// BackupDir receives the safety backup (default: the settings').
+	BackupDir         string
+	Yes, DryRun, JSON bool
 
 	// target resolves the project's database and the backup-side functions
 	// (manifest, file check, safety backup); tests replace it.
@@ -68,13 +69,11 @@ the scratch database.
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&opts.Compose.ConfigPaths, "file", "f", nil, "compose configuration files")
-	fl.StringVarP(&opts.Compose.ProjectName, "project-name", "p", "", "compose project name")
-	fl.StringVar(&opts.Compose.ProjectDir, "project-directory", "", "compose project folder (default: the first compose file's folder)")
-	fl.StringArrayVar(&opts.Compose.EnvFiles, "env-file", nil, "compose environment files")
+	cli.AddComposeFlags(fl, &opts.Compose)
 	fl.StringVar(&opts.Service, "service", "", "database service (default: detected, or x-ledger)")
 	fl.StringVar(&opts.User, "user", "", "database user (default: POSTGRES_USER)")
 	fl.StringVar(&opts.Database, "database", "", "database to restore into (default: POSTGRES_DB)")
+	fl.StringVar(&opts.BackupDir, "backup-dir", "", "folder of the safety backup (default: backups/dev in the project folder)")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "show the plan only")
 	fl.BoolVar(&opts.JSON, "json", false, "print the plan (with --dry-run) or the result as JSON")
@@ -103,7 +102,7 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	if opts.DryRun {
 		if opts.JSON {
-			return writeJSON(opts.IO.Out, plan)
+			return cli.WriteJSON(opts.IO.Out, plan)
 		}
 		printPlan(opts.IO.Out, plan)
 		return nil
@@ -125,16 +124,10 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if opts.JSON {
-		return writeJSON(opts.IO.Out, res)
+		return cli.WriteJSON(opts.IO.Out, res)
 	}
 	printResult(opts.IO.Out, res)
 	return nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // printPlan tells what will happen, before anything does.

@@ -4,6 +4,10 @@ import (
 	"context"
 	"path/filepath"
 
+	"github.com/ledger-docker/ledger-docker/internal/backup"
+	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/verify"
+
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/lock"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
@@ -20,7 +24,7 @@ func resolveTarget(ctx context.Context, opts *Options, eng engine.Engine) (*rest
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := restore.OpenSource(file, nil)
+	src, err := restore.OpenSource(file, loadManifest)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -28,11 +32,13 @@ func resolveTarget(ctx context.Context, opts *Options, eng engine.Engine) (*rest
 	if err != nil {
 		return nil, nil, err
 	}
-	want := pg.Want{Service: set.Database.Service, User: set.Database.User, Database: set.Database.Name}
-	override(&want.Service, opts.Service)
-	override(&want.User, opts.User)
-	override(&want.Database, opts.Database)
-	svc, err := pg.Detect(ctx, eng, set.Project, project, want)
+	override(&set.Database.Service, opts.Service)
+	override(&set.Database.User, opts.User)
+	override(&set.Database.Name, opts.Database)
+	if opts.BackupDir != "" {
+		set.SetBackupDir(opts.BackupDir)
+	}
+	svc, err := pg.Detect(ctx, eng, set.Project, project, pg.Want{Service: set.Database.Service, User: set.Database.User, Database: set.Database.Name})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -43,8 +49,48 @@ func resolveTarget(ctx context.Context, opts *Options, eng engine.Engine) (*rest
 	req := &restore.Request{
 		Source: src,
 		Target: restore.Target{Project: set.Project, Service: svc.Service, DB: svc.DB},
+		// A full backup (test restore included) of the database as it is
+		// now, taken under the lock this restore holds.
+		SafetyBackup: func(ctx context.Context) (string, error) {
+			safety := *set
+			safety.Verify = settings.VerifyFull
+			res, err := backup.Run(ctx, backup.Request{
+				Settings: &safety, Project: project, Engine: eng, Getenv: opts.Getenv,
+				Log: opts.IO.ErrOut, Trigger: "restore", Tool: "ledger-docker " + cli.Version, HoldsLock: true,
+			})
+			if err != nil {
+				return "", err
+			}
+			return res.Path, nil
+		},
+		CheckFile: func(ctx context.Context) error {
+			exp := verify.Expect{}
+			if m := src.Manifest; m != nil {
+				exp.SHA256, exp.Size = m.SHA256, m.Size
+			}
+			fr, err := verify.File(file, exp)
+			if err != nil {
+				return err
+			}
+			rep := verify.Report{}
+			rep.Add(fr.Checks...)
+			return rep.Err()
+		},
 	}
 	return req, func() { _ = lk.Release() }, nil
+}
+
+// loadManifest reads a backup's manifest (nil for a legacy file).
+func loadManifest(path string) (*restore.Manifest, error) {
+	m, err := backup.LoadManifest(path)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	return &restore.Manifest{
+		Created: m.Created, Project: m.Project, Service: m.Service, Database: m.Database,
+		SHA256: m.SHA256, Size: m.Size, Counts: m.Counts, Fingerprint: m.Fingerprint,
+		Verified: m.Verification.OK,
+	}, nil
 }
 
 // override sets *setting to flag when the flag was given.

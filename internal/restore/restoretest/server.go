@@ -4,6 +4,7 @@
 package restoretest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -69,29 +70,26 @@ var (
 
 // Exec is the fake engine's ExecHandler.
 func (f *Server) Exec(ctx context.Context, container string, spec engine.ExecSpec) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if spec.Cmd[0] != "psql" {
 		return &engine.ExitError{Code: 127}
 	}
 	db := spec.Cmd[slices.Index(spec.Cmd, "-d")+1]
-	if _, ok := f.DBs[db]; !ok {
+	f.mu.Lock()
+	_, ok := f.DBs[db]
+	f.mu.Unlock()
+	if !ok {
 		return &engine.ExitError{Code: 2, Stderr: fmt.Sprintf("psql: FATAL: database %q does not exist", db)}
+	}
+	if slices.ContainsFunc(spec.Env, func(e string) bool { return strings.HasPrefix(e, "PGOPTIONS=") }) {
+		return f.load(db, spec)
 	}
 	in, err := io.ReadAll(spec.Stdin)
 	if err != nil {
 		return err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	sql := string(in)
-	if !slices.Contains(spec.Cmd, "-t") { // a dump being loaded
-		f.Log = append(f.Log, "LOAD "+db)
-		if f.FailOn != "" && strings.Contains(sql, f.FailOn) {
-			fmt.Fprintf(spec.Stderr, "ERROR:  syntax error at or near %q\n", f.FailOn)
-			return &engine.ExitError{Code: 3}
-		}
-		f.DBs[db] = sql
-		return nil
-	}
 	switch {
 	case strings.Contains(sql, `\gexec`): // pg.CountsSQL
 		if strings.Contains(f.DBs[db], "COPY t") {
@@ -152,6 +150,37 @@ func (f *Server) Exec(ctx context.Context, container string, spec engine.ExecSpe
 		}
 	}
 	return nil
+}
+
+// load plays a psql session loading a dump (restore's sessions set
+// PGOPTIONS): it reads line by line, answers sync markers as they come, and
+// appends the rest to the database's content.
+func (f *Server) load(db string, spec engine.ExecSpec) error {
+	f.Record("LOAD " + db)
+	br := bufio.NewReader(spec.Stdin)
+	for {
+		line, err := br.ReadString('\n')
+		if strings.HasPrefix(line, "SELECT '__ledger_restore_sync_") {
+			fmt.Fprintln(spec.Stdout, strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(line), "SELECT '"), "';"))
+		} else if line != "" {
+			f.mu.Lock()
+			failed := f.FailOn != "" && strings.Contains(line, f.FailOn)
+			if !failed {
+				f.DBs[db] += line
+			}
+			f.mu.Unlock()
+			if failed {
+				fmt.Fprintf(spec.Stderr, "psql:<stdin>:1: ERROR:  syntax error at or near %q\n", f.FailOn)
+				return &engine.ExitError{Code: 3}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // Names lists the databases, sorted.
