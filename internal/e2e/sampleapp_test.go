@@ -53,14 +53,15 @@ const seeded = 5000
 // `compose down -v` (exit 77) and keeps every volume and every row, backs up
 // the unprotected cache volume and the database before `volume rm` deletes
 // the cache, and lets a plain `down` through; the app comes back with its
-// ledger.
+// ledger. After a bad
+// migration, `docker ledger restore` brings the transactions back.
 func TestSampleApp(t *testing.T) {
 	p := testenv.SampleApp(t)
 	checkPasses(t, p)
 	wantRows := startAndSeed(t, p)
 
 	t.Log("docker ledger backup --db-only: a verified backup with the ledger's row counts")
-	dbBackup(t, p, wantRows)
+	backupFile := dbBackup(t, p, wantRows)
 
 	t.Log("ledger_docker compose down -v: refused, nothing touched")
 	downVolumesRefused(t, p, wantRows)
@@ -82,6 +83,9 @@ func TestSampleApp(t *testing.T) {
 	if got := p.Psql("db", "SELECT count(*) FROM ledger_transaction"); got != wantRows {
 		t.Fatalf("ledger_transaction rows after the story = %s, want %s", got, wantRows)
 	}
+
+	t.Log("a bad migration deletes transactions; docker ledger restore brings them back")
+	restoreAfterDamage(t, p, backupFile, wantRows)
 }
 
 // checkPasses: the app's compose file passes the pre-commit check; the
@@ -143,7 +147,7 @@ func startAndSeed(t *testing.T, p *testenv.Project) string {
 // dbBackup takes the database backup the README shows and checks what a
 // user would: exit 0, the path on the last stdout line, private files, the
 // manifest's row counts, and `docker ledger verify` on the file.
-func dbBackup(t *testing.T, p *testenv.Project, wantRows string) {
+func dbBackup(t *testing.T, p *testenv.Project, wantRows string) string {
 	t.Helper()
 	r := p.Run("docker-ledger", "ledger", "backup", "--db-only")
 	if r.ExitCode != 0 {
@@ -198,6 +202,7 @@ func dbBackup(t *testing.T, p *testenv.Project, wantRows string) {
 	if got := p.Psql("db", "SELECT count(*) FROM ledger_transaction"); got != wantRows {
 		t.Errorf("ledger_transaction rows after the backup = %s, want %s", got, wantRows)
 	}
+	return file
 }
 
 // explained is ledger_docker's LEDGER_EXPLAIN=1 answer.
@@ -303,6 +308,36 @@ func cacheSnapshotted(t *testing.T, p *testenv.Project) {
 		if !p.VolumeExists(v) {
 			t.Errorf("protected volume %s is gone after volume rm of the cache", v)
 		}
+	}
+}
+
+// restoreAfterDamage deletes one account's transactions, restores the
+// backup with --yes (no terminal) and checks the rows and the balances view
+// are back, and that a safety backup of the damaged database was kept.
+func restoreAfterDamage(t *testing.T, p *testenv.Project, file, wantRows string) {
+	t.Helper()
+	want := balances(t, p)
+	p.Psql("db", "DELETE FROM ledger_transaction WHERE account_id = (SELECT id FROM ledger_account WHERE name = 'Savings')")
+	if got := p.Psql("db", "SELECT count(*) FROM ledger_transaction"); got == wantRows {
+		t.Fatalf("the damage deleted nothing: %s rows", got)
+	}
+	if r := p.Run("docker-ledger", "ledger", "restore", file); r.ExitCode == 0 {
+		t.Fatalf("restore without a terminal and without --yes must refuse: %s", r)
+	}
+	r := p.Run("docker-ledger", "ledger", "restore", "--yes", file)
+	if r.ExitCode != 0 {
+		t.Fatalf("docker ledger restore --yes %s: %s", file, r)
+	}
+	if got := p.Psql("db", "SELECT count(*) FROM ledger_transaction"); got != wantRows {
+		t.Fatalf("ledger_transaction rows after the restore = %s, want %s", got, wantRows)
+	}
+	if got := balances(t, p); !slices.Equal(got, want) {
+		t.Errorf("balances after the restore = %+v, want %+v", got, want)
+	}
+	// The restore kept a safety backup of the damaged database.
+	backups, _ := filepath.Glob(filepath.Join(p.Dir, "backups", "dev", "*.sql.gz"))
+	if len(backups) < 2 {
+		t.Errorf("want the backup and a safety backup in backups/dev, have %v\n%s", backups, r)
 	}
 }
 
