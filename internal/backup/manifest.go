@@ -212,7 +212,10 @@ func List(dir string) ([]Entry, error) {
 			e.State = StateUnverified
 		default:
 			e.Manifest = m
-			e.Project, e.Time, e.Database, e.Counts = m.Project, m.Created, m.Database, m.Counts
+			e.Project, e.Database, e.Counts = m.Project, m.Database, m.Counts
+			if !m.Created.IsZero() {
+				e.Time = m.Created
+			}
 			e.Mode = m.Verification.Mode
 			switch {
 			case !m.Verification.OK:
