@@ -32,9 +32,19 @@ A finding can be silenced where it is, for a volume that is meant to be disposab
 (without rules: every rule); ` + "`# ledger-check: ignore-file RULE...`" + ` anywhere silences the whole file.
 ` + "`--fix`" + ` leaves silenced volumes alone; the JSON report counts them (` + "`suppressed`" + `).
 
-Install: with the pre-commit framework, add the ` + "`ledger-check`" + ` hook of this repository to
-` + "`.pre-commit-config.yaml`" + ` (` + "`.pre-commit-hooks.yaml`" + ` defines it); without it, ` + "`install.sh --hook DIR`" + `
-installs a plain git hook.
+Install: with the pre-commit framework, add this repository's hook to ` + "`.pre-commit-config.yaml`" + `
+(` + "`ledger-check`" + ` checks; ` + "`ledger-check-fix`" + ` also adds missing labels):
+
+` + "```yaml" + `
+repos:
+  - repo: https://github.com/ledger-docker/ledger-docker
+    rev: v0.1.0
+    hooks:
+      - id: ledger-check
+` + "```" + `
+
+Without the framework, ` + "`./install.sh --hook DIR`" + ` installs a plain git pre-commit hook into the repository
+at DIR that runs ` + "`ledger-precommit`" + ` on the staged files.
 
 | Rule | Severity | What it finds |
 |------|----------|---------------|
