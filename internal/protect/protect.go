@@ -292,12 +292,18 @@ func Execute(ctx context.Context, e engine.Engine, run Composer, p *Plan, req Re
 	}
 	step("snapshot %s: %d files, %d bytes, verified against the volume", snap, before.Files, before.Bytes)
 
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
 	undo, err := stopAndRemove(ctx, e, run, p, step)
 	undos = append(undos, undo)
 	if err != nil {
 		return res, err
 	}
 
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
 	root := before.root()
 	undo, err = replaceVolume(ctx, e, p, snap, root, step)
 	undos = append(undos, undo)
@@ -305,6 +311,9 @@ func Execute(ctx context.Context, e engine.Engine, run Composer, p *Plan, req Re
 		return res, err
 	}
 
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
 	step("verify %s against the snapshot ...", p.Name)
 	after, err := restoredManifest(ctx, e, p.Name, root)
 	if err != nil {
@@ -316,6 +325,9 @@ func Execute(ctx context.Context, e engine.Engine, run Composer, p *Plan, req Re
 	res.Files, res.Bytes = after.Files, after.Bytes
 	step("verified: %d files, %d bytes, identical (sizes, modes, owners, sha256)", after.Files, after.Bytes)
 
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
 	if p.FileToLabel != "" {
 		if err := check.FixFile(p.FileToLabel, p.VolumeKey, req.Label); err != nil {
 			return res, fmt.Errorf("add the label to %s: %w", p.FileToLabel, err)
@@ -324,9 +336,10 @@ func Execute(ctx context.Context, e engine.Engine, run Composer, p *Plan, req Re
 		step("added %s=true to volume %q in %s", req.Label, p.VolumeKey, p.FileToLabel)
 	}
 
-	// success from here on: bring the services back; no undo
+	// success from here on: bring the services back, even when interrupted
+	// now; no undo
 	undos = nil
-	res.Restarted, err = bringBack(ctx, run, p)
+	res.Restarted, err = bringBack(context.WithoutCancel(ctx), run, p)
 	if err != nil {
 		return res, fmt.Errorf("volume %s is protected and verified, but bringing its containers back failed "+
 			"(run docker compose up -d): %w", p.Name, err)

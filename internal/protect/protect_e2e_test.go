@@ -1,8 +1,10 @@
 package protect_test
 
 import (
+	"bufio"
 	"crypto/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,5 +166,60 @@ func TestProtectRunningProject(t *testing.T) {
 	src2, _ := os.ReadFile(filepath.Join(p.Dir, "compose.yaml"))
 	if !strings.Contains(string(src2), "driver: local   # the ledger's data") {
 		t.Errorf("compose file lost its comment:\n%s", src2)
+	}
+}
+
+// TestProtectInterrupted: Ctrl-C (SIGINT) while protect copies the data
+// back. The run stops cleanly: either the old volume is back (no label) or
+// the protected one is complete; either way every file is identical and the
+// service runs again.
+func TestProtectInterrupted(t *testing.T) {
+	p := testenv.NewProject(t, "protect-volume")
+	p.Up("app")
+	src := t.TempDir()
+	blob := make([]byte, 64<<20)
+	rand.Read(blob)
+	if err := os.WriteFile(filepath.Join(src, "big.bin"), blob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.Docker("cp", src+"/.", p.ContainerID("app")+":/media")
+	vol := p.Volume("media")
+	before := listing(t, p, vol)
+
+	cmd := exec.Command(testenv.Binary(t, "docker-ledger"), "ledger", "protect", vol, "--yes")
+	cmd.Dir = p.Dir
+	cmd.Env = append(os.Environ(), p.Env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "create volume ") {
+			cmd.Process.Signal(os.Interrupt)
+		}
+	}
+	err = cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	t.Logf("protect exited %d after SIGINT:\n%s", code, log.String())
+	label := inspect(t, p, vol, `{{index .Labels "com.ledgerflow.protect"}}`)
+	switch {
+	case code == 130 && label == "" && strings.Contains(log.String(), "interrupted: putting the volume"):
+	case code == 0 && label == "true": // the signal came after the point of no return
+	default:
+		t.Fatalf("exit %d (%v) with label %q: want 130 and the old volume, or 0 and the protected one", code, err, label)
+	}
+	if after := listing(t, p, vol); after != before {
+		t.Errorf("volume %s changed:\n%s", vol, lineDiff(before, after))
+	}
+	if running := strings.Fields(p.Compose("ps", "--status", "running", "--services").Stdout); !slices.Contains(running, "app") {
+		t.Errorf("app not running after the interrupted protect: %v", running)
 	}
 }

@@ -188,3 +188,41 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("already protected: %+v %v", p, err)
 	}
 }
+
+// interrupting cancels the run when the old volume is removed, as Ctrl-C
+// would, and honours the cancelled context afterwards (the fake does not).
+type interrupting struct {
+	*fake.Engine
+	cancel context.CancelFunc
+}
+
+func (i interrupting) RemoveVolume(ctx context.Context, name string, force bool) error {
+	err := i.Engine.RemoveVolume(ctx, name, force)
+	i.cancel()
+	return err
+}
+
+func (i interrupting) CreateVolume(ctx context.Context, spec engine.VolumeSpec) (engine.Volume, error) {
+	if err := ctx.Err(); err != nil {
+		return engine.Volume{}, err
+	}
+	return i.Engine.CreateVolume(ctx, spec)
+}
+
+func TestInterruptPutsEverythingBack(t *testing.T) {
+	_, fe, req, plan := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var rec recorder
+	_, err := Execute(ctx, interrupting{fe, cancel}, rec.run, plan, req, io.Discard)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	v, ierr := fe.InspectVolume(context.Background(), "shop_media")
+	if ierr != nil || v.Labels[compose.ConfigHashLabel] != "old" || !equalFiles(fe.VolumeFiles("shop_media"), files) {
+		t.Fatalf("old volume not back: %v %v %v", ierr, v.Labels, fe.VolumeFiles("shop_media"))
+	}
+	if len(rec.calls) != 2 {
+		t.Errorf("services not brought back: %q", rec.calls)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -153,6 +155,22 @@ func run(ctx context.Context, opts *Options) error {
 	if composer == nil {
 		composer = realCompose(opts)
 	}
+	// Ctrl-C or SIGTERM must not kill the run between removing the volume
+	// and putting it back: they cancel it, and the undos restore the old
+	// volume and the services before we exit.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-sigs:
+			fmt.Fprintln(opts.IO.ErrOut, "interrupted: putting the volume and the services back as they were ...")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	res, err := protect.Execute(ctx, e, composer, plan, req, opts.IO.ErrOut)
 	rep.Result = res
 	if err != nil {
