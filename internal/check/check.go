@@ -178,11 +178,11 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		}
 	}
 
-	rep := &Report{Files: set.all}
+	rep := &Report{Files: append([]string{}, set.all...)}
 	efs, state := probe.check(declared, req.ProtectLabel)
 	rep.Engine = state
 	findings = append(findings, efs...)
-	rep.Findings, rep.Suppressed = suppress(dedupe(findings))
+	rep.Findings, rep.Suppressed = suppress(dedupe(append([]Finding{}, findings...)))
 	for i := range rep.Findings {
 		rep.Findings[i].File = display(req.Dir, rep.Findings[i].File)
 		rep.Findings[i].Message = strings.ReplaceAll(rep.Findings[i].Message, req.Dir+string(filepath.Separator), "")
