@@ -106,12 +106,15 @@ func checkPasses(t *testing.T, p *testenv.Project) {
 	}
 }
 
-// startAndSeed brings the app up, loads the fixture, seeds transactions and
-// checks the balances view; it returns the transaction count.
+// startAndSeed brings the app up, runs its tests, loads the fixture, seeds
+// transactions and checks the balances view; it returns the transaction
+// count.
 func startAndSeed(t *testing.T, p *testenv.Project) string {
 	t.Helper()
 	p.Up()
 	waitWeb(t, p)
+	// The app's own tests, on Debian's Django, against the db service.
+	p.Compose("exec", "-T", "web", "python3", "manage.py", "test", "ledger", "--noinput")
 
 	r := p.Compose("exec", "-T", "web", "python3", "manage.py", "loaddata", "sample")
 	if !strings.Contains(r.Stdout, "Installed 17 object(s)") {

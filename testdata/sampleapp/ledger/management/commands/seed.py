@@ -6,7 +6,6 @@ seconds rather than the minutes a Python loop would. Accounts and categories
 are created when there are none; existing ones (e.g. from `loaddata sample`)
 are used as they are.
 """
-import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -71,6 +70,7 @@ class Command(BaseCommand):
         if opts["random_seed"] is not None and not -1 <= opts["random_seed"] <= 1:
             raise CommandError("--random-seed must be between -1 and 1")
 
+        self.stderr.style_func = None  # progress, not an error: no colour
         accounts = self._accounts(opts["accounts"])
         categories = self._categories()
         params = {
@@ -93,7 +93,7 @@ class Command(BaseCommand):
                     cur.execute(INSERT_SQL, dict(params, rows=rows))
                 done += rows
                 if total > opts["batch"]:
-                    print(f"seed: {done}/{total} transactions", file=sys.stderr, flush=True)
+                    self.stderr.write(f"seed: {done}/{total} transactions")
             cur.execute("ANALYZE ledger_transaction")
         elapsed = time.monotonic() - start
         self.stdout.write(f"seeded {done} transactions on {len(accounts)} accounts in {elapsed:.1f}s")
