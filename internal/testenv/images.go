@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -121,6 +122,9 @@ var ensurePostgres = sync.OnceValues(func() (string, error) {
 	inputs := []string{filepath.Join(dir, "build.sh"), filepath.Join(dir, "entrypoint.sh"), filepath.Join(dir, "Dockerfile"),
 		filepath.Join(dir, "..", "apt-sources.sh")}
 	return ensureImage(postgresRepo, inputs, func(ctx context.Context, tag string) error {
+		if _, err := exec.LookPath("mmdebstrap"); err != nil {
+			return fmt.Errorf("building %s needs mmdebstrap (apt-get install mmdebstrap; .ci/run installs it): %w", tag, err)
+		}
 		dockerPath, err := realDocker()
 		if err != nil {
 			return err
