@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -136,6 +137,52 @@ func rebase(tr *tar.Reader, tw *tar.Writer, dir string) error {
 	return tw.Close()
 }
 
+// unrebase copies a snapshot rooted at ./ into a stream rooted at dir/,
+// refusing entries that would land outside dir (hostile archives).
+func unrebase(tr *tar.Reader, tw *tar.Writer, dir string) error {
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if escapes(h.Name) || (h.Typeflag == tar.TypeLink && escapes(h.Linkname)) {
+			return fmt.Errorf("%w: entry %q leaves the volume", ErrHostile, h.Name)
+		}
+		name := path.Clean("/" + h.Name)
+		if h.Typeflag == tar.TypeLink {
+			h.Linkname = dir + path.Clean("/"+h.Linkname)
+		}
+		if name == "/" {
+			h.Name = dir + "/"
+		} else {
+			h.Name = dir + name
+			if h.Typeflag == tar.TypeDir {
+				h.Name += "/"
+			}
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// escapes reports whether a tar entry name climbs out of its root.
+func escapes(name string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(name), "/") {
+		if part == ".." {
+			return true
+		}
+	}
+	return false
+}
+
 // Take snapshots volume into dir (created 0700) as
 // VOLUME_YYYYMMDD_HHMMSS.tar.gz (UTC), written atomically with mode 0600,
 // and returns its path.
@@ -206,6 +253,9 @@ func List(file string) ([]string, error) {
 // ErrVolumeExists: Restore never writes into an existing volume.
 var ErrVolumeExists = errors.New("volume already exists")
 
+// ErrHostile: a snapshot entry would be written outside the volume.
+var ErrHostile = errors.New("hostile snapshot")
+
 // Restore creates volume (which must not exist yet) with labels and fills
 // it from the snapshot file.
 func Restore(ctx context.Context, e engine.Engine, file, volume string, labels map[string]string) error {
@@ -227,12 +277,33 @@ func Restore(ctx context.Context, e engine.Engine, file, volume string, labels m
 		return err
 	}
 	err = withHelper(ctx, e, volume, false, func(id string) error {
-		if err := e.CopyTo(ctx, id, mountPath, zr); err != nil {
+		// The engine ignores the metadata of the folder it extracts into,
+		// so the snapshot's "./" entry would be lost and the volume's root
+		// left root:root 0755 (PostgreSQL refuses such a data folder).
+		// Extract at "/" with entries under data/ instead: the root entry
+		// then sets the mount point's owner and mode.
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			err := unrebase(tar.NewReader(zr), tar.NewWriter(pw), "data")
+			if err == nil {
+				// Read to the gzip trailer so its checksum is verified (a
+				// truncated snapshot must fail).
+				_, err = io.Copy(io.Discard, zr)
+			}
+			pw.CloseWithError(err)
+			done <- err
+		}()
+		// The client closes the body it was given; keep the pipe open so
+		// the rest of the stream can still be drained below.
+		if err := e.CopyTo(ctx, id, "/", struct{ io.Reader }{pr}); err != nil {
+			pr.CloseWithError(err)
+			<-done
 			return fmt.Errorf("write volume %s: %w", volume, err)
 		}
-		// The engine may stop reading at the tar trailer: read the rest so
-		// the gzip checksum is verified (a truncated snapshot must fail).
-		if _, err := io.Copy(io.Discard, zr); err != nil {
+		// The engine may stop reading at the tar trailer.
+		_, _ = io.Copy(io.Discard, pr)
+		if err := <-done; err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		return nil

@@ -32,17 +32,18 @@ func explain(t *testing.T, r testenv.Result) policy.Decision {
 func fill(t *testing.T, p *testenv.Project, volume string) {
 	t.Helper()
 	r := p.Docker("run", "--rm", "-v", volume+":/d", testenv.PostgresImage(t), "sh", "-c",
-		"echo hello > /d/a.txt && mkdir -p /d/sub/deep && head -c 200000 /dev/urandom > /d/sub/deep/b.bin && chmod 640 /d/a.txt && chown 999:999 /d/sub/deep/b.bin")
+		"echo hello > /d/a.txt && mkdir -p /d/sub/deep && head -c 200000 /dev/urandom > /d/sub/deep/b.bin && chmod 640 /d/a.txt && chown 999:999 /d/sub/deep/b.bin && chown 999:999 /d && chmod 700 /d")
 	if r.ExitCode != 0 {
 		t.Fatalf("fill %s: %s", volume, r)
 	}
 }
 
-// listing is a volume's files with their mode and checksum.
+// listing is a volume's files, its root folder included (PostgreSQL refuses
+// a data folder whose owner or mode changed), with their mode and checksum.
 func listing(t *testing.T, p *testenv.Project, volume string) string {
 	t.Helper()
 	r := p.Docker("run", "--rm", "-v", volume+":/d:ro", testenv.PostgresImage(t), "sh", "-c",
-		"cd /d && find . -mindepth 1 -printf '%p %y %m %U:%G\\n' | sort && find . -type f -exec sha256sum {} + | sort")
+		"cd /d && find . -printf '%p %y %m %U:%G\\n' | sort && find . -type f -exec sha256sum {} + | sort")
 	if r.ExitCode != 0 {
 		t.Fatalf("list %s: %s", volume, r)
 	}

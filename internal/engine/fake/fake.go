@@ -472,7 +472,8 @@ func (e *Engine) CopyFrom(ctx context.Context, container, p string) (io.ReadClos
 	return io.NopCloser(&buf), nil
 }
 
-// CopyTo extracts regular files of a tar stream into a mounted volume.
+// CopyTo extracts the regular files of a tar stream into the volumes
+// mounted where each entry lands (dir joined with the entry's name).
 func (e *Engine) CopyTo(ctx context.Context, container, dir string, tarStream io.Reader) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -483,8 +484,7 @@ func (e *Engine) CopyTo(ctx context.Context, container, dir string, tarStream io
 	if err != nil {
 		return err
 	}
-	vol, rel, ok := e.mountFor(c, dir)
-	if !ok {
+	if _, _, ok := e.mountFor(c, dir); !ok && !e.hasMountBelow(c, dir) {
 		return fmt.Errorf("fake: %s is not on a volume: %w", dir, engine.ErrNotFound)
 	}
 	tr := tar.NewReader(tarStream)
@@ -503,11 +503,24 @@ func (e *Engine) CopyTo(ctx context.Context, container, dir string, tarStream io
 		if err != nil {
 			return err
 		}
-		name := path.Clean(path.Join(rel, h.Name))
-		e.files[vol][strings.TrimPrefix(name, "/")] = data
+		vol, rel, ok := e.mountFor(c, path.Join(dir, h.Name))
+		if !ok || rel == "" {
+			return fmt.Errorf("fake: %s is not on a volume: %w", path.Join(dir, h.Name), engine.ErrNotFound)
+		}
+		e.files[vol][rel] = data
 	}
 	e.record("CopyTo %s %s", c.Name, dir)
 	return nil
+}
+
+func (e *Engine) hasMountBelow(c *engine.Container, dir string) bool {
+	d := path.Clean("/" + dir)
+	for _, m := range c.Mounts {
+		if d == "/" || strings.HasPrefix(path.Clean(m.Destination), d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // AddImage marks an image present.
