@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -110,13 +109,12 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 		Container: svc.Container, Image: svc.Image, ImageID: svc.ImageID,
 		Compression: "gzip", CompressionLevel: s.CompressionLevel, KeyTables: s.KeyTables,
 	}
-	if m.Versions, err = svc.DB.Versions(ctx); err != nil {
+	facts, err := svc.DB.Facts(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if m.Roles, err = svc.DB.Roles(ctx); err != nil {
-		return nil, err
-	}
-	if err := checkSpace(ctx, svc.DB, s.BackupDir, s.MinSize); err != nil {
+	m.Roles = facts.Roles
+	if err := checkSpace(svc.DB.Name, facts.Size, s.BackupDir, s.MinSize); err != nil {
 		return nil, err
 	}
 	final := filepath.Join(s.BackupDir, FileName(s.Project, start))
@@ -145,14 +143,31 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 		return nil, fmt.Errorf("create backup file: %w", noSpace(err))
 	}
 	defer f.Abort()
-	dumpStart := time.Now()
-	w, err := newSink(f, s.CompressionLevel, test, req.Progress)
+	// The file is re-read from disk while it is written (a Follower), so
+	// its gzip CRC and checksums are checked as the dump goes.
+	fol, err := verify.Follow(f.TempName())
 	if err != nil {
+		return nil, err
+	}
+	defer fol.Done()
+	reread := make(chan rereadResult, 1)
+	go func() {
+		r, err := verify.Read(fol)
+		reread <- rereadResult{r, err}
+	}()
+	dumpStart := time.Now()
+	w, err := newSink(f, s.CompressionLevel, test, req.Progress, fol)
+	if err != nil {
+		fol.Close(err)
 		return nil, err
 	}
 	dres, dumpErr := svc.DB.Dump(ctx, w, nil)
 	closeErr := w.Close()
 	m.Durations.Dump = time.Since(dumpStart).Seconds()
+	if dumpErr != nil || closeErr != nil {
+		fol.Close(errors.New("the dump failed"))
+		<-reread
+	}
 	if dumpErr != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("backup interrupted; no backup was written: %w", ctx.Err())
@@ -163,20 +178,24 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 		return nil, fmt.Errorf("write %s: %w", f.TempName(), noSpace(closeErr))
 	}
 	if err := f.Sync(); err != nil {
+		fol.Close(err)
+		<-reread
 		return nil, fmt.Errorf("sync %s: %w", f.TempName(), noSpace(err))
 	}
-	m.Snapshot, m.Counts, m.Fingerprint = dres.Snapshot, dres.Counts, dres.Fingerprint
+	fol.Close(nil)
+	m.Snapshot, m.Counts, m.Fingerprint, m.Versions = dres.Snapshot, dres.Counts, dres.Fingerprint, dres.Versions
 	m.Size, m.SHA256 = w.size, hex.EncodeToString(w.fileHash.Sum(nil))
 	m.SQLSize, m.SQLSHA256 = w.sqlSize, hex.EncodeToString(w.sqlHash.Sum(nil))
 
 	// Verification: every check must pass before the backup is published.
 	verifyStart := time.Now()
 	rep.Add(verify.Pass(verify.CheckExitStatus, "0"))
-	fr, err := verify.File(f.TempName(), verify.Expect{SHA256: m.SHA256, Size: m.Size, SQLSHA256: m.SQLSHA256, MinSize: s.MinSize})
-	if err != nil {
-		return nil, err
+	rr := <-reread
+	if rr.err != nil {
+		return nil, fmt.Errorf("re-read %s: %w", f.TempName(), rr.err)
 	}
-	rep.Add(fr.Checks...)
+	rr.res.Judge(verify.Expect{SHA256: m.SHA256, Size: m.Size, SQLSHA256: m.SQLSHA256, MinSize: s.MinSize})
+	rep.Add(rr.res.Checks...)
 	rep.Add(keyTablesCheck(s.KeyTables, m.Counts))
 	if test != nil {
 		rep.Add(test.finish(ctx, m.Counts, m.Fingerprint)...)
@@ -206,6 +225,11 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 		return nil, fmt.Errorf("write manifest of %s (backup removed): %w", final, noSpace(err))
 	}
 	return &Result{Path: final, Manifest: m}, nil
+}
+
+type rereadResult struct {
+	res verify.FileResult
+	err error
 }
 
 func firstNonEmpty(a, b string) string {
@@ -247,15 +271,7 @@ func noSpace(err error) error {
 // checkSpace refuses to start when the folder's free space is below a
 // conservative estimate of the compressed dump: a tenth of the database's
 // size on disk, and at least the minimum backup size plus 1 MB.
-func checkSpace(ctx context.Context, db pg.DB, dir string, minSize int64) error {
-	rows, err := db.Query(ctx, "SELECT pg_database_size(current_database());")
-	if err != nil {
-		return err
-	}
-	var dbSize int64
-	if len(rows) == 1 {
-		dbSize, _ = strconv.ParseInt(rows[0][0], 10, 64)
-	}
+func checkSpace(db string, dbSize int64, dir string, minSize int64) error {
 	need := max(dbSize/10, minSize+1<<20)
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
@@ -264,7 +280,7 @@ func checkSpace(ctx context.Context, db pg.DB, dir string, minSize int64) error 
 	free := int64(st.Bavail) * int64(st.Bsize)
 	if free < need {
 		return fmt.Errorf("%w in %s: %s free, a backup of database %s (%s on disk) needs about %s; free some space or set backup_dir",
-			cli.ErrNoSpace, dir, units.BytesSize(float64(free)), db.Name, units.BytesSize(float64(dbSize)), units.BytesSize(float64(need)))
+			cli.ErrNoSpace, dir, units.BytesSize(float64(free)), db, units.BytesSize(float64(dbSize)), units.BytesSize(float64(need)))
 	}
 	return nil
 }
@@ -286,9 +302,13 @@ type hashWriter interface {
 	Sum([]byte) []byte
 }
 
-func newSink(f io.Writer, level int, test *testRestore, progressOut io.Writer) (*sink, error) {
+func newSink(f io.Writer, level int, test *testRestore, progressOut io.Writer, fol *verify.Follower) (*sink, error) {
 	s := &sink{sqlHash: sha256.New(), fileHash: sha256.New(), test: test}
-	zw, err := pgzip.NewWriterLevel(io.MultiWriter(f, s.fileHash, countFunc(func(n int) { s.size += int64(n) })), level)
+	// The file first: the follower reads only what reached it.
+	zw, err := pgzip.NewWriterLevel(io.MultiWriter(f, s.fileHash, countFunc(func(n int) {
+		s.size += int64(n)
+		fol.Advance(n)
+	})), level)
 	if err != nil {
 		return nil, err
 	}

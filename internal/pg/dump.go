@@ -61,10 +61,40 @@ type DumpResult struct {
 	Counts map[string]int64
 	// Fingerprint is the schema fingerprint, read in the same snapshot.
 	Fingerprint string
+	// Versions are read from the dump's header (no extra exec).
+	Versions Versions
 	// Bytes is the size of the SQL written.
 	Bytes int64
 	// Complete: the SQL ends with pg_dump's completion trailer.
 	Complete bool
+}
+
+// headWriter keeps the first max bytes written.
+type headWriter struct {
+	buf []byte
+	max int
+}
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if n := h.max - len(h.buf); n > 0 {
+		h.buf = append(h.buf, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// HeaderVersions reads "-- Dumped from database version X" and "-- Dumped
+// by pg_dump version Y" in a plain dump's header.
+func HeaderVersions(head []byte) Versions {
+	var v Versions
+	for _, line := range strings.Split(string(head), "\n") {
+		if s, ok := strings.CutPrefix(line, "-- Dumped from database version "); ok {
+			v.Server = strings.TrimSpace(s)
+		}
+		if s, ok := strings.CutPrefix(line, "-- Dumped by pg_dump version "); ok {
+			v.PgDump = strings.TrimSpace(s)
+		}
+	}
+	return v
 }
 
 // DumpArgs is the pg_dump command line (plain SQL on stdout) in snapshot.
@@ -101,12 +131,13 @@ func (d DB) Dump(ctx context.Context, w io.Writer, stderr io.Writer) (DumpResult
 	res := DumpResult{Snapshot: rows[0][0]}
 
 	tw := &TailWriter{}
+	head := &headWriter{max: 4096}
 	dumpDone := make(chan error, 1)
 	go func() {
 		dumpDone <- d.Engine.Exec(ctx, d.Container, engine.ExecSpec{
 			Cmd:    d.DumpArgs(res.Snapshot),
 			Env:    d.Env,
-			Stdout: io.MultiWriter(w, tw),
+			Stdout: io.MultiWriter(w, tw, head),
 			Stderr: stderr,
 		})
 	}()
@@ -126,6 +157,7 @@ func (d DB) Dump(ctx context.Context, w io.Writer, stderr io.Writer) (DumpResult
 		cancel()
 	}
 	dumpErr := <-dumpDone
+	res.Versions = HeaderVersions(head.buf)
 	res.Bytes = tw.N
 	res.Complete = HasTrailer(tw.Tail())
 	switch {

@@ -243,6 +243,33 @@ func (d DB) Roles(ctx context.Context) ([]string, error) {
 	return roles, nil
 }
 
+// Facts are what a backup asks before dumping, in one exec.
+type Facts struct {
+	// Size is pg_database_size of the database.
+	Size  int64
+	Roles []string
+}
+
+// Facts returns the database's size and the server's roles.
+func (d DB) Facts(ctx context.Context) (Facts, error) {
+	rows, err := d.Query(ctx, "SELECT 'size', pg_database_size(current_database());\n"+
+		"SELECT 'role', rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname;")
+	if err != nil {
+		return Facts{}, err
+	}
+	var f Facts
+	for _, r := range rows {
+		switch {
+		case len(r) != 2:
+		case r[0] == "size":
+			f.Size, _ = strconv.ParseInt(r[1], 10, 64)
+		case r[0] == "role":
+			f.Roles = append(f.Roles, r[1])
+		}
+	}
+	return f, nil
+}
+
 // QuoteIdent quotes a SQL identifier.
 func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 

@@ -182,3 +182,10 @@ func TestVersionsCountsRoles(t *testing.T) {
 		t.Errorf("roles %v %v", r, err)
 	}
 }
+
+func TestHeaderVersions(t *testing.T) {
+	v := pg.HeaderVersions(pgfake.CompleteDump(10))
+	if v.Server != "15.20" || v.PgDump != "15.20" {
+		t.Errorf("versions = %+v", v)
+	}
+}

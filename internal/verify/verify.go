@@ -117,6 +117,9 @@ type FileResult struct {
 	SQLSize   int64
 	SQLSHA256 string
 	Checks    []Check
+
+	gzErr   error
+	trailer bool
 }
 
 // File re-reads a .sql.gz from disk: its size against the minimum and the
@@ -131,20 +134,36 @@ func File(path string, exp Expect) (FileResult, error) {
 		return FileResult{}, err
 	}
 	defer f.Close()
+	res, err := Read(f)
+	if err != nil {
+		return res, fmt.Errorf("read %s: %w", path, err)
+	}
+	res.Judge(exp)
+	return res, nil
+}
+
+// Read reads a gzipped dump to its end: sizes, sha256s, gzip CRCs and the
+// trailer. Judge turns what it found into checks.
+func Read(r io.Reader) (FileResult, error) {
 	fileHash := sha256.New()
-	counted := &countingReader{r: io.TeeReader(f, fileHash)}
+	counted := &countingReader{r: io.TeeReader(r, fileHash)}
 	sqlHash := sha256.New()
 	tail := &pg.TailWriter{}
 	gzErr := gunzipInto(counted, io.MultiWriter(sqlHash, tail))
 	// Hash the rest of the file too when gzip stopped early.
 	if _, err := io.Copy(io.Discard, counted); err != nil {
-		return FileResult{}, fmt.Errorf("read %s: %w", path, err)
+		return FileResult{}, err
 	}
-	res := FileResult{
+	return FileResult{
 		Size: counted.n, SHA256: hexSum(fileHash),
 		SQLSize: tail.N, SQLSHA256: hexSum(sqlHash),
-	}
-	res.Checks = append(res.Checks, sizeCheck(res.Size, exp))
+		gzErr: gzErr, trailer: pg.HasTrailer(tail.Tail()),
+	}, nil
+}
+
+// Judge sets Checks: what Read found against what is expected.
+func (res *FileResult) Judge(exp Expect) {
+	res.Checks = []Check{sizeCheck(res.Size, exp)}
 	switch {
 	case exp.SHA256 == "":
 		res.Checks = append(res.Checks, Skip(CheckSHA256, "no recorded sha256 (no manifest)"))
@@ -153,10 +172,10 @@ func File(path string, exp Expect) (FileResult, error) {
 	default:
 		res.Checks = append(res.Checks, Fail(CheckSHA256, fmt.Sprintf("file has %s, manifest records %s", res.SHA256, exp.SHA256)))
 	}
-	if gzErr != nil {
-		res.Checks = append(res.Checks, Fail(CheckGzip, gzErr.Error()),
+	if res.gzErr != nil {
+		res.Checks = append(res.Checks, Fail(CheckGzip, res.gzErr.Error()),
 			Fail(CheckTrailer, "the SQL could not be read to its end"))
-		return res, nil
+		return
 	}
 	res.Checks = append(res.Checks, Pass(CheckGzip, fmt.Sprintf("%s of SQL", units.BytesSize(float64(res.SQLSize)))))
 	if exp.SQLSHA256 != "" {
@@ -166,12 +185,11 @@ func File(path string, exp Expect) (FileResult, error) {
 			res.Checks = append(res.Checks, Fail(CheckSQLSHA256, fmt.Sprintf("SQL has %s, manifest records %s", res.SQLSHA256, exp.SQLSHA256)))
 		}
 	}
-	if pg.HasTrailer(tail.Tail()) {
+	if res.trailer {
 		res.Checks = append(res.Checks, Pass(CheckTrailer, pg.Trailer))
 	} else {
 		res.Checks = append(res.Checks, Fail(CheckTrailer, fmt.Sprintf("the SQL does not end with %q: the dump is incomplete", pg.Trailer)))
 	}
-	return res, nil
 }
 
 func sizeCheck(size int64, exp Expect) Check {

@@ -62,7 +62,7 @@ func DefaultDatabase() *Database {
 // compress to nothing).
 func CompleteDump(size int) []byte {
 	var b strings.Builder
-	b.WriteString("--\n-- PostgreSQL database dump\n--\n\nCOPY public.transactions (id, memo) FROM stdin;\n")
+	b.WriteString("--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 15.20\n-- Dumped by pg_dump version 15.20\n\nCOPY public.transactions (id, memo) FROM stdin;\n")
 	x := uint64(42)
 	for i := 0; b.Len() < size; i++ {
 		x = x*6364136223846793005 + 1442695040888963407
@@ -163,6 +163,11 @@ func (s *Server) session(container string, spec engine.ExecSpec, version string)
 func answer(w io.Writer, sql string, d *Database, version string) {
 	switch {
 	case strings.TrimSpace(sql) == "":
+	case strings.Contains(sql, "SELECT 'size'"):
+		fmt.Fprintf(w, "size%s%d\n", pg.FieldSep, d.Size)
+		for _, r := range d.Roles {
+			fmt.Fprintf(w, "role%s%s\n", pg.FieldSep, r)
+		}
 	case strings.Contains(sql, "pg_export_snapshot"):
 		fmt.Fprintln(w, "00000003-0000001B-1")
 	case strings.Contains(sql, "SHOW server_version"):
