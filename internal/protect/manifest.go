@@ -67,16 +67,6 @@ func manifestOf(r io.Reader) (*Manifest, error) {
 	return m, nil
 }
 
-// root is the entry of the volume's root folder (zero when absent).
-func (m *Manifest) root() Entry {
-	for _, e := range m.Entries {
-		if e.Name == "" || e.Name == "." {
-			return e
-		}
-	}
-	return Entry{}
-}
-
 // diff describes the first differences between two manifests ("" = same).
 func diff(want, got *Manifest) string {
 	w := map[string]Entry{}

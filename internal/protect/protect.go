@@ -13,8 +13,6 @@
 package protect
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -304,8 +302,7 @@ func Execute(ctx context.Context, e engine.Engine, run Composer, p *Plan, req Re
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	root := before.root()
-	undo, err = replaceVolume(ctx, e, p, snap, root, step)
+	undo, err = replaceVolume(ctx, e, p, snap, step)
 	undos = append(undos, undo)
 	if err != nil {
 		return res, err
@@ -315,7 +312,7 @@ func Execute(ctx context.Context, e engine.Engine, run Composer, p *Plan, req Re
 		return res, err
 	}
 	step("verify %s against the snapshot ...", p.Name)
-	after, err := restoredManifest(ctx, e, p.Name, root)
+	after, err := volumeManifest(ctx, e, p.Name)
 	if err != nil {
 		return res, fmt.Errorf("read back volume %s: %w", p.Name, err)
 	}
@@ -382,57 +379,6 @@ func volumeManifest(ctx context.Context, e engine.Engine, volume string) (*Manif
 	return m, err
 }
 
-// restoredManifest lists a volume filled from a snapshot. The engine's
-// archive API never applies the metadata of the folder it extracts into, so
-// a restored volume's root has the helper's owner and mode: when it differs
-// from root (PostgreSQL needs its 0700 data folder owned by its user), it
-// is set from root and the volume listed again.
-func restoredManifest(ctx context.Context, e engine.Engine, volume string, root Entry) (*Manifest, error) {
-	m, err := volumeManifest(ctx, e, volume)
-	if err != nil || m.root() == root {
-		return m, err
-	}
-	if err := setRoot(ctx, e, volume, root); err != nil {
-		return nil, fmt.Errorf("set the owner and mode of volume %s's root: %w", volume, err)
-	}
-	return volumeManifest(ctx, e, volume)
-}
-
-// setRoot applies root's owner, group and mode to the volume's root folder:
-// a helper container mounts the volume at /data and one folder entry
-// "data/" is extracted at "/" (an entry for the extraction folder itself is
-// skipped by the engine; one for a folder below it is applied).
-func setRoot(ctx context.Context, e engine.Engine, volume string, root Entry) (err error) {
-	if err := snapshot.EnsureHelper(ctx, e); err != nil {
-		return err
-	}
-	id, err := e.CreateContainer(ctx, engine.ContainerSpec{
-		Image:           snapshot.HelperImage,
-		Cmd:             []string{"/ledger-helper-never-started"},
-		Labels:          map[string]string{snapshot.HelperLabel: "true"},
-		Mounts:          []engine.Mount{{Type: "volume", Name: volume, Destination: "/data"}},
-		NetworkDisabled: true,
-	})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		err = errors.Join(err, e.RemoveContainer(rmCtx, id, false))
-	}()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "data/", Typeflag: tar.TypeDir, Mode: root.Mode, Uid: root.UID, Gid: root.GID,
-		ModTime: time.Now()}); err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return e.CopyTo(ctx, id, "/", &buf)
-}
-
 // stopAndRemove stops the running containers (remembering them) and
 // removes all that use the volume. Its undo brings them back as they were.
 func stopAndRemove(ctx context.Context, e engine.Engine, run Composer, p *Plan, step func(string, ...any)) (func(context.Context) error, error) {
@@ -477,7 +423,7 @@ func stopAndRemove(ctx context.Context, e engine.Engine, run Composer, p *Plan, 
 // replaceVolume removes the volume and creates it again with the new labels
 // from the snapshot. Its undo removes the new volume and puts the old one
 // back (old labels, same snapshot).
-func replaceVolume(ctx context.Context, e engine.Engine, p *Plan, snap string, root Entry, step func(string, ...any)) (func(context.Context) error, error) {
+func replaceVolume(ctx context.Context, e engine.Engine, p *Plan, snap string, step func(string, ...any)) (func(context.Context) error, error) {
 	removed, created := false, false
 	undo := func(ctx context.Context) error {
 		if !removed {
@@ -489,8 +435,6 @@ func replaceVolume(ctx context.Context, e engine.Engine, p *Plan, snap string, r
 		}
 		if err := snapshot.Restore(ctx, e, snap, p.Name, p.Volume.Labels); err != nil {
 			errs = append(errs, fmt.Errorf("put volume %s back from %s: %w", p.Name, snap, err))
-		} else if _, err := restoredManifest(ctx, e, p.Name, root); err != nil {
-			errs = append(errs, fmt.Errorf("put volume %s back: its root folder: %w", p.Name, err))
 		}
 		return errors.Join(errs...)
 	}
