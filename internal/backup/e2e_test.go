@@ -316,6 +316,29 @@ func TestBackupStories(t *testing.T) {
 		}
 	})
 
+	t.Run("the wrapper backs the database up before deleting a volume", func(t *testing.T) {
+		s.Compose("create", "app")
+		cache := s.Volume("cache")
+		before := finals(s.dir)
+		r := s.RunEnv(s.env, "ledger_docker", "volume", "rm", cache)
+		if got := finals(s.dir); len(got) != len(before)+1 {
+			t.Fatalf("want one new database backup: %v -> %v\n%s", before, got, r)
+		}
+		if l := lastLogLine(t, s.dir); !strings.Contains(l, "status=ok") || !strings.Contains(l, `trigger="ledger_docker docker volume rm`) {
+			t.Errorf("backup.log: %q", l)
+		}
+		if !strings.Contains(r.Stderr, "database of project "+s.Name+" saved to") {
+			t.Errorf("the wrapper does not say where the backup is: %s", r)
+		}
+		// Within the freshness window the verified backup is reused.
+		s.Compose("rm", "-f", "app")
+		s.Compose("create", "app")
+		r = s.RunEnv(append([]string{"LEDGER_FRESHNESS=1h"}, s.env...), "ledger_docker", "volume", "rm", "-f", cache)
+		if got := finals(s.dir); len(got) != len(before)+1 || !strings.Contains(r.Stderr, "reusing verified database backup") {
+			t.Errorf("freshness 1h: want the backup reused: %v\n%s", got, r)
+		}
+	})
+
 	t.Run("SIGINT mid-backup", func(t *testing.T) {
 		before := finals(s.dir)
 		r := s.start("backup", "--db-only")
