@@ -54,6 +54,11 @@ func resolveTarget(ctx context.Context, opts *Options, eng engine.Engine) (*rest
 		SafetyBackup: func(ctx context.Context) (string, error) {
 			safety := *set
 			safety.Verify = settings.VerifyFull
+			// The minimum size guards routine backups against a dump
+			// that lost its data; a safety backup must keep whatever is
+			// there, however little (a restore is often wanted exactly
+			// because most rows are gone). Its test restore still runs.
+			safety.MinSize = 0
 			res, err := backup.Run(ctx, backup.Request{
 				Settings: &safety, Project: project, Engine: eng, Getenv: opts.Getenv,
 				Log: opts.IO.ErrOut, Trigger: "restore", Tool: "ledger-docker " + cli.Version, HoldsLock: true,
