@@ -2,7 +2,6 @@ package backup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -11,61 +10,89 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/verify"
 )
 
+// teeChunks bounds the SQL buffered for the test restore (chunks of at
+// most 32 KB, as the exec stream delivers them: up to 64 MB), so pg_dump
+// runs on while the throwaway server initialises.
+const teeChunks = 2048
+
 // testRestore loads the SQL into a throwaway server while it is dumped:
-// the server starts while pg_dump begins, and the SQL is teed to it, so a
-// full verification costs little more than the dump itself. The file's
-// own bytes are checked separately (re-read from disk, sql_sha256), so
-// what was restored is what the file holds.
+// the server starts as pg_dump begins, and the SQL is teed to it through a
+// bounded buffer, so a full verification costs little more than the dump
+// itself. The file's own bytes are checked separately (re-read from disk,
+// sql_sha256), so what was restored is what the file holds.
 type testRestore struct {
-	in      *io.PipeWriter
+	chunks  chan []byte
+	stop    chan struct{} // closed when the restore has ended
 	mu      sync.Mutex
-	dead    bool
+	closed  bool
 	done    chan struct{}
 	scratch *verify.Scratch
 	err     error
 }
 
-var errInputEnded = errors.New("test restore ended")
-
 func startTestRestore(ctx context.Context, eng engine.Engine, spec verify.ScratchSpec) *testRestore {
-	pr, pw := io.Pipe()
-	t := &testRestore{in: pw, done: make(chan struct{})}
+	t := &testRestore{chunks: make(chan []byte, teeChunks), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(t.done)
+		defer close(t.stop)
 		s, err := verify.StartScratch(ctx, eng, spec)
 		if err != nil {
 			t.err = fmt.Errorf("start throwaway server: %w", err)
-			pr.CloseWithError(errInputEnded)
 			return
 		}
 		t.scratch = s
-		err = s.Load(ctx, pr)
-		pr.CloseWithError(errInputEnded)
-		if err != nil {
+		if err := s.Load(ctx, &chanReader{ch: t.chunks}); err != nil {
 			t.err = err
 		}
 	}()
 	return t
 }
 
-// write feeds SQL; once the restore has stopped, input is dropped (the
-// dump itself goes on: the restore's failure is reported by finish).
+// write feeds SQL; once the restore has ended, input is dropped (the dump
+// itself goes on: the restore's failure is reported by finish).
 func (t *testRestore) write(p []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.dead {
+	if t.closed {
 		return
 	}
-	if _, err := t.in.Write(p); err != nil {
-		t.dead = true
+	select {
+	case t.chunks <- append([]byte(nil), p...):
+	case <-t.stop:
+		t.closeLocked()
 	}
 }
 
 func (t *testRestore) closeInput() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_ = t.in.Close()
-	t.dead = true
+	t.closeLocked()
+}
+
+func (t *testRestore) closeLocked() {
+	if !t.closed {
+		t.closed = true
+		close(t.chunks)
+	}
+}
+
+// chanReader reads the chunks until the channel is closed.
+type chanReader struct {
+	ch  chan []byte
+	cur []byte
+}
+
+func (r *chanReader) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		b, ok := <-r.ch
+		if !ok {
+			return 0, io.EOF
+		}
+		r.cur = b
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
 }
 
 // finish waits for the load and compares counts and schema.
