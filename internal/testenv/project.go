@@ -200,10 +200,32 @@ func (p *Project) Compose(args ...string) Result {
 	return r
 }
 
-// Up starts the project (or the given services) in the background.
+// Up starts the project (or the given services) in the background and waits
+// until every started service of the PostgreSQL test image accepts
+// connections (WaitPostgres), so a test never races the first start's
+// initialisation.
 func (p *Project) Up(services ...string) {
 	p.t.Helper()
 	p.Compose(append([]string{"up", "-d"}, services...)...)
+	pgImage := p.env("POSTGRES_IMAGE")
+	out := p.Compose(append([]string{"ps", "--format", "{{.Service}}\t{{.Image}}"}, services...)...).Stdout
+	for _, line := range strings.Split(out, "\n") {
+		service, image, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if ok && pgImage != "" && image == pgImage {
+			p.WaitPostgres(service)
+		}
+	}
+}
+
+// env is the value of key in the project's Env ("" when unset).
+func (p *Project) env(key string) string {
+	v := ""
+	for _, kv := range p.Env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
 }
 
 // ContainerID is the id of service's (first) container.

@@ -28,7 +28,10 @@ func TestProtectScenario(t *testing.T) {
 	t.Run("up", func(t *testing.T) {
 		p := testenv.NewProject(t, "protect")
 		name = p.Name
-		p.Up()
+		p.Up() // waits for PostgreSQL services
+		if got := p.Psql("db", "SELECT 1"); got != "1" {
+			t.Errorf("SELECT 1 right after Up = %q, want 1", got)
+		}
 		p.WaitPostgres("db")
 
 		if r := p.Compose("exec", "-T", "db", "pg_isready", "-U", "ledger"); !strings.Contains(r.Stdout, "accepting connections") {
