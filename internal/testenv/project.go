@@ -137,7 +137,7 @@ func (p *Project) Exec(c Cmd) Result {
 	case binaryPkgs[bin] != "":
 		bin = Binary(p.t, bin)
 	}
-	cmd := exec.CommandContext(p.context(), bin, c.Args...)
+	cmd := exec.Command(bin, c.Args...)
 	cmd.Dir = p.Dir
 	if c.Dir != "" {
 		cmd.Dir = c.Dir
@@ -156,14 +156,6 @@ func (p *Project) Exec(c Cmd) Result {
 		p.t.Fatalf("run %s %v: %v", c.Bin, c.Args, err)
 	}
 	return r
-}
-
-// context is the test's context where the Go version has one.
-func (p *Project) context() context.Context {
-	if tc, ok := p.t.(interface{ Context() context.Context }); ok {
-		return tc.Context()
-	}
-	return context.Background()
 }
 
 // Run runs one of our binaries (or "docker", the real CLI) with args.
