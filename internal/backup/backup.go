@@ -172,7 +172,10 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("backup interrupted; no backup was written: %w", ctx.Err())
 		}
-		return nil, fmt.Errorf("dump failed; no backup was written: %w", noSpace(errors.Join(dumpErr, closeErr)))
+		if closeErr != nil && !errors.Is(dumpErr, syscall.ENOSPC) {
+			dumpErr = errors.Join(dumpErr, closeErr)
+		}
+		return nil, fmt.Errorf("dump failed; no backup was written: %w", noSpace(dumpErr))
 	}
 	if closeErr != nil {
 		return nil, fmt.Errorf("write %s: %w", f.TempName(), noSpace(closeErr))

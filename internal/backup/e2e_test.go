@@ -297,24 +297,36 @@ func TestBackupStories(t *testing.T) {
 		}
 	})
 
-	t.Run("disk full", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "tiny")
-		os.MkdirAll(dir, 0o700)
-		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
-			t.Fatalf("mount a 64k tmpfs (needs root): %v %s", err, out)
-		}
-		t.Cleanup(func() { exec.Command("umount", dir).Run() })
-		r := s.ledger("backup", "--db-only", "--backup-dir", dir)
-		if r.ExitCode != cli.ExitNoSpace || !strings.Contains(r.Stderr, "not enough free space") {
-			t.Errorf("want exit 6 and a clear message: %s", r)
-		}
-		if got := finals(dir); len(got) != 0 {
-			t.Errorf("backups on a full disk: %v", got)
-		}
-		if tmp := tempFiles(dir); len(tmp) > 0 {
-			t.Errorf("temp files: %v", tmp)
-		}
-	})
+	for _, c := range []struct{ name, size, says string }{
+		// 64k: the free-space check refuses before dumping.
+		{"disk full", "64k", "not enough free space"},
+		// 12m passes the check (a tenth of the database's size) but the
+		// dump is larger: ENOSPC midway.
+		{"disk fills up mid-dump", "12m", "disk full"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "tiny")
+			os.MkdirAll(dir, 0o700)
+			if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+c.size, "tmpfs", dir).CombinedOutput(); err != nil {
+				t.Fatalf("mount a %s tmpfs (needs root): %v %s", c.size, err, out)
+			}
+			t.Cleanup(func() { exec.Command("umount", dir).Run() })
+			r := s.ledger("backup", "--db-only", "--backup-dir", dir)
+			t.Logf("%s", r)
+			if r.ExitCode != cli.ExitNoSpace || !strings.Contains(r.Stderr, c.says) {
+				t.Errorf("want exit 6 and %q: %s", c.says, r)
+			}
+			if got := finals(dir); len(got) != 0 {
+				t.Errorf("backups on a full disk: %v", got)
+			}
+			if tmp := tempFiles(dir); len(tmp) > 0 {
+				t.Errorf("temp files: %v", tmp)
+			}
+			if left := s.scratchLeft(); left != "" {
+				t.Errorf("throwaway test-restore objects left: %s", left)
+			}
+		})
+	}
 
 	t.Run("the wrapper backs the database up before deleting a volume", func(t *testing.T) {
 		s.Compose("create", "app")
@@ -347,6 +359,7 @@ func TestBackupStories(t *testing.T) {
 		if code := r.wait(); code != cli.ExitInterrupted {
 			t.Errorf("exit status %d, want 130: %s", code, r)
 		}
+		t.Logf("%s", r)
 		s.assertNothingPublished(s.dir, before, "interrupted")
 	})
 
@@ -361,6 +374,7 @@ func TestBackupStories(t *testing.T) {
 		if code := r.wait(); code == 0 {
 			t.Fatalf("the backup succeeded although its database was killed: %s", r)
 		}
+		t.Logf("%s", r)
 		if !strings.Contains(r.stderr.String(), "no backup was written") {
 			t.Errorf("the message does not say nothing was written: %s", r)
 		}
