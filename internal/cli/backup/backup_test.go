@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,10 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mattn/go-shellwords"
-
 	"github.com/ledger-docker/ledger-docker/internal/backup"
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
@@ -41,11 +39,7 @@ func TestNewCmdFlags(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmd(&cli.Factory{IO: ios}, func(o *Options) error { got = o; return nil })
-			argv, _ := shellwords.Parse(tc.argv)
-			cmd.SetArgs(argv)
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
+			err := clitest.Execute(t, cmd, tc.argv)
 			if tc.wantErr {
 				if err == nil {
 					t.Fatal("no error")

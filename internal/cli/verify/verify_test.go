@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/mattn/go-shellwords"
 
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/pg/pgfake"
 )
@@ -34,11 +34,7 @@ func TestNewCmdFlags(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmd(&cli.Factory{IO: ios}, func(o *Options) error { got = o; return nil })
-			argv, _ := shellwords.Parse(tc.argv)
-			cmd.SetArgs(argv)
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
+			err := clitest.Execute(t, cmd, tc.argv)
 			if tc.wantErr {
 				if err == nil {
 					t.Fatal("no error")
