@@ -1,6 +1,8 @@
 package testenv_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"strings"
 	"testing"
 
@@ -70,5 +72,72 @@ func TestProtectScenario(t *testing.T) {
 		if r := p.Docker("volume", "inspect", v); r.ExitCode == 0 {
 			t.Errorf("volume %s left after cleanup", v)
 		}
+	}
+}
+
+// TestPostgresImage checks what tests rely on from the PostgreSQL image:
+// official-image defaults, init scripts (.sql, .sql.gz, sourced .sh) run
+// once, password auth over TCP, the data folder's owner, SIGINT to stop,
+// the client tools on PATH.
+func TestPostgresImage(t *testing.T) {
+	p := testenv.NewProject(t, "pgimage")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("INSERT INTO seen VALUES (2, 'sql.gz');\n"))
+	zw.Close()
+	p.WriteFile("initdb/02-more.sql.gz", gz.String())
+	p.Up()
+
+	// POSTGRES_USER and POSTGRES_DB default to postgres.
+	if got := p.Psql("db", "SELECT current_user || '@' || current_database()"); got != "postgres@postgres" {
+		t.Errorf("defaults: %q, want postgres@postgres", got)
+	}
+	const rows = "SELECT string_agg(n || ':' || source, ',' ORDER BY n) FROM seen"
+	if got := p.Psql("db", rows); got != "1:sql,2:sql.gz,3:sh" {
+		t.Errorf("init scripts: rows %q, want 1:sql,2:sql.gz,3:sh", got)
+	}
+
+	// TCP needs the password (trust is for the local socket only).
+	tcp := func(password string) testenv.Result {
+		return p.ComposeNoCheck("exec", "-T", "-e", "PGPASSWORD="+password, "db",
+			"psql", "-X", "-tA", "-h", "127.0.0.1", "-U", "postgres", "-c", "SELECT 42")
+	}
+	if r := tcp("pw-for-tests"); r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "42" {
+		t.Errorf("TCP with the password: %s", r)
+	}
+	if r := tcp("wrong"); r.ExitCode == 0 || !strings.Contains(r.Stderr, "password authentication failed") {
+		t.Errorf("TCP with a wrong password: %s", r)
+	}
+
+	// A restart keeps the data and does not run the init scripts again.
+	p.Compose("restart", "db")
+	p.WaitPostgres("db")
+	if got := p.Psql("db", rows); got != "1:sql,2:sql.gz,3:sh" {
+		t.Errorf("after restart: rows %q", got)
+	}
+
+	for cmd, want := range map[string]string{
+		"stat -c %U:%a /var/lib/postgresql/data": "postgres:700",
+		"pg_dump --version":                      "pg_dump (PostgreSQL) 15.",
+		"pg_isready -h localhost":                "accepting connections",
+	} {
+		r := p.Compose(append([]string{"exec", "-T", "db"}, strings.Fields(cmd)...)...)
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("%s: %q, want %q", cmd, r.Stdout, want)
+		}
+	}
+	// The main process runs as postgres, and docker stop sends SIGINT (a
+	// fast shutdown).
+	ctr := p.ContainerID("db")
+	if r := p.Docker("inspect", "-f", "{{.Config.StopSignal}}", ctr); strings.TrimSpace(r.Stdout) != "SIGINT" {
+		t.Errorf("stop signal: %s", r)
+	}
+	if r := p.Compose("exec", "-T", "db", "sh", "-c", "stat -c %U /proc/1"); strings.TrimSpace(r.Stdout) != "postgres" {
+		t.Errorf("PID 1 runs as %q, want postgres", strings.TrimSpace(r.Stdout))
+	}
+	p.Compose("stop", "db")
+	logs := p.Compose("logs", "--no-color", "db")
+	if !strings.Contains(logs.Stdout+logs.Stderr, "received fast shutdown request") {
+		t.Errorf("docker stop did not ask for a fast shutdown (SIGINT):\n%s", logs.Stdout)
 	}
 }
