@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -29,11 +30,40 @@ type LoadOptions struct {
 	PGOptions string
 }
 
-// DefaultPGOptions: index builds sort in the session's own memory instead
-// of parallel workers, whose shared memory does not fit Docker's default
-// 64 MB /dev/shm on large tables (the index build would fail); the pool of
-// sessions gives the parallelism instead.
-const DefaultPGOptions = "-c max_parallel_maintenance_workers=0 -c maintenance_work_mem=128MB -c synchronous_commit=off"
+// PGOptions for loading a dump. With a small /dev/shm (Docker's default
+// is 64 MB) index builds sort in the session's own memory instead of
+// parallel workers, whose shared memory would not fit on large tables (the
+// build would fail); the pool of sessions still builds several at once.
+func PGOptions(shmBytes int64) string {
+	opts := "-c synchronous_commit=off"
+	if shmBytes < minShmForParallel {
+		opts += " -c max_parallel_maintenance_workers=0 -c maintenance_work_mem=128MB"
+	}
+	return opts
+}
+
+// minShmForParallel is the /dev/shm size from which parallel index builds
+// are left on.
+const minShmForParallel = 256 << 20
+
+// ShmSize returns the size of /dev/shm in db's container (0 when it
+// cannot be read).
+func ShmSize(ctx context.Context, db pg.DB) int64 {
+	var out bytes.Buffer
+	if err := db.Engine.Exec(ctx, db.Container, engine.ExecSpec{Cmd: []string{"df", "-Pk", "/dev/shm"}, Stdout: &out}); err != nil {
+		return 0
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	fields := strings.Fields(lines[len(lines)-1])
+	if len(fields) < 2 {
+		return 0
+	}
+	kb, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return kb << 10
+}
 
 // Load streams a plain SQL dump (uncompressed) from r into db through the
 // filter: the data and everything else in dump order in one psql session;

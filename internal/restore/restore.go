@@ -8,7 +8,6 @@ package restore
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/ledger-docker/ledger-docker/internal/pg"
 	"github.com/ledger-docker/ledger-docker/internal/verify"
@@ -81,6 +82,7 @@ type Plan struct {
 	owner, encoding, collate, ctype string
 	roles                           map[string]bool
 	maintenance                     string
+	shm                             int64
 }
 
 // Result is a finished (or failed) restore.
@@ -207,6 +209,7 @@ func Prepare(ctx context.Context, req *Request) (*Plan, error) {
 	for _, row := range rows {
 		p.roles[row[0]] = true
 	}
+	p.shm = ShmSize(ctx, t.DB)
 	return p, nil
 }
 
@@ -245,7 +248,7 @@ func Execute(ctx context.Context, req *Request, p *Plan) (res *Result, err error
 	if jobs == 0 {
 		jobs = DefaultJobs
 	}
-	stats, err := loadFile(ctx, req.Target.DB.On(p.Scratch), req.Source, LoadOptions{Jobs: jobs, Roles: p.roles, PGOptions: DefaultPGOptions})
+	stats, err := loadFile(ctx, req.Target.DB.On(p.Scratch), req.Source, LoadOptions{Jobs: jobs, Roles: p.roles, PGOptions: PGOptions(p.shm)})
 	res.Durations.Load = req.now().Sub(t0)
 	res.CreateDB, res.Removed, res.SQLBytes = stats.CreateDB, stats.Removed, stats.Bytes
 	if err != nil {
@@ -374,24 +377,37 @@ func lastLines(s string, n int) string {
 // compare with; their counts are recorded for the report.
 func checkScratch(ctx context.Context, req *Request, p *Plan, res *Result) error {
 	scratch := req.Target.DB.On(p.Scratch)
+	m := req.Source.Manifest
+	// Counts and schema are read at once, in two sessions.
+	var fp string
+	fpErr := make(chan error, 1)
+	if m != nil && m.Fingerprint != "" {
+		go func() {
+			var err error
+			fp, err = scratch.Fingerprint(ctx)
+			fpErr <- err
+		}()
+	} else {
+		fpErr <- nil
+	}
 	got, err := scratch.Counts(ctx)
+	ferr := <-fpErr
 	if err != nil {
 		return fmt.Errorf("count rows in the scratch database: %v", err)
 	}
 	res.RestoredCounts = got
-	if m := req.Source.Manifest; m != nil && m.Counts != nil {
+	if m != nil && m.Counts != nil {
 		if c := verify.CompareCounts(m.Counts, got); !c.OK {
 			return fmt.Errorf("row counts differ from the manifest: %s", c.Detail)
 		}
 		res.CountsChecked = true
 	}
-	if m := req.Source.Manifest; m != nil && m.Fingerprint != "" {
-		got, err := scratch.Fingerprint(ctx)
-		if err != nil {
-			return fmt.Errorf("schema fingerprint of the scratch database: %v", err)
+	if m != nil && m.Fingerprint != "" {
+		if ferr != nil {
+			return fmt.Errorf("schema fingerprint of the scratch database: %v", ferr)
 		}
-		if got != m.Fingerprint {
-			return fmt.Errorf("schema fingerprint %s differs from the manifest's %s", got, m.Fingerprint)
+		if fp != m.Fingerprint {
+			return fmt.Errorf("schema fingerprint %s differs from the manifest's %s", fp, m.Fingerprint)
 		}
 		res.SchemaChecked = true
 	}

@@ -305,3 +305,12 @@ func TestRestoreBuildsIndexesInParallelAfterTheData(t *testing.T) {
 		t.Errorf("settings replayed %d times, want the main session's and the pool's", n)
 	}
 }
+
+func TestPGOptionsFollowShmSize(t *testing.T) {
+	if o := PGOptions(64 << 20); !strings.Contains(o, "max_parallel_maintenance_workers=0") {
+		t.Errorf("64 MB /dev/shm: %q keeps parallel index builds", o)
+	}
+	if o := PGOptions(1 << 30); strings.Contains(o, "max_parallel_maintenance_workers") {
+		t.Errorf("1 GB /dev/shm: %q turns parallel index builds off", o)
+	}
+}
