@@ -288,7 +288,8 @@ write_hook() {
 $hook_mark (installed by install.sh --hook; ./install.sh --hook REPO --uninstall removes it)
 # Checks the staged compose files, scripts, Makefiles and CI files for
 # volumes that one command could wipe. Skip once with: git commit --no-verify
-LEDGER_PRECOMMIT=\${LEDGER_PRECOMMIT:-$precommit}
+default_checker='${precommit//\'/\'\\\'\'}'
+LEDGER_PRECOMMIT=\${LEDGER_PRECOMMIT:-\$default_checker}
 git diff --cached --name-only --diff-filter=ACMR -z |
 	grep -zE '(^|/)((docker-)?compose[^/]*\\.ya?ml|Makefile|[^/]*\\.mk|[^/]*\\.(ba|z)?sh|\\.gitlab-ci\\.ya?ml|\\.github/workflows/[^/]*\\.ya?ml)\$' |
 	xargs -0 -r "\$LEDGER_PRECOMMIT"
