@@ -15,6 +15,7 @@ BENCHES :=
 # BENCHES += ./internal/bench/<name>
 BENCHES += ./internal/bench/check
 BENCHES += ./internal/bench/wrapper
+BENCHES += ./internal/bench/backup
 
 .PHONY: all build test unit e2e bench images clean vet
 
