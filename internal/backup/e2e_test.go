@@ -351,16 +351,31 @@ func TestBackupStories(t *testing.T) {
 		}
 	})
 
-	t.Run("SIGINT mid-backup", func(t *testing.T) {
-		before := finals(s.dir)
-		r := s.start("backup", "--db-only")
-		s.waitMidDump(r, s.dir, 256<<10)
-		r.cmd.Process.Signal(os.Interrupt)
-		if code := r.wait(); code != cli.ExitInterrupted {
-			t.Errorf("exit status %d, want 130: %s", code, r)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String()+" mid-backup", func(t *testing.T) {
+			before := finals(s.dir)
+			r := s.start("backup", "--db-only")
+			s.waitMidDump(r, s.dir, 256<<10)
+			r.cmd.Process.Signal(sig)
+			if code := r.wait(); code != cli.ExitInterrupted {
+				t.Errorf("exit status %d, want 130: %s", code, r)
+			}
+			t.Logf("%s", r)
+			s.assertNothingPublished(s.dir, before, "interrupted")
+		})
+	}
+
+	t.Run("through the docker CLI", func(t *testing.T) {
+		cfg := t.TempDir()
+		os.MkdirAll(filepath.Join(cfg, "cli-plugins"), 0o755)
+		if err := os.Symlink(s.plugin, filepath.Join(cfg, "cli-plugins", "docker-ledger")); err != nil {
+			t.Fatal(err)
 		}
-		t.Logf("%s", r)
-		s.assertNothingPublished(s.dir, before, "interrupted")
+		r := s.Exec(testenv.Cmd{Bin: "docker", Args: []string{"ledger", "list", "--json"}, Env: append([]string{"DOCKER_CONFIG=" + cfg}, s.env...)})
+		var entries []backup.Entry
+		if err := json.Unmarshal([]byte(r.Stdout), &entries); r.ExitCode != 0 || err != nil || len(entries) == 0 {
+			t.Errorf("docker ledger list --json: %v %s", err, r)
+		}
 	})
 
 	t.Run("database killed mid-dump", func(t *testing.T) {
