@@ -64,10 +64,12 @@ type Plan struct {
 	BackupTime time.Time        `json:"backup_time"`
 	TimeFrom   string           `json:"backup_time_from"`
 	Counts     map[string]int64 `json:"counts,omitempty"`
-	Project    string           `json:"project,omitempty"`
-	Service    string           `json:"service,omitempty"`
-	Container  string           `json:"container"`
-	Database   string           `json:"database"`
+	// Source says where the backup was taken (from its manifest).
+	Source    string `json:"source,omitempty"`
+	Project   string `json:"project,omitempty"`
+	Service   string `json:"service,omitempty"`
+	Container string `json:"container"`
+	Database  string `json:"database"`
 	// TargetExists and TargetRelations describe the target now.
 	TargetExists    bool `json:"target_exists"`
 	TargetRelations int  `json:"target_relations"`
@@ -173,6 +175,9 @@ func Prepare(ctx context.Context, req *Request) (*Plan, error) {
 	}
 	if m := req.Source.Manifest; m != nil {
 		p.Counts = m.Counts
+		if m.Database != "" {
+			p.Source = fmt.Sprintf("database %q of service %s, project %s", m.Database, m.Service, m.Project)
+		}
 	}
 	if t.DB.Name == "postgres" {
 		p.maintenance = "template1"

@@ -139,6 +139,9 @@ func printPlan(w io.Writer, p *restore.Plan) {
 	}
 	fmt.Fprintf(w, "  backup:    %s%s\n", p.File, kind)
 	fmt.Fprintf(w, "  taken:     %s (from the %s)\n", p.BackupTime.Format(time.RFC3339), p.TimeFrom)
+	if p.Source != "" {
+		fmt.Fprintf(w, "  source:    %s\n", p.Source)
+	}
 	target := fmt.Sprintf("database %q in container %s", p.Database, p.Container)
 	if p.Service != "" {
 		target = fmt.Sprintf("database %q of service %s (container %s)", p.Database, p.Service, p.Container)

@@ -101,7 +101,7 @@ func TestRun(t *testing.T) {
 		{name: "dry run shows the plan only", dry: true,
 			wantStdout: []string{"Restore plan", `target:    database "ledger" of service db (container proj-db-1), project proj`,
 				"ALL OF ITS CURRENT DATA WILL BE REPLACED", "public.t 2", "a verified backup of the current database is taken first",
-				"taken:     2026-03-01T10:11:12Z (from the manifest)"}},
+				"taken:     2026-03-01T10:11:12Z (from the manifest)", `source:    database "ledger" of service db, project proj`}},
 		{name: "no tty and no --yes refuses", wantErr: cli.ErrUsage,
 			wantStderr: []string{"Restore plan"}},
 		{name: "tty, wrong name typed", tty: true, answers: []string{"ledgr"}, wantErr: cli.ErrCancelled},
@@ -129,6 +129,7 @@ func TestRun(t *testing.T) {
 				target: func(ctx context.Context, o *Options, eng engine.Engine) (*restore.Request, func(), error) {
 					src, err := restore.OpenSource(o.File, func(string) (*restore.Manifest, error) {
 						return &restore.Manifest{Created: time.Date(2026, 3, 1, 10, 11, 12, 0, time.UTC),
+							Project: "proj", Service: "db", Database: "ledger",
 							Counts: map[string]int64{"public.t": 2}, Fingerprint: restoretest.Fingerprint}, nil
 					})
 					if err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 // resolveTarget loads the project's settings (compose file, x-ledger,
-// LEDGER_*, flags), takes the project's lock, finds its database service
+// LEDGER_*, flags), takes the project's lock (not for --dry-run), finds its database service
 // and wires the backup side in: the manifest reader and the safety backup.
 // The returned func releases the lock.
 func resolveTarget(ctx context.Context, opts *Options, eng engine.Engine) (*restore.Request, func(), error) {
@@ -42,9 +42,13 @@ func resolveTarget(ctx context.Context, opts *Options, eng engine.Engine) (*rest
 	if err != nil {
 		return nil, nil, err
 	}
-	lk, err := lock.Acquire(lock.Dir(opts.Getenv), set.Project, "restore")
-	if err != nil {
-		return nil, nil, err
+	release := func() {}
+	if !opts.DryRun {
+		lk, err := lock.Acquire(lock.Dir(opts.Getenv), set.Project, "restore")
+		if err != nil {
+			return nil, nil, err
+		}
+		release = func() { _ = lk.Release() }
 	}
 	req := &restore.Request{
 		Source: src,
@@ -82,7 +86,7 @@ func resolveTarget(ctx context.Context, opts *Options, eng engine.Engine) (*rest
 			return rep.Err()
 		},
 	}
-	return req, func() { _ = lk.Release() }, nil
+	return req, release, nil
 }
 
 // loadManifest reads a backup's manifest (nil for a legacy file).
