@@ -237,20 +237,33 @@ func TestDiscover(t *testing.T) {
 	}
 }
 
+// TestRulesDoc keeps README.md's rule reference (between the rules:begin
+// and rules:end markers) generated from the Rules table.
 func TestRulesDoc(t *testing.T) {
-	p := filepath.Join("..", "..", "docs", "rules.md")
-	got := RulesMarkdown()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	p := filepath.Join("..", "..", "README.md")
+	readme, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	want, err := os.ReadFile(p)
-	if err != nil || string(want) != got {
-		t.Errorf("docs/rules.md is out of date with the Rules table (go test ./internal/check -run TestRulesDoc -update): %v", err)
+	const begin, end = "<!-- rules:begin", "<!-- rules:end -->"
+	text := string(readme)
+	i, j := strings.Index(text, begin), strings.Index(text, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %s ... %s block", begin, end)
+	}
+	i += strings.Index(text[i:], "-->\n") + len("-->\n")
+	body := RulesMarkdown()
+	body = body[strings.Index(body, "\n")+1:] // the section heading is README's own
+	body = strings.ReplaceAll(strings.TrimSpace(body), "\n### ", "\n#### ") + "\n"
+	if *update {
+		text = text[:i] + body + text[j:]
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if text[i:j] != body {
+		t.Errorf("README.md's rule reference is out of date with the Rules table (go test ./internal/check -run TestRulesDoc -update)")
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 )
 
 // RulesMarkdown is the README section that documents every rule
-// (docs/rules.md; regenerate with go test ./internal/check -run TestRulesDoc -update).
+// (README.md, "Pre-commit checks"; regenerate with go test ./internal/check -run TestRulesDoc -update).
 func RulesMarkdown() string {
 	var b strings.Builder
 	b.WriteString(`## Pre-commit checks

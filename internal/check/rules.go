@@ -19,7 +19,7 @@ const (
 	RuleEngineLabel  = "protect-label-not-on-engine"
 )
 
-// Rule documents one check (dclint style): docs/rules.md is generated from
+// Rule documents one check (dclint style): README.md's rule reference is generated from
 // this table (go test ./internal/check -run TestRulesDoc -update).
 type Rule struct {
 	ID        string
