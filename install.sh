@@ -78,6 +78,8 @@ done
 # build makes bin/ unless --bin gave prebuilt binaries.
 build() {
 	if [ -z "$built" ]; then
+		command -v make >/dev/null && command -v go >/dev/null ||
+			die "building needs make and Go (1.21 or newer); or pass --bin DIR with prebuilt binaries"
 		say "building (make build)..."
 		make -C "$here" --no-print-directory build >/dev/null
 		built=$here/bin
