@@ -197,7 +197,8 @@ func TestBackupStories(t *testing.T) {
 		if !m.Verification.OK || m.Verification.Mode != "full" {
 			t.Errorf("verification: %+v", m.Verification)
 		}
-		want := map[string]int64{"public.accounts": 100, "public.transactions": seedRows, "public.empty_table": 0}
+		want := map[string]int64{"public.accounts": 100, "public.transactions": seedRows, "public.empty_table": 0,
+			"public.events": 1000, "public.events_2024": 1000, "public.cache_entries": 50}
 		for tbl, n := range want {
 			if m.Counts[tbl] != n {
 				t.Errorf("manifest counts %s = %d, want %d", tbl, m.Counts[tbl], n)
