@@ -160,5 +160,12 @@ func printResult(ios *iostreams.IOStreams, res *backup.Result) {
 	}
 	fmt.Fprintf(ios.ErrOut, "verified (%s): %d tables, %d rows, %d bytes, sha256 %s, %.1fs\n",
 		m.Verification.Mode, len(m.Counts), rows, m.Size, m.SHA256[:12], m.Durations.Total)
+	for _, k := range m.KeyTables {
+		n, ok := m.Counts[k]
+		if !ok {
+			n = m.Counts["public."+k]
+		}
+		fmt.Fprintf(ios.ErrOut, "  %s: %d rows\n", k, n)
+	}
 	fmt.Fprintln(ios.Out, res.Path)
 }
