@@ -366,6 +366,20 @@ func TestBackupStories(t *testing.T) {
 		})
 	}
 
+	t.Run("no compose file: -p finds the database by its labels", func(t *testing.T) {
+		elsewhere := t.TempDir()
+		r := s.Exec(testenv.Cmd{Bin: "docker-ledger", Dir: elsewhere, Env: s.env,
+			Args: []string{"ledger", "backup", "--db-only", "--verify=quick", "-p", s.Name}})
+		lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+		if r.ExitCode != 0 || filepath.Dir(lines[len(lines)-1]) != filepath.Join(elsewhere, "backups", "dev") {
+			t.Fatalf("backup -p %s from a folder without compose file: %s", s.Name, r)
+		}
+		m, err := backup.LoadManifest(lines[len(lines)-1])
+		if err != nil || m == nil || m.Service != "db" || m.Database != "ledgerdb" || m.Counts["public.transactions"] != seedRows {
+			t.Errorf("manifest: %+v %v", m, err)
+		}
+	})
+
 	t.Run("through the docker CLI", func(t *testing.T) {
 		cfg := t.TempDir()
 		os.MkdirAll(filepath.Join(cfg, "cli-plugins"), 0o755)

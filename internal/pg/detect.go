@@ -159,11 +159,17 @@ func Detect(ctx context.Context, eng engine.Engine, projectName string, p *types
 	if err != nil {
 		return Service{}, fmt.Errorf("list containers of project %s: %w", projectName, err)
 	}
+	// Listing does not return a container's environment: inspect.
 	var running []engine.Container
 	for _, c := range ctrs {
-		if c.Running && c.Labels[compose.OneoffLabel] != "True" {
-			running = append(running, c)
+		if !c.Running || c.Labels[compose.OneoffLabel] == "True" {
+			continue
 		}
+		full, err := eng.InspectContainer(ctx, c.ID)
+		if err != nil {
+			return Service{}, fmt.Errorf("inspect container %s: %w", c.Name, err)
+		}
+		running = append(running, full)
 	}
 	var cands []candidate
 	if p != nil {
