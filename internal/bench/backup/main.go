@@ -28,6 +28,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 )
 
@@ -93,6 +95,12 @@ func (b *bench) run(plugin string) error {
 	}
 	b.project = "ledgerbench" + strconv.Itoa(os.Getpid())
 	b.volume = fmt.Sprintf("ledger-bench-pgdata-%d-v%d", b.rows, genVersion)
+	// Two benches at once would run two servers on one data volume.
+	unlock, err := lockFile(filepath.Join(os.TempDir(), b.volume+".lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := b.setup(image); err != nil {
 		return err
 	}
@@ -150,6 +158,23 @@ volumes:
 	}
 	b.ctr = b.project + "-db-1"
 	return b.waitReady()
+}
+
+// lockFile holds an exclusive flock on path until the returned func runs,
+// waiting for another holder.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		log.Printf("another bench uses the data volume; waiting for it (%s)", path)
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+	}
+	return func() { f.Close() }, nil
 }
 
 // composePlugin finds the compose plugin the docker CLI uses now.
