@@ -120,6 +120,15 @@ func (f *filter) copyTo(w io.Writer, r io.Reader) error {
 					f.stats.CreateDB = true
 					keep = false
 					f.remove(line, "database switch")
+				} else if f.router != nil {
+					// psql meta-commands (\restrict, \unrestrict) belong to
+					// the main session: end any parallel part first.
+					if err := bw.Flush(); err != nil {
+						return err
+					}
+					if err := f.router.header(`\`); err != nil {
+						return err
+					}
 				}
 			case f.router != nil && isSetting(line):
 				keep = false

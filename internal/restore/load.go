@@ -392,7 +392,8 @@ func (s *session) close(cause error) error {
 	return nil
 }
 
-// errWatch keeps psql's error output; on an ERROR or FATAL line it stops
+// errWatch keeps psql's error output; on an ERROR, FATAL or psql error
+// line it stops
 // psql's input (psql with ON_ERROR_STOP is exiting; the engine's exec
 // only returns once its input ends).
 type errWatch struct {
@@ -408,7 +409,7 @@ func (w *errWatch) Write(p []byte) (int, error) {
 	if len(w.buf) > 8192 {
 		w.buf = w.buf[len(w.buf)-8192:]
 	}
-	if bytes.Contains(p, []byte("ERROR:")) || bytes.Contains(p, []byte("FATAL:")) {
+	if bytes.Contains(p, []byte("ERROR:")) || bytes.Contains(p, []byte("FATAL:")) || bytes.Contains(p, []byte("error:")) {
 		w.stop.CloseWithError(errPsqlStopped)
 	}
 	return len(p), nil

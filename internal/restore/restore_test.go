@@ -314,3 +314,26 @@ func TestPGOptionsFollowShmSize(t *testing.T) {
 		t.Errorf("1 GB /dev/shm: %q turns parallel index builds off", o)
 	}
 }
+
+// A dump whose last entries are indexes (no foreign keys after them) ends
+// with psql's \unrestrict: it must reach the session that saw \restrict.
+func TestRestoreMetaCommandAfterParallelEntriesGoesToMain(t *testing.T) {
+	srv := restoretest.NewServer()
+	dump := strings.Replace(parallelDump, "--\n-- Name: t t_fk; Type: FK CONSTRAINT; Schema: public; Owner: ledger\n--\n\nALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_fk FOREIGN KEY (j) REFERENCES public.t(i);\n\n", "", 1)
+	if strings.Contains(dump, "FK CONSTRAINT") {
+		t.Fatal("the foreign key is still in the dump")
+	}
+	file := writeGzip(t, t.TempDir(), "b.sql.gz", dump)
+	req := newRequest(t, srv, file, nil)
+	ctx := context.Background()
+	plan, err := Prepare(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Execute(ctx, req, plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(srv.DBs["ledger"], "\\unrestrict abc") {
+		t.Errorf("\\unrestrict not loaded: %q", srv.DBs["ledger"])
+	}
+}

@@ -158,8 +158,17 @@ func (f *Server) Exec(ctx context.Context, container string, spec engine.ExecSpe
 func (f *Server) load(db string, spec engine.ExecSpec) error {
 	f.Record("LOAD " + db)
 	br := bufio.NewReader(spec.Stdin)
+	restricted := false
 	for {
 		line, err := br.ReadString('\n')
+		switch {
+		case strings.HasPrefix(line, `\restrict `):
+			restricted = true
+		case strings.HasPrefix(line, `\unrestrict `) && !restricted:
+			// psql refuses it, and ON_ERROR_STOP ends the session.
+			fmt.Fprintln(spec.Stderr, `psql:<stdin>:1: error: \unrestrict: not currently in restricted mode`)
+			return &engine.ExitError{Code: 3}
+		}
 		if strings.HasPrefix(line, "SELECT '__ledger_restore_sync_") {
 			fmt.Fprintln(spec.Stdout, strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(line), "SELECT '"), "';"))
 		} else if line != "" {
