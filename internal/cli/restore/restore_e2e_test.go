@@ -254,3 +254,31 @@ func TestE2EConfirmationDryRunAndConnectedClient(t *testing.T) {
 		t.Errorf("restore did not say it ended the client's session: %s", r.Stdout)
 	}
 }
+
+// A database whose dump ends with indexes (no foreign key, trigger or
+// materialized view data after them) restores: pg_dump's closing
+// \unrestrict must reach the psql session that saw \restrict, not one of
+// the sessions building indexes.
+func TestE2EDumpEndingWithIndexesRestores(t *testing.T) {
+	p := startSeeded(t)
+	p.Psql("db", `
+ALTER TABLE billing.invoices DROP CONSTRAINT invoices_customer_id_fkey;
+ALTER TABLE public.ledger_lines DROP CONSTRAINT ledger_lines_customer_id_fkey;
+DROP TRIGGER ledger_lines_touch ON public.ledger_lines;
+DROP MATERIALIZED VIEW billing.revenue;`)
+	before := snapshot(t, p)
+	file := filepath.Join(p.Dir, "ledgerflow_backup_20240301_120000.sql.gz")
+	r := p.Exec(testenv.Cmd{Bin: "bash", Args: []string{"-c",
+		`set -o pipefail; "$LEDGER_REAL_DOCKER" compose exec -T db pg_dump -U ledger ledger | gzip > "$0"`, file}})
+	if r.ExitCode != 0 {
+		t.Fatalf("pg_dump | gzip: %s", r)
+	}
+	p.Psql("db", `DELETE FROM public.ledger_lines WHERE id % 2 = 0; CREATE TABLE public.scratchpad (x int);`)
+	r = ledger(p, "restore", "--yes", file)
+	if r.ExitCode != 0 {
+		t.Fatalf("restore: %s", r)
+	}
+	if after := snapshot(t, p); after != before {
+		t.Errorf("after restore:\n%+v\nwant:\n%+v", after, before)
+	}
+}
