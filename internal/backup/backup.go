@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -311,6 +312,10 @@ func newGzip(w io.Writer, level int) (io.WriteCloser, error) {
 // sink is where pg_dump's SQL goes: hashed, counted, fed to the test
 // restore, gzipped into the temp file.
 type sink struct {
+	// mu: an interrupted exec may still deliver output while the run
+	// closes the sink; writes after Close are refused.
+	mu       sync.Mutex
+	closed   bool
 	zw       io.WriteCloser
 	sqlHash  hashWriter
 	fileHash hashWriter
@@ -344,6 +349,11 @@ func newSink(f io.Writer, level int, test *testRestore, progressOut io.Writer, f
 
 // Write takes SQL from pg_dump.
 func (s *sink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, errSinkClosed
+	}
 	s.sqlSize += int64(len(p))
 	s.sqlHash.Write(p)
 	if s.test != nil {
@@ -357,6 +367,12 @@ func (s *sink) Write(p []byte) (int, error) {
 
 // Close flushes the gzip stream and ends the test restore's input.
 func (s *sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	if s.progress != nil {
 		s.progress.stop()
 	}
@@ -365,6 +381,8 @@ func (s *sink) Close() error {
 	}
 	return s.zw.Close()
 }
+
+var errSinkClosed = errors.New("backup output closed")
 
 type countFunc func(int)
 

@@ -157,6 +157,14 @@ func (d DB) Dump(ctx context.Context, w io.Writer, stderr io.Writer) (DumpResult
 		cancel()
 	}
 	dumpErr := <-dumpDone
+	if ctx.Err() != nil {
+		// The exec returned at once; its output may still be arriving,
+		// so the writers are not read.
+		if countErr != nil {
+			return res, countErr
+		}
+		return res, fmt.Errorf("pg_dump of database %s: %w", d.Name, dumpErr)
+	}
 	res.Versions = HeaderVersions(head.buf)
 	res.Bytes = tw.N
 	res.Complete = HasTrailer(tw.Tail())
