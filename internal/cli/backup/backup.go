@@ -69,7 +69,7 @@ file's x-ledger block, LEDGER_* variables, then these flags.
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&opts.DBOnly, "db-only", false, "back up the database only (required: volume snapshots are `docker ledger volume`)")
+	fl.BoolVar(&opts.DBOnly, "db-only", false, "back up the database only (required; volume snapshots are docker ledger volume)")
 	fl.StringVar(&opts.Verify, "verify", "", "full (with a test restore, the default) or quick")
 	cli.AddComposeFlags(fl, &opts.Compose)
 	fl.StringVar(&opts.Service, "service", "", "database service (default: detected, or x-ledger)")
