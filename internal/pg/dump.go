@@ -121,7 +121,9 @@ func (d DB) Dump(ctx context.Context, w io.Writer, stderr io.Writer) (DumpResult
 	}
 	defer s.close()
 
-	rows, err := s.run("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();")
+	// The counts run alongside pg_dump, which has the time they need:
+	// no parallel workers taking CPU from it.
+	rows, err := s.run("SET max_parallel_workers_per_gather = 0;\nBEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();")
 	if err != nil {
 		return DumpResult{}, fmt.Errorf("export snapshot: %w", err)
 	}
