@@ -80,6 +80,11 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 	start := req.now()
 	logLine := LogLine{Time: start, Type: TypeDB, Trigger: req.Trigger}
 	defer func() {
+		if errors.Is(err, pg.ErrNoDatabase) {
+			// Nothing to back up: no log (nor folder) in a project
+			// without a database.
+			return
+		}
 		logLine.Duration = req.now().Sub(start)
 		if err != nil {
 			logLine.Err = err.Error()
