@@ -31,12 +31,19 @@ type WrapperRequest struct {
 // ForWrapper returns the path of a verified backup of the project's
 // database: a new one, or, when the project's freshness setting allows
 // it, a verified one younger than that. It returns ("", nil) when the
-// project has no PostgreSQL service.
+// project has no PostgreSQL service, or when its database service is
+// stopped: a stopped server's files are consistent, and the command only
+// loses them if it deletes their volume, which the wrapper snapshots then.
+//
+// The backup is fully verified but not held to min_size: it keeps what the
+// database holds before a destructive command, however little (a fresh
+// project's nearly empty database must not block `compose down -v`).
 func ForWrapper(ctx context.Context, r WrapperRequest) (string, error) {
 	s, project, err := settings.Load(ctx, compose.Options{ProjectName: r.Project, ProjectDir: r.WorkingDir}, r.Getenv)
 	if err != nil {
 		return "", err
 	}
+	s.MinSize = 0
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
@@ -52,6 +59,12 @@ func ForWrapper(ctx context.Context, r WrapperRequest) (string, error) {
 		Log: r.Log, Trigger: "ledger_docker " + r.Command, Now: r.Now, Tool: "ledger_docker",
 	})
 	if errors.Is(err, pg.ErrNoDatabase) {
+		return "", nil
+	}
+	if errors.Is(err, pg.ErrNotRunning) {
+		if r.Log != nil {
+			fmt.Fprintf(r.Log, "ledger_docker: no database dump of project %s: %v (volumes it would delete are snapshotted while it is stopped)\n", r.Project, err)
+		}
 		return "", nil
 	}
 	if err != nil {

@@ -18,6 +18,10 @@ import (
 // cli.ErrNotFound).
 var ErrNoDatabase = fmt.Errorf("no PostgreSQL service: %w", cli.ErrNotFound)
 
+// ErrNotRunning: the project's database service has no running container,
+// so nothing can be dumped (it wraps cli.ErrNotFound).
+var ErrNotRunning = fmt.Errorf("database service not running: %w", cli.ErrNotFound)
+
 // DefaultDataDir is where the postgres image keeps its cluster (PGDATA).
 const DefaultDataDir = "/var/lib/postgresql/data"
 
@@ -197,7 +201,7 @@ func Detect(ctx context.Context, eng engine.Engine, projectName string, p *types
 	}
 	if ctr == nil {
 		return Service{}, fmt.Errorf("database service %s of project %s is not running: start it (docker compose up -d %s) and try again: %w",
-			c.name, projectName, c.name, cli.ErrNotFound)
+			c.name, projectName, c.name, ErrNotRunning)
 	}
 	// The container's own environment is what the server was started
 	// with; the compose file's fills what it does not say.

@@ -115,7 +115,7 @@ func TestDetectErrors(t *testing.T) {
 	}{
 		"several":     {two, pg.Want{}, cli.ErrConfig, cli.ExitConfig},
 		"none":        {none, pg.Want{}, pg.ErrNoDatabase, cli.ExitNotFound},
-		"not running": {stopped, pg.Want{}, cli.ErrNotFound, cli.ExitNotFound},
+		"not running": {stopped, pg.Want{}, pg.ErrNotRunning, cli.ExitNotFound},
 		"unknown":     {stopped, pg.Want{Service: "nope"}, cli.ErrNotFound, cli.ExitNotFound},
 	} {
 		t.Run(name, func(t *testing.T) {
