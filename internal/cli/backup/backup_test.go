@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -21,40 +20,17 @@ import (
 )
 
 func TestNewCmdFlags(t *testing.T) {
-	for _, tc := range []struct {
-		argv    string
-		want    Options
-		wantErr bool
-	}{
-		{argv: "--db-only", want: Options{DBOnly: true}},
-		{argv: "--db-only --verify=quick --json", want: Options{DBOnly: true, Verify: "quick", JSON: true}},
-		{argv: "--db-only --service pg --user u --database d --backup-dir /b --min-size 1MB",
-			want: Options{DBOnly: true, Service: "pg", User: "u", Database: "d", BackupDir: "/b", MinSize: "1MB"}},
-		{argv: "--db-only -f a.yaml --file b.yaml -p proj --project-directory dir --env-file e --profile x",
-			want: Options{DBOnly: true, Compose: compose.Options{ConfigPaths: []string{"a.yaml", "b.yaml"}, ProjectName: "proj", ProjectDir: "dir", EnvFiles: []string{"e"}, Profiles: []string{"x"}}}},
-		{argv: "--db-only extra", wantErr: true},
-		{argv: "--bogus", wantErr: true},
-	} {
-		t.Run(tc.argv, func(t *testing.T) {
-			ios, _, _, _ := iostreams.Test()
-			var got *Options
-			cmd := NewCmd(&cli.Factory{IO: ios}, func(o *Options) error { got = o; return nil })
-			err := clitest.Execute(t, cmd, tc.argv)
-			if tc.wantErr {
-				if err == nil {
-					t.Fatal("no error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.IO, got.Engine, got.Getenv = nil, nil, nil
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Errorf("options = %+v, want %+v", *got, tc.want)
-			}
-		})
-	}
+	omit := func(o *Options) { o.IO, o.Engine, o.Getenv = nil, nil, nil }
+	clitest.RunCases(t, clitest.WithFactory(NewCmd), omit, []clitest.Case[Options]{
+		{Argv: "--db-only", Want: Options{DBOnly: true}},
+		{Argv: "--db-only --verify=quick --json", Want: Options{DBOnly: true, Verify: "quick", JSON: true}},
+		{Argv: "--db-only --service pg --user u --database d --backup-dir /b --min-size 1MB",
+			Want: Options{DBOnly: true, Service: "pg", User: "u", Database: "d", BackupDir: "/b", MinSize: "1MB"}},
+		{Argv: "--db-only -f a.yaml --file b.yaml -p proj --project-directory dir --env-file e --profile x",
+			Want: Options{DBOnly: true, Compose: compose.Options{ConfigPaths: []string{"a.yaml", "b.yaml"}, ProjectName: "proj", ProjectDir: "dir", EnvFiles: []string{"e"}, Profiles: []string{"x"}}}},
+		{Argv: "--db-only extra", WantErr: true},
+		{Argv: "--bogus", WantErr: true},
+	})
 }
 
 // project writes a compose project and a fake engine running its db.

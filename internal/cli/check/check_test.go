@@ -13,6 +13,7 @@ import (
 
 	"github.com/ledger-docker/ledger-docker/internal/check"
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
@@ -30,44 +31,22 @@ func testFactory(e engine.Engine) (*cli.Factory, *bytes.Buffer, *bytes.Buffer) {
 }
 
 func TestNewCmdFlags(t *testing.T) {
-	tests := []struct {
-		argv    string
-		want    Options
-		wantErr bool
-	}{
-		{argv: "", want: Options{Format: "text"}},
-		{argv: "compose.yaml deploy.sh", want: Options{Format: "text", Files: []string{"compose.yaml", "deploy.sh"}}},
-		{argv: "--fix compose.yaml", want: Options{Format: "text", Fix: true, Files: []string{"compose.yaml"}}},
-		{argv: "--json", want: Options{Format: "json"}},
-		{argv: "--format json --no-engine", want: Options{Format: "json", NoEngine: true}},
-		{argv: "--format=text --list-rules", want: Options{Format: "text", ListRules: true}},
-		{argv: "--format yaml", wantErr: true},
-		{argv: "--bogus", wantErr: true},
+	omit := func(o *Options) {
+		o.IO, o.Config, o.Engine, o.Getenv, o.Name = nil, nil, nil, nil, ""
+		if len(o.Files) == 0 {
+			o.Files = nil // no FILE arguments: empty or nil alike
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.argv, func(t *testing.T) {
-			f, _, _ := testFactory(fake.New())
-			var got *Options
-			cmd := NewCmd(f, func(o *Options) error { got = o; return nil })
-			cmd.SetArgs(strings.Fields(tt.argv))
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
-			if tt.wantErr {
-				if err == nil {
-					t.Fatal("want a usage error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Format != tt.want.Format || got.Fix != tt.want.Fix || got.NoEngine != tt.want.NoEngine ||
-				got.ListRules != tt.want.ListRules || strings.Join(got.Files, " ") != strings.Join(tt.want.Files, " ") {
-				t.Errorf("options = %+v, want %+v", *got, tt.want)
-			}
-		})
-	}
+	clitest.RunCases(t, clitest.WithFactory(NewCmd), omit, []clitest.Case[Options]{
+		{Argv: "", Want: Options{Format: "text"}},
+		{Argv: "compose.yaml deploy.sh", Want: Options{Format: "text", Files: []string{"compose.yaml", "deploy.sh"}}},
+		{Argv: "--fix compose.yaml", Want: Options{Format: "text", Fix: true, Files: []string{"compose.yaml"}}},
+		{Argv: "--json", Want: Options{Format: "json"}},
+		{Argv: "--format json --no-engine", Want: Options{Format: "json", NoEngine: true}},
+		{Argv: "--format=text --list-rules", Want: Options{Format: "text", ListRules: true}},
+		{Argv: "--format yaml", WantErr: true},
+		{Argv: "--bogus", WantErr: true},
+	})
 }
 
 func fixture(t *testing.T, name string) string {

@@ -1,55 +1,31 @@
 package explain
 
 import (
-	"bytes"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ledger-docker/ledger-docker/internal/cli"
-	"github.com/ledger-docker/ledger-docker/internal/iostreams"
+	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 )
 
 func TestFlags(t *testing.T) {
-	tests := []struct {
-		argv    string
-		guard   bool
-		want    Options
-		wantErr bool
-	}{
-		{argv: "-- compose down -v", want: Options{Args: []string{"compose", "down", "-v"}}},
-		{argv: "compose down -v", want: Options{Args: []string{"compose", "down", "-v"}}},
-		{argv: "volume prune -af", want: Options{Args: []string{"volume", "prune", "-af"}}},
-		{argv: "--as docker-compose -- down -v", want: Options{Program: "docker-compose", Args: []string{"down", "-v"}}},
-		{argv: "--json -- -H tcp://x:2375 volume rm v", want: Options{Args: []string{"-H", "tcp://x:2375", "volume", "rm", "v"}}},
-		{argv: "", wantErr: true},
-		{argv: "--as docker -- ps", guard: true, want: Options{Program: "docker", Args: []string{"ps"}, Guard: true}},
+	cmd := func(guard bool) clitest.NewCmd[Options] {
+		return clitest.WithFactory(func(f *cli.Factory, runF func(*Options) error) *cobra.Command { return newCmd(f, runF, guard) })
 	}
-	for _, tt := range tests {
-		t.Run(tt.argv, func(t *testing.T) {
-			ios, _, _, _ := iostreams.Test()
-			f := &cli.Factory{IO: ios}
-			var got *Options
-			cmd := newCmd(f, func(o *Options) error { got = o; return nil }, tt.guard)
-			cmd.SetArgs(strings.Fields(tt.argv))
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
-			if tt.wantErr {
-				if err == nil {
-					t.Fatal("want a usage error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.Factory, got.Exit = nil, nil
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("got %+v want %+v", *got, tt.want)
-			}
-		})
-	}
+	omit := func(o *Options) { o.Factory, o.Exit = nil, nil }
+	clitest.RunCases(t, cmd(false), omit, []clitest.Case[Options]{
+		{Argv: "-- compose down -v", Want: Options{Args: []string{"compose", "down", "-v"}}},
+		{Argv: "compose down -v", Want: Options{Args: []string{"compose", "down", "-v"}}},
+		{Argv: "volume prune -af", Want: Options{Args: []string{"volume", "prune", "-af"}}},
+		{Argv: "--as docker-compose -- down -v", Want: Options{Program: "docker-compose", Args: []string{"down", "-v"}}},
+		{Argv: "--json -- -H tcp://x:2375 volume rm v", Want: Options{Args: []string{"-H", "tcp://x:2375", "volume", "rm", "v"}}},
+		{Argv: "", WantErr: true},
+	})
+	clitest.RunCases(t, cmd(true), omit, []clitest.Case[Options]{
+		{Argv: "--as docker -- ps", Want: Options{Program: "docker", Args: []string{"ps"}, Guard: true}},
+	})
 }
 
 func TestPluginGlobalArgs(t *testing.T) {

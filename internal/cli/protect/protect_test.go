@@ -1,13 +1,13 @@
 package protect
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
@@ -17,42 +17,15 @@ import (
 )
 
 func TestNewCmdFlags(t *testing.T) {
-	tests := []struct {
-		argv    string
-		want    Options
-		wantErr bool
-	}{
-		{argv: "vol", want: Options{Volume: "vol"}},
-		{argv: "vol --dry-run", want: Options{Volume: "vol", DryRun: true}},
-		{argv: "-y --json vol", want: Options{Volume: "vol", Yes: true, JSON: true}},
-		{argv: "vol -f a.yml -f b.yml --project-directory p", want: Options{Volume: "vol", ComposeFiles: []string{"a.yml", "b.yml"}, ProjectDir: "p"}},
-		{argv: "", wantErr: true},
-		{argv: "a b", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.argv, func(t *testing.T) {
-			ios, _, _, _ := iostreams.Test()
-			var got *Options
-			cmd := NewCmd(&cli.Factory{IO: ios}, func(o *Options) error { got = o; return nil })
-			cmd.SetArgs(strings.Fields(tt.argv))
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
-			if tt.wantErr {
-				if err == nil {
-					t.Fatal("want an error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Volume != tt.want.Volume || got.DryRun != tt.want.DryRun || got.Yes != tt.want.Yes || got.JSON != tt.want.JSON ||
-				strings.Join(got.ComposeFiles, ",") != strings.Join(tt.want.ComposeFiles, ",") || got.ProjectDir != tt.want.ProjectDir {
-				t.Errorf("options = %+v, want %+v", *got, tt.want)
-			}
-		})
-	}
+	omit := func(o *Options) { o.IO, o.Engine, o.Config, o.Prompter, o.Getenv = nil, nil, nil, nil, nil }
+	clitest.RunCases(t, clitest.WithFactory(NewCmd), omit, []clitest.Case[Options]{
+		{Argv: "vol", Want: Options{Volume: "vol"}},
+		{Argv: "vol --dry-run", Want: Options{Volume: "vol", DryRun: true}},
+		{Argv: "-y --json vol", Want: Options{Volume: "vol", Yes: true, JSON: true}},
+		{Argv: "vol -f a.yml -f b.yml --project-directory p", Want: Options{Volume: "vol", ComposeFiles: []string{"a.yml", "b.yml"}, ProjectDir: "p"}},
+		{Argv: "", WantErr: true},
+		{Argv: "a b", WantErr: true},
+	})
 }
 
 func TestRun(t *testing.T) {

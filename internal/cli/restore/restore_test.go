@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mattn/go-shellwords"
-
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
+	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
@@ -25,51 +25,18 @@ import (
 )
 
 func TestNewCmdFlags(t *testing.T) {
-	for _, tc := range []struct {
-		argv    string
-		want    Options
-		wantErr bool
-	}{
-		{argv: "b.sql.gz", want: Options{File: "b.sql.gz"}},
-		{argv: "--yes --json b.sql.gz", want: Options{File: "b.sql.gz", Yes: true, JSON: true}},
-		{argv: "-y --dry-run b.sql.gz", want: Options{File: "b.sql.gz", Yes: true, DryRun: true}},
-		{argv: "--service pg --user u --database d b.sql.gz", want: Options{File: "b.sql.gz", Service: "pg", User: "u", Database: "d"}},
-		{argv: "-f a.yaml -f b.yaml -p proj --project-directory dir x.sql.gz", want: Options{File: "x.sql.gz"}},
-		{argv: "", wantErr: true},
-		{argv: "a.sql.gz b.sql.gz", wantErr: true},
-		{argv: "--bogus a.sql.gz", wantErr: true},
-	} {
-		t.Run(tc.argv, func(t *testing.T) {
-			ios, _, _, _ := iostreams.Test()
-			f := &cli.Factory{IO: ios}
-			var got *Options
-			cmd := NewCmd(f, func(o *Options) error { got = o; return nil })
-			argv, _ := shellwords.Parse(tc.argv)
-			cmd.SetArgs(argv)
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
-			if tc.wantErr {
-				if err == nil {
-					t.Fatal("no error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.File != tc.want.File || got.Yes != tc.want.Yes || got.JSON != tc.want.JSON || got.DryRun != tc.want.DryRun ||
-				got.Service != tc.want.Service || got.User != tc.want.User || got.Database != tc.want.Database {
-				t.Errorf("options = %+v, want %+v", got, tc.want)
-			}
-			if strings.Contains(tc.argv, "-p proj") {
-				c := got.Compose
-				if c.ProjectName != "proj" || c.ProjectDir != "dir" || strings.Join(c.ConfigPaths, ",") != "a.yaml,b.yaml" {
-					t.Errorf("compose options = %+v", c)
-				}
-			}
-		})
-	}
+	omit := func(o *Options) { o.IO, o.Engine, o.Prompter, o.Getenv, o.target = nil, nil, nil, nil, nil }
+	clitest.RunCases(t, clitest.WithFactory(NewCmd), omit, []clitest.Case[Options]{
+		{Argv: "b.sql.gz", Want: Options{File: "b.sql.gz"}},
+		{Argv: "--yes --json b.sql.gz", Want: Options{File: "b.sql.gz", Yes: true, JSON: true}},
+		{Argv: "-y --dry-run b.sql.gz", Want: Options{File: "b.sql.gz", Yes: true, DryRun: true}},
+		{Argv: "--service pg --user u --database d b.sql.gz", Want: Options{File: "b.sql.gz", Service: "pg", User: "u", Database: "d"}},
+		{Argv: "-f a.yaml -f b.yaml -p proj --project-directory dir x.sql.gz", Want: Options{File: "x.sql.gz",
+			Compose: compose.Options{ConfigPaths: []string{"a.yaml", "b.yaml"}, ProjectName: "proj", ProjectDir: "dir"}}},
+		{Argv: "", WantErr: true},
+		{Argv: "a.sql.gz b.sql.gz", WantErr: true},
+		{Argv: "--bogus a.sql.gz", WantErr: true},
+	})
 }
 
 func gzipFile(t *testing.T, sql string) string {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 )
@@ -69,42 +70,15 @@ func TestEditPruneFilter(t *testing.T) {
 }
 
 func TestNewCmdFlags(t *testing.T) {
-	tests := []struct {
-		argv    string
-		want    Options
-		wantErr bool
-	}{
-		{argv: "", want: Options{}},
-		{argv: "--prune-filter", want: Options{AddPruneFilter: true}},
-		{argv: "--remove-prune-filter --json", want: Options{RemovePruneFilter: true, JSON: true}},
-		{argv: "--prune-filter --docker-config /x", want: Options{AddPruneFilter: true, ConfigDir: "/x"}},
-		{argv: "--prune-filter --remove-prune-filter", wantErr: true},
-		{argv: "extra", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.argv, func(t *testing.T) {
-			ios, _, _, _ := iostreams.Test()
-			var got *Options
-			cmd := NewCmd(&cli.Factory{IO: ios}, func(o *Options) error { got = o; return nil })
-			cmd.SetArgs(strings.Fields(tt.argv))
-			cmd.SetOut(ios.Out)
-			cmd.SetErr(ios.ErrOut)
-			err := cmd.Execute()
-			if tt.wantErr {
-				if err == nil {
-					t.Fatal("want an error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.AddPruneFilter != tt.want.AddPruneFilter || got.RemovePruneFilter != tt.want.RemovePruneFilter ||
-				got.ConfigDir != tt.want.ConfigDir || got.JSON != tt.want.JSON {
-				t.Errorf("options = %+v, want %+v", *got, tt.want)
-			}
-		})
-	}
+	omit := func(o *Options) { o.IO, o.Config = nil, nil }
+	clitest.RunCases(t, clitest.WithFactory(NewCmd), omit, []clitest.Case[Options]{
+		{Argv: "", Want: Options{}},
+		{Argv: "--prune-filter", Want: Options{AddPruneFilter: true}},
+		{Argv: "--remove-prune-filter --json", Want: Options{RemovePruneFilter: true, JSON: true}},
+		{Argv: "--prune-filter --docker-config /x", Want: Options{AddPruneFilter: true, ConfigDir: "/x"}},
+		{Argv: "--prune-filter --remove-prune-filter", WantErr: true},
+		{Argv: "extra", WantErr: true},
+	})
 }
 
 func TestRun(t *testing.T) {

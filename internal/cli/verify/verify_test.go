@@ -7,12 +7,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
-
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
@@ -20,36 +18,13 @@ import (
 )
 
 func TestNewCmdFlags(t *testing.T) {
-	for _, tc := range []struct {
-		argv    string
-		want    Options
-		wantErr bool
-	}{
-		{argv: "b.sql.gz", want: Options{File: "b.sql.gz"}},
-		{argv: "--restore-test --json --image pg:15 --min-size 1KB b.sql.gz", want: Options{File: "b.sql.gz", RestoreTest: true, JSON: true, Image: "pg:15", MinSize: "1KB"}},
-		{argv: "", wantErr: true},
-		{argv: "a b", wantErr: true},
-	} {
-		t.Run(tc.argv, func(t *testing.T) {
-			ios, _, _, _ := iostreams.Test()
-			var got *Options
-			cmd := NewCmd(&cli.Factory{IO: ios}, func(o *Options) error { got = o; return nil })
-			err := clitest.Execute(t, cmd, tc.argv)
-			if tc.wantErr {
-				if err == nil {
-					t.Fatal("no error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.IO, got.Engine = nil, nil
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Errorf("options = %+v, want %+v", *got, tc.want)
-			}
-		})
-	}
+	omit := func(o *Options) { o.IO, o.Engine = nil, nil }
+	clitest.RunCases(t, clitest.WithFactory(NewCmd), omit, []clitest.Case[Options]{
+		{Argv: "b.sql.gz", Want: Options{File: "b.sql.gz"}},
+		{Argv: "--restore-test --json --image pg:15 --min-size 1KB b.sql.gz", Want: Options{File: "b.sql.gz", RestoreTest: true, JSON: true, Image: "pg:15", MinSize: "1KB"}},
+		{Argv: "", WantErr: true},
+		{Argv: "a b", WantErr: true},
+	})
 }
 
 func TestRun(t *testing.T) {

@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
@@ -31,43 +34,20 @@ func testFactory(e engine.Engine, snapDir string) (*cli.Factory, *bytes.Buffer) 
 }
 
 func TestFlags(t *testing.T) {
-	tests := []struct {
-		argv    string
-		want    Options
-		wantErr bool
-	}{
-		{argv: "snapshot media", want: Options{Volume: "media"}},
-		{argv: "snapshot media --dir /b --json", want: Options{Volume: "media", Dir: "/b", JSON: true}},
-		{argv: "restore s.tar.gz --to new", want: Options{File: "s.tar.gz", Volume: "new"}},
-		{argv: "restore --to=new s.tar.gz --json", want: Options{File: "s.tar.gz", Volume: "new", JSON: true}},
-		{argv: "restore s.tar.gz", wantErr: true},
-		{argv: "snapshot", wantErr: true},
-		{argv: "snapshot a b", wantErr: true},
+	newCmd := func(runF func(*Options) error) *cobra.Command {
+		f, _ := testFactory(fake.New(), "")
+		return NewCmd(f, runF)
 	}
-	for _, tt := range tests {
-		t.Run(tt.argv, func(t *testing.T) {
-			f, _ := testFactory(fake.New(), "")
-			var got *Options
-			cmd := NewCmd(f, func(o *Options) error { got = o; return nil })
-			cmd.SetArgs(strings.Fields(tt.argv))
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
-			if tt.wantErr {
-				if err == nil {
-					t.Fatal("want a usage error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.Factory, got.Now = nil, nil
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("got %+v want %+v", *got, tt.want)
-			}
-		})
-	}
+	omit := func(o *Options) { o.Factory, o.Now = nil, nil }
+	clitest.RunCases(t, newCmd, omit, []clitest.Case[Options]{
+		{Argv: "snapshot media", Want: Options{Volume: "media"}},
+		{Argv: "snapshot media --dir /b --json", Want: Options{Volume: "media", Dir: "/b", JSON: true}},
+		{Argv: "restore s.tar.gz --to new", Want: Options{File: "s.tar.gz", Volume: "new"}},
+		{Argv: "restore --to=new s.tar.gz --json", Want: Options{File: "s.tar.gz", Volume: "new", JSON: true}},
+		{Argv: "restore s.tar.gz", WantErr: true},
+		{Argv: "snapshot", WantErr: true},
+		{Argv: "snapshot a b", WantErr: true},
+	})
 }
 
 func TestSnapshotAndRestore(t *testing.T) {
