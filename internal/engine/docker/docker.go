@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -318,15 +319,31 @@ func (e *Engine) Exec(ctx context.Context, ctr string, spec engine.ExecSpec) err
 	}()
 	select {
 	case <-ctx.Done():
+		// Closing the connection ends StdCopy; wait for it so nothing
+		// writes to the caller's Stdout after Exec returned.
 		hj.Close()
+		<-outDone
 		return ctx.Err()
 	case err = <-outDone:
 	}
 	if err != nil {
 		return fmt.Errorf("exec %s: stream: %w", spec.Cmd[0], err)
 	}
-	if err := <-inErr; err != nil {
-		return fmt.Errorf("exec %s: stdin: %w", spec.Cmd[0], err)
+	// The output ended, so the process is done with its streams. A process
+	// that exits before reading all of its stdin leaves the copy blocked on
+	// the caller's reader: do not wait for it forever.
+	stdinUnread := false
+	select {
+	case err := <-inErr:
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("exec %s: stdin: %w", spec.Cmd[0], err)
+		}
+	case <-time.After(2 * time.Second):
+		stdinUnread = true
+		hj.Close()
+	case <-ctx.Done():
+		hj.Close()
+		return ctx.Err()
 	}
 	// The stream ended; the exit code may take a moment to be recorded.
 	for i := 0; ; i++ {
@@ -337,6 +354,9 @@ func (e *Engine) Exec(ctx context.Context, ctr string, spec engine.ExecSpec) err
 		if !ins.Running {
 			if ins.ExitCode != 0 {
 				return &engine.ExitError{Code: ins.ExitCode, Stderr: string(bytes.TrimSpace(tail.buf))}
+			}
+			if stdinUnread {
+				return fmt.Errorf("exec %s: exited before reading all of its input", spec.Cmd[0])
 			}
 			return nil
 		}
