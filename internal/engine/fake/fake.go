@@ -292,14 +292,21 @@ func (e *Engine) find(idOrName string) (*engine.Container, error) {
 	return nil, fmt.Errorf("container %s: %w", idOrName, engine.ErrNotFound)
 }
 
+// lockContainer takes the lock, which the caller releases whatever this
+// returns, then checks the engine is reachable and finds the container by ID
+// or name: the start of every method on one container.
+func (e *Engine) lockContainer(idOrName string) (*engine.Container, error) {
+	e.mu.Lock()
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	return e.find(idOrName)
+}
+
 // InspectContainer returns a container.
 func (e *Engine) InspectContainer(ctx context.Context, idOrName string) (engine.Container, error) {
-	e.mu.Lock()
+	c, err := e.lockContainer(idOrName)
 	defer e.mu.Unlock()
-	if err := e.check(); err != nil {
-		return engine.Container{}, err
-	}
-	c, err := e.find(idOrName)
 	if err != nil {
 		return engine.Container{}, err
 	}
@@ -342,12 +349,8 @@ func (e *Engine) CreateContainer(ctx context.Context, spec engine.ContainerSpec)
 
 // StartContainer marks a container running.
 func (e *Engine) StartContainer(ctx context.Context, id string) error {
-	e.mu.Lock()
+	c, err := e.lockContainer(id)
 	defer e.mu.Unlock()
-	if err := e.check(); err != nil {
-		return err
-	}
-	c, err := e.find(id)
 	if err != nil {
 		return err
 	}
@@ -358,12 +361,8 @@ func (e *Engine) StartContainer(ctx context.Context, id string) error {
 
 // StopContainer marks a container exited.
 func (e *Engine) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
-	e.mu.Lock()
+	c, err := e.lockContainer(id)
 	defer e.mu.Unlock()
-	if err := e.check(); err != nil {
-		return err
-	}
-	c, err := e.find(id)
 	if err != nil {
 		return err
 	}
@@ -374,12 +373,8 @@ func (e *Engine) StopContainer(ctx context.Context, id string, timeout time.Dura
 
 // RemoveContainer deletes a container (and its anonymous volumes if asked).
 func (e *Engine) RemoveContainer(ctx context.Context, id string, removeVolumes bool) error {
-	e.mu.Lock()
+	c, err := e.lockContainer(id)
 	defer e.mu.Unlock()
-	if err := e.check(); err != nil {
-		return err
-	}
-	c, err := e.find(id)
 	if err != nil {
 		return err
 	}
@@ -437,12 +432,8 @@ func (e *Engine) mountFor(c *engine.Container, p string) (vol, rel string, ok bo
 // CopyFrom returns a tar of a mounted volume's directory, rooted at the
 // base name of path (like the engine's archive API).
 func (e *Engine) CopyFrom(ctx context.Context, container, p string) (io.ReadCloser, error) {
-	e.mu.Lock()
+	c, err := e.lockContainer(container)
 	defer e.mu.Unlock()
-	if err := e.check(); err != nil {
-		return nil, err
-	}
-	c, err := e.find(container)
 	if err != nil {
 		return nil, err
 	}
@@ -475,12 +466,8 @@ func (e *Engine) CopyFrom(ctx context.Context, container, p string) (io.ReadClos
 // CopyTo extracts the regular files of a tar stream into the volumes
 // mounted where each entry lands (dir joined with the entry's name).
 func (e *Engine) CopyTo(ctx context.Context, container, dir string, tarStream io.Reader) error {
-	e.mu.Lock()
+	c, err := e.lockContainer(container)
 	defer e.mu.Unlock()
-	if err := e.check(); err != nil {
-		return err
-	}
-	c, err := e.find(container)
 	if err != nil {
 		return err
 	}
