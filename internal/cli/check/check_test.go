@@ -100,16 +100,8 @@ func TestRun(t *testing.T) {
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d (err %v)\n%s", code, tt.wantCode, err, out)
 			}
-			for _, w := range tt.wantStdout {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("stdout lacks %q:\n%s", w, out)
-				}
-			}
-			for _, w := range tt.wantStderr {
-				if !strings.Contains(errOut.String(), w) {
-					t.Errorf("stderr lacks %q:\n%s", w, errOut)
-				}
-			}
+			clitest.Contains(t, "stdout", out.String(), tt.wantStdout)
+			clitest.Contains(t, "stderr", errOut.String(), tt.wantStderr)
 			if tt.wantStdout == nil && out.Len() > 0 {
 				t.Errorf("stdout = %q, want nothing", out)
 			}

@@ -5,6 +5,7 @@ package clitest
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/mattn/go-shellwords"
@@ -81,5 +82,16 @@ func RunCases[O any](t *testing.T, newCmd NewCmd[O], omit func(*O), cases []Case
 				t.Errorf("options = %+v, want %+v", *got, tc.Want)
 			}
 		})
+	}
+}
+
+// Contains fails t for each of wants that got, the output called name
+// ("stdout", "stderr"), lacks.
+func Contains(t testing.TB, name, got string, wants []string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s lacks %q:\n%s", name, w, got)
+		}
 	}
 }

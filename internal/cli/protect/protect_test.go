@@ -73,11 +73,7 @@ func TestRun(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			for _, w := range tt.wantStdout {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("stdout lacks %q:\n%s", w, out)
-				}
-			}
+			clitest.Contains(t, "stdout", out.String(), tt.wantStdout)
 			calls := strings.Join(fe.Calls(), "\n")
 			for _, c := range tt.wantCalls {
 				if neg, ok := strings.CutPrefix(c, "!"); ok {

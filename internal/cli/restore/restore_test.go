@@ -128,16 +128,8 @@ func TestRun(t *testing.T) {
 			if !tc.wantRestore && len(srv.Statements("CREATE", "ALTER", "DROP", "SAFETY")) > 0 {
 				t.Errorf("changes without a restore: %q", srv.Log)
 			}
-			for _, w := range tc.wantStdout {
-				if !strings.Contains(stdout.String(), w) {
-					t.Errorf("stdout lacks %q:\n%s", w, stdout)
-				}
-			}
-			for _, w := range tc.wantStderr {
-				if !strings.Contains(stderr.String(), w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
-			}
+			clitest.Contains(t, "stdout", stdout.String(), tc.wantStdout)
+			clitest.Contains(t, "stderr", stderr.String(), tc.wantStderr)
 			if tc.json {
 				var v map[string]any
 				if err := json.Unmarshal(stdout.Bytes(), &v); err != nil {
