@@ -135,6 +135,9 @@ func main() {
 		failed = true
 	}
 	if failed {
+		// os.Exit skips deferred calls: remove the project's volumes first.
+		cleanup()
+		floorCleanup()
 		os.Exit(1)
 	}
 	fmt.Println("ok")
