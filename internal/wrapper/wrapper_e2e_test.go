@@ -343,6 +343,13 @@ func TestComposeUpRecreateOfChangedVolume(t *testing.T) {
 	if e.Verdict != policy.Backup || len(e.Volumes) != 1 || e.Volumes[0].Name != p.Volume("media") || e.Volumes[0].Action != "recreate" {
 		t.Fatalf("changed media volume: %+v", e)
 	}
+	// compose removes the app container to recreate media and leaves its
+	// anonymous /cache volume behind (docker/compose's removeDivergedVolume):
+	// remember it so the test removes it too.
+	anon := p.Docker("inspect", "-f", `{{range .Mounts}}{{if eq .Destination "/cache"}}{{.Name}}{{end}}{{end}}`, p.ContainerID("app"))
+	if name := strings.TrimSpace(anon.Stdout); name != "" {
+		t.Cleanup(func() { p.Docker("volume", "rm", "-f", name) })
+	}
 	if r := p.Run("ledger_docker", "compose", "up", "-d", "-y"); r.ExitCode != 0 {
 		t.Fatalf("compose up -y: %s", r)
 	}
