@@ -234,6 +234,19 @@ func TestSideNameFitsIdentifierLimit(t *testing.T) {
 	}
 }
 
+// mustRestore prepares and executes req, failing the test on any error.
+func mustRestore(t *testing.T, req *Request) {
+	t.Helper()
+	ctx := context.Background()
+	plan, err := Prepare(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Execute(ctx, req, plan); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
 func TestTimeFromName(t *testing.T) {
@@ -276,14 +289,7 @@ func TestRestoreBuildsIndexesInParallelAfterTheData(t *testing.T) {
 	srv := restoretest.NewServer()
 	file := writeGzip(t, t.TempDir(), "b.sql.gz", parallelDump)
 	req := newRequest(t, srv, file, nil)
-	ctx := context.Background()
-	plan, err := Prepare(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Execute(ctx, req, plan); err != nil {
-		t.Fatal(err)
-	}
+	mustRestore(t, req)
 	if n := len(srv.Statements("LOAD ledger__ledger_restore_")); n != 1+DefaultJobs {
 		t.Errorf("%d psql sessions loaded the scratch database, want %d", n, 1+DefaultJobs)
 	}
@@ -325,14 +331,7 @@ func TestRestoreMetaCommandAfterParallelEntriesGoesToMain(t *testing.T) {
 	}
 	file := writeGzip(t, t.TempDir(), "b.sql.gz", dump)
 	req := newRequest(t, srv, file, nil)
-	ctx := context.Background()
-	plan, err := Prepare(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Execute(ctx, req, plan); err != nil {
-		t.Fatal(err)
-	}
+	mustRestore(t, req)
 	if !strings.Contains(srv.DBs["ledger"], "\\unrestrict abc") {
 		t.Errorf("\\unrestrict not loaded: %q", srv.DBs["ledger"])
 	}
