@@ -35,7 +35,9 @@ const (
 	EnvShimDir     = "LEDGER_SHIM_DIR"
 	EnvPlugin      = "LEDGER_PLUGIN"
 	// EnvSelf carries the wrapper's own path to the guard, so the guard
-	// never takes (a copy of) the wrapper for the real docker.
+	// never takes (a copy of) the wrapper for the real docker. It is a
+	// PATH-style list: the C front (wrapper/front) puts its own path there
+	// before it hands a command line to this wrapper, which adds its own.
 	EnvSelf             = "LEDGER_WRAPPER"
 	PluginName          = "docker-ledger"
 	GuardVerb           = "guard"
@@ -66,6 +68,9 @@ func Main(argv []string, env []string) int {
 	}
 	args := append([]string{PluginName, pluginCommandPrefix, verb, ProgramFlag, string(in.Program), "--"}, in.Args...)
 	if self, err := os.Executable(); err == nil {
+		if front := getenv(EnvSelf); front != "" {
+			self = front + string(os.PathListSeparator) + self
+		}
 		env = append(env[:len(env):len(env)], EnvSelf+"="+self)
 	}
 	err = syscall.Exec(plugin, args, env)
@@ -105,7 +110,9 @@ func ExecReal(prog intercept.Program, args, env []string, stderr io.Writer) int 
 
 // FindReal finds the real docker (or docker-compose): the override
 // variable, else the first executable on PATH that is not ledger_docker
-// itself (a symlink or copy of it) and not in the shim folder.
+// itself (a symlink or copy of it: this program, the files $LEDGER_WRAPPER
+// lists, or a link to a ledger_docker or ledger_docker-full) and not in the
+// shim folder. The C front (wrapper/front) does the same for docker.
 func FindReal(prog intercept.Program, getenv func(string) string) (string, error) {
 	override := EnvRealDocker
 	if prog == intercept.DockerCompose {
@@ -115,7 +122,7 @@ func FindReal(prog intercept.Program, getenv func(string) string) (string, error
 		return p, nil
 	}
 	var selves []os.FileInfo
-	for _, p := range []string{getenv(EnvSelf), executable()} {
+	for _, p := range append(filepath.SplitList(getenv(EnvSelf)), executable()) {
 		if fi, err := os.Stat(p); p != "" && err == nil {
 			selves = append(selves, fi)
 		}
@@ -168,11 +175,18 @@ func WithoutSelf(env []string) []string {
 	return out
 }
 
-// isWrapper reports whether path resolves to a ledger_docker binary (a
-// link to another copy of the wrapper, e.g. an older install).
+// Wrapper file names: the C front and the Go wrapper it hands to.
+const (
+	FrontName = "ledger_docker"
+	FullName  = "ledger_docker-full"
+)
+
+// isWrapper reports whether path resolves to a ledger_docker or
+// ledger_docker-full binary (a link to another copy of the wrapper, e.g. an
+// older install).
 func isWrapper(path string) bool {
 	real, err := filepath.EvalSymlinks(path)
-	return err == nil && filepath.Base(real) == "ledger_docker"
+	return err == nil && (filepath.Base(real) == FrontName || filepath.Base(real) == FullName)
 }
 
 // ShimDir is $LEDGER_SHIM_DIR, else ${XDG_DATA_HOME:-$HOME/.local/share}/ledger-docker/shim.

@@ -38,13 +38,21 @@ func TestFindRealSkipsWrapperAndShims(t *testing.T) {
 	link(t, self, filepath.Join(d, "a", "docker"))   // a link to this wrapper
 	exe(t, filepath.Join(d, "old", "ledger_docker")) // another wrapper install
 	link(t, filepath.Join(d, "old", "ledger_docker"), filepath.Join(d, "b", "docker"))
+	exe(t, filepath.Join(d, "old", FullName)) // the Go stage of another install
+	link(t, filepath.Join(d, "old", FullName), filepath.Join(d, "c", "docker"))
+	front := filepath.Join(d, "front", "docker") // the C front, a copy named docker
+	exe(t, front)
 	exe(t, filepath.Join(d, "noexec", "docker"))
 	_ = os.Chmod(filepath.Join(d, "noexec", "docker"), 0o644)
 	exe(t, filepath.Join(d, "real", "docker"))
 	exe(t, filepath.Join(d, "real", "docker-compose"))
 	path := strings.Join([]string{filepath.Join(d, "shim"), filepath.Join(d, "a"), filepath.Join(d, "b"),
-		filepath.Join(d, "noexec"), filepath.Join(d, "real")}, string(os.PathListSeparator))
-	env := []string{"PATH=" + path, EnvShimDir + "=" + filepath.Join(d, "shim"), EnvSelf + "=" + self}
+		filepath.Join(d, "c"), filepath.Join(d, "front"), filepath.Join(d, "noexec"), filepath.Join(d, "real")},
+		string(os.PathListSeparator))
+	// EnvSelf lists the front, then the Go wrapper (as Main sets it after
+	// the front's hand-off).
+	env := []string{"PATH=" + path, EnvShimDir + "=" + filepath.Join(d, "shim"),
+		EnvSelf + "=" + front + string(os.PathListSeparator) + self}
 
 	got, err := FindReal(intercept.Docker, Getenv(env))
 	if err != nil || got != filepath.Join(d, "real", "docker") {
