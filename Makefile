@@ -17,14 +17,27 @@ BENCHES += ./internal/bench/check
 BENCHES += ./internal/bench/wrapper
 BENCHES += ./internal/bench/backup
 
-.PHONY: all build test unit e2e bench images clean vet
+# The C front (wrapper/front): bin/ledger_docker, static, no libraries.
+CC        ?= cc
+FRONT_CFLAGS := -std=c11 -Os -static -Wall -Wextra -Werror
+
+.PHONY: all build build-go front test unit e2e bench images clean vet
 
 all: build
 
-build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ledger_docker ./wrapper
+build: build-go front
+
+# The Go binaries; the Go wrapper is ledger_docker-full, which the front
+# hands every command line to that may delete something.
+build-go:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ledger_docker-full ./wrapper
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/docker-ledger ./plugin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ledger-precommit ./hooks
+
+front:
+	@command -v $(firstword $(CC)) >/dev/null || { echo "make: no C compiler ($(CC)) for bin/ledger_docker (wrapper/front): install gcc and libc6-dev, or set CC" >&2; exit 1; }
+	@mkdir -p $(BIN)
+	$(CC) $(FRONT_CFLAGS) -o $(BIN)/ledger_docker wrapper/front/ledger_docker.c
 
 # gotest runs `go test -json` through testsummary: plain go test output per
 # package, every failed test's output, one summary line, and the exit status.

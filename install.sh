@@ -7,7 +7,10 @@
 #   ./install.sh --hook REPO --uninstall remove that hook
 #
 # What it installs:
-#   $PREFIX/bin/ledger_docker          the wrapper (PREFIX defaults to ~/.local)
+#   $PREFIX/bin/ledger_docker          the wrapper's C front (PREFIX defaults to ~/.local);
+#                                      without a C compiler, a copy of the Go wrapper
+#   $PREFIX/bin/ledger_docker-full     the Go wrapper, which the front hands every
+#                                      command to that may delete something
 #   $SHIM/docker, $SHIM/docker-compose links to ledger_docker; put $SHIM first on
 #                                      PATH so scripts are covered too
 #                                      (SHIM = ${XDG_DATA_HOME:-~/.local/share}/ledger-docker/shim)
@@ -23,6 +26,7 @@
 #   --yes, -y    add the shell lines without asking (install) / remove them (uninstall)
 #   --no         never touch shell startup files
 #   --bin DIR    take prebuilt binaries from DIR instead of running `make build`
+#                (a DIR without ledger_docker gets the Go wrapper under both names)
 #   -h, --help   this text
 set -euo pipefail
 
@@ -40,6 +44,9 @@ hook_mark='# ledger-docker pre-commit hook'
 mode=install
 consent=ask
 built=""
+# front is the built file installed as ledger_docker: the C front, or the Go
+# wrapper when there is no C compiler (or --bin DIR has no front).
+front=ledger_docker
 hook_repo=""
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -75,14 +82,24 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-# build makes bin/ unless --bin gave prebuilt binaries.
+# build makes bin/ unless --bin gave prebuilt binaries. Without a C
+# compiler only the Go binaries are built (make build-go).
 build() {
 	if [ -z "$built" ]; then
 		command -v make >/dev/null && command -v go >/dev/null ||
 			die "building needs make and Go (1.21 or newer); or pass --bin DIR with prebuilt binaries"
-		say "building (make build)..."
-		make -C "$here" --no-print-directory build >/dev/null
+		local cc=${CC:-cc}
+		if command -v "${cc%% *}" >/dev/null; then
+			say "building (make build)..."
+			make -C "$here" --no-print-directory build >/dev/null
+		else
+			say "building (make build-go)..."
+			make -C "$here" --no-print-directory build-go >/dev/null
+			front=ledger_docker-full
+		fi
 		built=$here/bin
+	elif [ ! -e "$built/ledger_docker" ]; then
+		front=ledger_docker-full
 	fi
 }
 
@@ -239,9 +256,14 @@ setup() {
 
 do_install() {
 	build
-	need_binary ledger_docker
+	need_binary "$front"
+	need_binary ledger_docker-full
 	need_binary docker-ledger
-	put_file "$built/ledger_docker" "$bindir/ledger_docker"
+	if [ "$front" != ledger_docker ]; then
+		say "no C front (no C compiler found): ledger_docker is the Go wrapper too, so pass-through docker commands are a few ms slower (install gcc and libc6-dev, then run ./install.sh again)"
+	fi
+	put_file "$built/$front" "$bindir/ledger_docker"
+	put_file "$built/ledger_docker-full" "$bindir/ledger_docker-full"
 	put_link "$bindir/ledger_docker" "$shim/docker"
 	put_link "$bindir/ledger_docker" "$shim/docker-compose"
 	put_file "$built/docker-ledger" "$plugins/docker-ledger"
@@ -264,6 +286,7 @@ do_uninstall() {
 	remove_our_link "$shim/docker-compose"
 	rmdir "$shim" "$share" 2>/dev/null || true
 	remove_file "$bindir/ledger_docker"
+	remove_file "$bindir/ledger_docker-full"
 	remove_file "$bindir/ledger-precommit"
 	if [ "$consent" = no ]; then
 		say "shell startup files left alone (--no)"

@@ -188,7 +188,7 @@ func pruneFilters(t *testing.T, path string) (map[string]any, []string) {
 }
 
 func TestInstallUninstall(t *testing.T) {
-	e := newEnv(t, "ledger_docker", "docker-ledger")
+	e := newEnv(t, "ledger_docker", "ledger_docker-full", "docker-ledger")
 	bindir, shim, plugin := e.paths()
 	cfgPath := filepath.Join(e.dockerCfg, "config.json")
 	bashrc := filepath.Join(e.home, ".bashrc")
@@ -208,8 +208,13 @@ func TestInstallUninstall(t *testing.T) {
 	e.install("--yes")
 
 	t.Run("wrapper and shim", func(t *testing.T) {
-		if fi, err := os.Stat(filepath.Join(bindir, "ledger_docker")); err != nil || fi.Mode()&0o111 == 0 {
-			t.Fatalf("ledger_docker not installed executable: %v", err)
+		for _, name := range []string{"ledger_docker", "ledger_docker-full"} {
+			if fi, err := os.Stat(filepath.Join(bindir, name)); err != nil || fi.Mode()&0o111 == 0 {
+				t.Fatalf("%s not installed executable: %v", name, err)
+			}
+			if read(t, filepath.Join(bindir, name)) != read(t, filepath.Join(e.bins, name)) {
+				t.Errorf("%s is not the built %s", name, name)
+			}
 		}
 		for _, name := range []string{"docker", "docker-compose"} {
 			target, err := os.Readlink(filepath.Join(shim, name))
@@ -217,13 +222,21 @@ func TestInstallUninstall(t *testing.T) {
 				t.Errorf("shim %s -> %q (%v), want a link to ledger_docker", name, target, err)
 			}
 		}
-		// With the shim first on PATH, `docker` is the wrapper, which passes
+		// `docker` in the shim (exec.Command looks a bare name up on the
+		// test's own PATH, so the path is given) is the front, which passes
 		// a harmless command through to the real docker.
 		real := e.run(e.home, nil, testenv.RealDocker(t), "version", "--format", "{{.Client.Version}}")
 		viaShim := e.run(e.home, []string{"PATH=" + shim + ":" + bindir + ":" + os.Getenv("PATH")},
-			"docker", "version", "--format", "{{.Client.Version}}")
+			filepath.Join(shim, "docker"), "version", "--format", "{{.Client.Version}}")
 		if viaShim.ExitCode != 0 || viaShim.Stdout != real.Stdout {
 			t.Errorf("docker through the shim: %s\nwant the real docker's %q", viaShim, real.Stdout)
+		}
+		// A command the front hands to the Go wrapper, which finds the
+		// installed plugin: explain mode answers with a decision.
+		explain := e.run(e.home, []string{"PATH=" + shim + ":" + bindir + ":" + os.Getenv("PATH"), "LEDGER_EXPLAIN=1"},
+			filepath.Join(shim, "docker"), "volume", "rm", "ldinstall-no-such-volume")
+		if explain.ExitCode != 0 || !strings.Contains(explain.Stdout, `"verdict"`) {
+			t.Errorf("explain through the shim, front and Go wrapper: %s", explain)
 		}
 	})
 
@@ -305,7 +318,8 @@ func TestInstallUninstall(t *testing.T) {
 
 	t.Run("uninstall", func(t *testing.T) {
 		e.install("--uninstall", "--yes")
-		for _, p := range []string{filepath.Join(bindir, "ledger_docker"), filepath.Join(shim, "docker"),
+		for _, p := range []string{filepath.Join(bindir, "ledger_docker"), filepath.Join(bindir, "ledger_docker-full"),
+			filepath.Join(shim, "docker"),
 			filepath.Join(shim, "docker-compose"), plugin, shim} {
 			if _, err := os.Lstat(p); err == nil {
 				t.Errorf("%s still exists after --uninstall", p)
@@ -419,5 +433,39 @@ func TestInstallKeepsForeignHook(t *testing.T) {
 	}
 	if read(t, hook) != "#!/bin/sh\necho mine\n" {
 		t.Errorf("foreign hook was changed")
+	}
+}
+
+// Without a C compiler there is no front: the Go wrapper is installed
+// under both names, with one line saying so.
+func TestInstallWithoutCFront(t *testing.T) {
+	e := newEnv(t, "ledger_docker-full", "docker-ledger")
+	bindir, shim, _ := e.paths()
+	goOnly := t.TempDir()
+	for _, name := range []string{"ledger_docker-full", "docker-ledger"} {
+		write(t, filepath.Join(goOnly, name), read(t, filepath.Join(e.bins, name)))
+		if err := os.Chmod(filepath.Join(goOnly, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.bins = goOnly
+	r := e.install("--no")
+	if !strings.Contains(r.Stdout, "a few ms slower") {
+		t.Errorf("install without a front does not say the pass-through is slower:\n%s", r.Stdout)
+	}
+	if read(t, filepath.Join(bindir, "ledger_docker")) != read(t, filepath.Join(goOnly, "ledger_docker-full")) {
+		t.Errorf("ledger_docker is not the Go wrapper")
+	}
+	real := e.run(e.home, nil, testenv.RealDocker(t), "version", "--format", "{{.Client.Version}}")
+	viaShim := e.run(e.home, []string{"PATH=" + shim + ":" + bindir + ":" + os.Getenv("PATH")},
+		filepath.Join(shim, "docker"), "version", "--format", "{{.Client.Version}}")
+	if viaShim.ExitCode != 0 || viaShim.Stdout != real.Stdout {
+		t.Errorf("docker through the shim: %s\nwant the real docker's %q", viaShim, real.Stdout)
+	}
+	e.install("--uninstall", "--no")
+	for _, name := range []string{"ledger_docker", "ledger_docker-full"} {
+		if _, err := os.Lstat(filepath.Join(bindir, name)); err == nil {
+			t.Errorf("%s still exists after --uninstall", name)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,21 +13,29 @@ import (
 	"testing"
 )
 
-// The binaries `make build` produces, by name -> package folder.
+// The Go binaries `make build` produces, by name -> package folder.
 var binaryPkgs = map[string]string{
-	"ledger_docker":    "wrapper",
-	"docker-ledger":    "plugin",
-	"ledger-precommit": "hooks",
+	"ledger_docker-full": "wrapper",
+	"docker-ledger":      "plugin",
+	"ledger-precommit":   "hooks",
 }
+
+// The C front `make build` produces (bin/ledger_docker), by name -> source.
+var cBinaries = map[string]string{
+	"ledger_docker": "wrapper/front/ledger_docker.c",
+}
+
+// FrontCFlags are the C front's compiler flags (the Makefile's FRONT_CFLAGS).
+var FrontCFlags = []string{"-std=c11", "-Os", "-static", "-Wall", "-Wextra", "-Werror"}
 
 type builtBinaries struct {
 	dir  string
 	errs map[string]error // why a binary is missing
 }
 
-// Binaries builds bin/ledger_docker, bin/docker-ledger and
-// bin/ledger-precommit (static, CGO off) once per test process and returns
-// their folder. A binary whose package does not exist or does not build is
+// Binaries builds what `make build` builds (ledger_docker-full,
+// docker-ledger and ledger-precommit static with CGO off; ledger_docker, the
+// C front, with $CC or cc) once per test process and returns their folder. A binary whose package does not exist or does not build is
 // left out; Binary fails the test that needs it, with the reason.
 func Binaries(t testing.TB) string {
 	t.Helper()
@@ -45,7 +54,8 @@ func Binary(t testing.TB, name string) string {
 	if err != nil {
 		t.Fatalf("build binaries: %v", err)
 	}
-	if _, ok := binaryPkgs[name]; !ok {
+	_, isGo := binaryPkgs[name]
+	if _, isC := cBinaries[name]; !isGo && !isC {
 		t.Fatalf("testenv: %q is not one of our binaries", name)
 	}
 	if err := b.errs[name]; err != nil {
@@ -80,8 +90,32 @@ var buildBinaries = sync.OnceValues(func() (*builtBinaries, error) {
 			b.errs[name] = err
 		}
 	}
+	for name, src := range cBinaries {
+		b.errs[name] = buildC(root, src, filepath.Join(dir, name))
+	}
 	return b, nil
 })
+
+// BuildFront compiles the C front (wrapper/front) alone into out, as make
+// build does; the error says so when there is no C compiler.
+func BuildFront(root, out string) error {
+	return buildC(root, cBinaries["ledger_docker"], out)
+}
+
+// buildC compiles one C source with the front's flags, with $CC else cc.
+func buildC(root, src, out string) error {
+	cc := os.Getenv("CC")
+	if cc == "" {
+		cc = "cc"
+	}
+	ccArgv := strings.Fields(cc)
+	if _, err := exec.LookPath(ccArgv[0]); err != nil {
+		return fmt.Errorf("no C compiler (%s) to build %s: install gcc and libc6-dev, or set CC: %w", cc, src, err)
+	}
+	args := append(append(ccArgv, FrontCFlags...), "-o", out, src)
+	_, err := runCmd(context.Background(), root, nil, args...)
+	return err
+}
 
 func hasGoFiles(dir string) bool {
 	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))

@@ -134,7 +134,7 @@ func (p *Project) Exec(c Cmd) Result {
 	switch {
 	case bin == "docker":
 		bin = p.docker
-	case binaryPkgs[bin] != "":
+	case binaryPkgs[bin] != "" || cBinaries[bin] != "":
 		bin = Binary(p.t, bin)
 	}
 	cmd := exec.Command(bin, c.Args...)
