@@ -1,15 +1,17 @@
 // Command wrapper benchmarks ledger_docker against the real docker CLI on
 // the real engine:
 //
-//   - pass-through: `ledger_docker ps` vs `docker ps`, alternating runs in
-//     the same process, medians and their ratio (target <= 1.05);
+//   - pass-through: `ledger_docker ps` (the C front) vs `docker ps`,
+//     alternating runs in the same process, medians and their ratio (target
+//     <= 1.05); for reference the Go wrapper alone (ledger_docker-full) and
+//     a Go program that only execs docker;
 //   - decision: `LEDGER_EXPLAIN=1 ledger_docker compose down -v` on a real
 //     project (a protected and an unprotected volume on the engine): the
 //     whole wall time of deciding, wrapper hand-off included (target <=
 //     100 ms), and the in-process policy.Decide for reference.
 //
-// Run it with `make bench` (it needs bin/ledger_docker and bin/docker-ledger)
-// or `go run ./internal/bench/wrapper -bin bin/ledger_docker`.
+// Run it with `make bench` (it needs bin/ledger_docker, bin/ledger_docker-full
+// and bin/docker-ledger) or `go run ./internal/bench/wrapper -bin bin/ledger_docker`.
 package main
 
 import (
@@ -42,7 +44,8 @@ const (
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench/wrapper: ")
-	bin := flag.String("bin", "bin/ledger_docker", "the ledger_docker binary")
+	bin := flag.String("bin", "bin/ledger_docker", "the ledger_docker binary (the C front)")
+	fullBin := flag.String("full", "bin/ledger_docker-full", "the Go wrapper the front hands to")
 	runs := flag.Int("runs", 101, "alternating pass-through runs of each command")
 	decisions := flag.Int("decisions", 21, "timed decisions")
 	flag.Parse()
@@ -51,8 +54,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := os.Stat(wrap); err != nil {
-		log.Fatalf("%v (run make build first)", err)
+	full, err := filepath.Abs(*fullBin)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range []string{wrap, full} {
+		if _, err := os.Stat(p); err != nil {
+			log.Fatalf("%v (run make build first)", err)
+		}
 	}
 	real, err := wrapper.FindReal(intercept.Docker, os.Getenv)
 	if err != nil {
@@ -80,18 +89,22 @@ func main() {
 	for i := 0; i < 5; i++ {
 		run(real, env, "ps")
 		run(wrap, env, "ps")
+		run(full, env, "ps")
 		run(floor, floorEnv, "ps")
 	}
-	var dockerPS, wrapPS, floorPS []time.Duration
+	var dockerPS, wrapPS, fullPS, floorPS []time.Duration
 	for i := 0; i < *runs; i++ {
 		dockerPS = append(dockerPS, run(real, env, "ps"))
 		wrapPS = append(wrapPS, run(wrap, env, "ps"))
+		fullPS = append(fullPS, run(full, env, "ps"))
 		floorPS = append(floorPS, run(floor, floorEnv, "ps"))
 	}
-	md, mw, mf := median(dockerPS), median(wrapPS), median(floorPS)
+	md, mw, mfull, mf := median(dockerPS), median(wrapPS), median(fullPS), median(floorPS)
 	ratio := float64(mw) / float64(md)
-	fmt.Printf("pass-through, %d alternating runs: docker ps median %v, ledger_docker ps median %v, ratio %.3f (limit %.2f)\n",
+	fmt.Printf("pass-through, %d alternating runs: docker ps median %v, ledger_docker ps (C front) median %v, ratio %.3f (limit %.2f)\n",
 		*runs, md.Round(10*time.Microsecond), mw.Round(10*time.Microsecond), ratio, maxRatio)
+	fmt.Printf("  reference: the Go wrapper alone (ledger_docker-full ps): median %v, ratio %.3f to docker\n",
+		mfull.Round(10*time.Microsecond), float64(mfull)/float64(md))
 	fmt.Printf("  reference: a Go program that only execs docker: median %v, ratio %.3f to docker; ledger_docker to it %.3f\n",
 		mf.Round(10*time.Microsecond), float64(mf)/float64(md), float64(mw)/float64(mf))
 
@@ -121,7 +134,7 @@ func main() {
 	check()
 	inproc := inProcess(file, *decisions)
 	mdec := median(wall)
-	fmt.Printf("decision, LEDGER_EXPLAIN=1 ledger_docker compose down -v (wrapper + guard + compose load + engine), %d runs: median %v (limit %v)\n",
+	fmt.Printf("decision, LEDGER_EXPLAIN=1 ledger_docker compose down -v (front + Go wrapper + guard + compose load + engine), %d runs: median %v (limit %v)\n",
 		*decisions, mdec.Round(10*time.Microsecond), maxDecision)
 	fmt.Printf("  in-process connect + policy.Decide: median %v\n", inproc.Round(10*time.Microsecond))
 
