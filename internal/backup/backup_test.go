@@ -109,7 +109,7 @@ func TestRunFullVerification(t *testing.T) {
 	}
 	if m.File != filepath.Base(want) || m.Database != "books" || m.User != "ledger" || m.Service != "db" ||
 		m.Counts["public.transactions"] != 42 || m.Fingerprint == "" || m.Versions.Server != "15.20" ||
-		m.Snapshot == "" || m.Size != fi.Size() || len(m.SHA256) != 64 || m.SQLSize < 64<<10 || !m.Created.Equal(clock) {
+		m.Snapshot == "" || m.Size != fi.Size() || len(m.SHA256) != 64 || m.SQLSHA256 != "" || m.SQLSize < 64<<10 || !m.Created.Equal(clock) {
 		t.Errorf("manifest = %+v", m)
 	}
 	if !m.Verification.OK || m.Verification.Mode != verify.ModeFull {

@@ -49,12 +49,14 @@ type Manifest struct {
 	Versions pg.Versions `json:"versions"`
 	Snapshot string      `json:"snapshot"`
 
-	// Size and SHA256 of the .sql.gz file; SQLSize and SQLSHA256 of the
-	// SQL inside it.
-	Size      int64  `json:"size"`
-	SHA256    string `json:"sha256"`
-	SQLSize   int64  `json:"sql_size"`
-	SQLSHA256 string `json:"sql_sha256"`
+	// Size and SHA256 of the .sql.gz file; SQLSize of the SQL inside it
+	// (the gzip CRC, checked on every re-read, covers its content).
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+	SQLSize int64  `json:"sql_size"`
+	// SQLSHA256 is the SQL's sha256, recorded by earlier versions only;
+	// verify checks it when it is there.
+	SQLSHA256 string `json:"sql_sha256,omitempty"`
 	// Compression is "gzip" with its level.
 	Compression      string `json:"compression"`
 	CompressionLevel int    `json:"compression_level"`

@@ -18,8 +18,9 @@ const teeChunks = 2048
 // testRestore loads the SQL into a throwaway server while it is dumped:
 // the server starts as pg_dump begins, and the SQL is teed to it through a
 // bounded buffer, so a full verification costs little more than the dump
-// itself. The file's own bytes are checked separately (re-read from disk,
-// sql_sha256), so what was restored is what the file holds.
+// itself. The file's own bytes are checked separately (re-read from disk:
+// the gzip CRC covers the SQL the writer was given, the same bytes the
+// restore was given), so what was restored is what the file holds.
 type testRestore struct {
 	chunks  chan []byte
 	stop    chan struct{} // closed when the restore has ended

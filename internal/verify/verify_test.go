@@ -66,6 +66,8 @@ func TestFileChecks(t *testing.T) {
 	}{
 		"good":                   {good, exp, nil},
 		"good without manifest":  {good, Expect{MinSize: 10 << 10}, nil},
+		"good, current manifest": {good, Expect{SHA256: sum(good), Size: int64(len(good)), MinSize: 10 << 10}, nil},
+		"other SQL sha256":       {good, Expect{SHA256: sum(good), Size: int64(len(good)), SQLSHA256: sum(nil), MinSize: 10 << 10}, []string{CheckSQLSHA256}},
 		"truncated":              {good[:len(good)/2], exp, []string{CheckMinSize, CheckSHA256, CheckGzip, CheckTrailer}},
 		"truncated, no manifest": {good[:len(good)/2], Expect{MinSize: 10 << 10}, []string{CheckGzip, CheckTrailer}},
 		"flipped byte":           {flipped, exp, []string{CheckSHA256, CheckGzip, CheckTrailer}},

@@ -42,7 +42,8 @@ func NewCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
   min_size             the file is not empty and not below the minimum
   sha256               the file's sha256 equals the manifest's
   gzip_crc             every gzip member decompresses with a valid CRC
-  sql_sha256           the SQL inside equals what was dumped
+  sql_sha256           the SQL inside equals what was dumped (manifests of
+                       earlier versions only; the gzip CRC covers it now)
   completion_trailer   the SQL ends with pg_dump's completion trailer
 and with --restore-test, a test restore into a throwaway container of the
 backup's database image (removed afterwards) whose row counts and schema
