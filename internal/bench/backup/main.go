@@ -7,6 +7,8 @@
 //	backup --db-only (test restore)   vs `pg_dump | gzip` + `gunzip | psql`  <= 0.75x
 //	restore (without its safety backup) vs `gunzip | psql`              <= 1.1x
 //
+// The quick backup and the raw pg_dump alternate three times and their
+// medians are compared.
 // The restore step is the restore without its safety backup (timed apart),
 // taken as the median of the full restore and a restore into a new database,
 // against the median of three gunzip | psql runs around them: the machine's
@@ -158,6 +160,16 @@ volumes:
 	}
 	if _, err := b.cmd("", "volume", "create", "--label", "com.ledgerflow.bench=true", b.volume); err != nil {
 		return err
+	}
+	// A second PostgreSQL server on the same data folder corrupts it (a
+	// container kept by -keep, say): the bench refuses to start one.
+	users, err := b.cmd("", "ps", "-a", "--filter", "volume="+b.volume, "--format", "{{.Names}}")
+	if err != nil {
+		return err
+	}
+	if users = strings.TrimSpace(users); users != "" {
+		return fmt.Errorf("volume %s is in use by container(s) %s; remove them first (docker rm -f %s)",
+			b.volume, strings.ReplaceAll(users, "\n", ", "), strings.ReplaceAll(users, "\n", " "))
 	}
 	if _, err := b.cmd("", "compose", "up", "-d", "--wait"); err != nil {
 		return err
@@ -324,6 +336,8 @@ CHECKPOINT;`
 // figures are the bench's timings.
 type figures struct {
 	raw, shellGzip, quick, shellVerified, verified, restore, safety, restoreStep, shellRestore, shellRestore2, shellRestore3, restoreNew time.Duration
+	// raw2/3 and quick2/3 repeat the first pair, alternating.
+	raw2, raw3, quick2, quick3 time.Duration
 }
 
 func (b *bench) measure() error {
@@ -336,6 +350,11 @@ func (b *bench) measure() error {
 		}
 		return b.sh(`gunzip -c ` + shellFile + ` | "$DOCKER" exec -i "$CTR" psql -X -q -v ON_ERROR_STOP=1 -U ` + dbUser + ` -d bench_shell >/dev/null`)
 	}
+	raw := func() error { return b.sh(dump + ` >/dev/null`) }
+	quick := func() error {
+		_, err := b.ledger("backup", "--db-only", "--verify=quick")
+		return err
+	}
 	var backupFile string
 	var res restoreResult
 	steps := []struct {
@@ -346,12 +365,15 @@ func (b *bench) measure() error {
 	}{
 		// The first dump warms the server's cache the same way for everyone.
 		{"warm-up pg_dump > /dev/null", nil, false, func() error { return b.sh(dump + ` >/dev/null`) }},
-		{"raw pg_dump > /dev/null", &f.raw, false, func() error { return b.sh(dump + ` >/dev/null`) }},
+		{"raw pg_dump > /dev/null", &f.raw, false, raw},
 		{"shell pg_dump | gzip > file", &f.shellGzip, false, func() error { return b.sh(dump + ` | gzip > ` + shellFile) }},
-		{"docker ledger backup --db-only --verify=quick", &f.quick, true, func() error {
-			_, err := b.ledger("backup", "--db-only", "--verify=quick")
-			return err
-		}},
+		{"docker ledger backup --db-only --verify=quick", &f.quick, true, quick},
+		// The quick backup and the raw dump take a few seconds each: they
+		// alternate three times and their medians are compared.
+		{"raw pg_dump > /dev/null (2)", &f.raw2, true, raw},
+		{"docker ledger backup --db-only --verify=quick (2)", &f.quick2, true, quick},
+		{"raw pg_dump > /dev/null (3)", &f.raw3, true, raw},
+		{"docker ledger backup --db-only --verify=quick (3)", &f.quick3, true, quick},
 		{"shell pg_dump | gzip, then gunzip | psql", &f.shellVerified, false, func() error {
 			if err := b.sh(dump + ` | gzip > ` + shellFile); err != nil {
 				return err
@@ -418,6 +440,9 @@ func (b *bench) measure() error {
 	log.Printf("%-50s %8.2fs", "    of which load into the scratch database", ms(res.Durations.Load).Seconds())
 	log.Printf("%-50s %8.2fs", "    of which counts and schema check", ms(res.Durations.Verify).Seconds())
 	log.Printf("%-50s %8.2fs", "    of which swap and drop of the old database", ms(res.Durations.Swap).Seconds())
+	f.raw, f.quick = median(f.raw, f.raw2, f.raw3), median(f.quick, f.quick2, f.quick3)
+	log.Printf("%-50s %8.2fs", "raw pg_dump > /dev/null, median of 3", f.raw.Seconds())
+	log.Printf("%-50s %8.2fs", "backup --verify=quick, median of 3", f.quick.Seconds())
 	f.shellRestore = median(f.shellRestore, f.shellRestore2, f.shellRestore3)
 	f.restoreStep = median(f.restoreStep, f.restoreNew)
 	log.Printf("%-50s %8.2fs", "shell gunzip | psql, median of 3", f.shellRestore.Seconds())
