@@ -9,18 +9,25 @@ import (
 	"testing"
 )
 
-func TestFollowerReadsWhatWasWritten(t *testing.T) {
+// follow creates a file and a Follower on it, closed when the test ends.
+func follow(t *testing.T) (*os.File, *Follower) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "f")
 	w, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	t.Cleanup(func() { w.Close() })
 	fl, err := Follow(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fl.Done()
+	t.Cleanup(fl.Done)
+	return w, fl
+}
+
+func TestFollowerReadsWhatWasWritten(t *testing.T) {
+	w, fl := follow(t)
 	got := make(chan []byte)
 	go func() {
 		b, _ := io.ReadAll(fl)

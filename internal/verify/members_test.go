@@ -28,17 +28,7 @@ func members(t *testing.T, parts ...[]byte) ([]byte, []int64) {
 // ends, and returns what ReadMembers found, judged against exp.
 func readMembers(t *testing.T, data []byte, ends []int64, exp Expect) (FileResult, error) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "b.sql.gz")
-	w, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	fl, err := Follow(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Done()
+	w, fl := follow(t)
 	type result struct {
 		res FileResult
 		err error
