@@ -18,7 +18,11 @@ BENCHES += ./internal/bench/wrapper
 BENCHES += ./internal/bench/backup
 
 # The C front (wrapper/front): bin/ledger_docker, static, no libraries.
+# musl-gcc (Debian's musl-tools) when there is one: a static musl program
+# starts in about 0.3 ms less than a static glibc one, a few percent of a
+# `docker ps`; else $(CC), with glibc. FRONT_CC overrides both.
 CC        ?= cc
+FRONT_CC  ?= $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
 FRONT_CFLAGS := -std=c11 -Os -static -Wall -Wextra -Werror
 
 .PHONY: all build build-go front test unit e2e bench images clean vet
@@ -35,9 +39,9 @@ build-go:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ledger-precommit ./hooks
 
 front:
-	@command -v $(firstword $(CC)) >/dev/null || { echo "make: no C compiler ($(CC)) for bin/ledger_docker (wrapper/front): install gcc and libc6-dev, or set CC" >&2; exit 1; }
+	@command -v $(firstword $(FRONT_CC)) >/dev/null || { echo "make: no C compiler ($(FRONT_CC)) for bin/ledger_docker (wrapper/front): install gcc and libc6-dev (and musl-tools), or set CC" >&2; exit 1; }
 	@mkdir -p $(BIN)
-	$(CC) $(FRONT_CFLAGS) -o $(BIN)/ledger_docker wrapper/front/ledger_docker.c
+	$(FRONT_CC) $(FRONT_CFLAGS) -o $(BIN)/ledger_docker wrapper/front/ledger_docker.c
 
 # gotest runs `go test -json` through testsummary: plain go test output per
 # package, every failed test's output, one summary line, and the exit status.

@@ -89,7 +89,7 @@ build() {
 		command -v make >/dev/null && command -v go >/dev/null ||
 			die "building needs make and Go (1.21 or newer); or pass --bin DIR with prebuilt binaries"
 		local cc=${CC:-cc}
-		if command -v "${cc%% *}" >/dev/null; then
+		if command -v musl-gcc >/dev/null || command -v "${cc%% *}" >/dev/null; then
 			say "building (make build)..."
 			make -C "$here" --no-print-directory build >/dev/null
 		else

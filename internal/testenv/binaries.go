@@ -102,9 +102,19 @@ func BuildFront(root, out string) error {
 	return buildC(root, cBinaries["ledger_docker"], out)
 }
 
-// buildC compiles one C source with the front's flags, with $CC else cc.
+// buildC compiles one C source with the front's flags, as make does:
+// $FRONT_CC, else musl-gcc when there is one (a static musl program starts
+// faster than a static glibc one), else $CC, else cc.
 func buildC(root, src, out string) error {
-	cc := os.Getenv("CC")
+	cc := os.Getenv("FRONT_CC")
+	if cc == "" {
+		if p, err := exec.LookPath("musl-gcc"); err == nil {
+			cc = p
+		}
+	}
+	if cc == "" {
+		cc = os.Getenv("CC")
+	}
 	if cc == "" {
 		cc = "cc"
 	}
