@@ -46,7 +46,7 @@ func main() {
 	log.SetPrefix("bench/wrapper: ")
 	bin := flag.String("bin", "bin/ledger_docker", "the ledger_docker binary (the C front)")
 	fullBin := flag.String("full", "bin/ledger_docker-full", "the Go wrapper the front hands to")
-	runs := flag.Int("runs", 101, "alternating pass-through runs of each command")
+	runs := flag.Int("runs", 301, "alternating pass-through runs of each command")
 	decisions := flag.Int("decisions", 21, "timed decisions")
 	flag.Parse()
 
