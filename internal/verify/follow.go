@@ -8,16 +8,16 @@ import (
 )
 
 // Follower re-reads a file from disk while it is being written: the
-// writer reports each write (Advance) and Read returns only bytes already
-// written through the file, read back with the file's own descriptor (so
-// what is checked is what the kernel holds, not the writer's buffers).
+// writer reports each write (Advance) and each gzip member's end (Mark),
+// and ReadMembers reads every member once it is written whole, with the
+// file's own descriptor (so what is checked is what the kernel holds, not
+// the writer's buffers).
 // It lets a backup verify its file while pg_dump is still running.
 type Follower struct {
 	f       *os.File
 	mu      sync.Mutex
 	cond    *sync.Cond
 	written int64
-	read    int64
 	closed  bool
 	err     error
 	// marks are the ends of gzip members not yet taken by ReadMembers.
@@ -83,33 +83,6 @@ func (fl *Follower) Close(err error) {
 	}
 	fl.mu.Unlock()
 	fl.cond.Broadcast()
-}
-
-// Read waits for written bytes and reads them from the file.
-func (fl *Follower) Read(p []byte) (int, error) {
-	fl.mu.Lock()
-	for fl.read >= fl.written && !fl.closed {
-		fl.cond.Wait()
-	}
-	avail, closed, werr := fl.written-fl.read, fl.closed, fl.err
-	fl.mu.Unlock()
-	if werr != nil {
-		return 0, werr
-	}
-	if avail == 0 && closed {
-		return 0, io.EOF
-	}
-	n, err := fl.f.ReadAt(p[:min(int64(len(p)), avail)], fl.read)
-	fl.mu.Lock()
-	fl.read += int64(n)
-	fl.mu.Unlock()
-	if n > 0 {
-		return n, nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return 0, err
 }
 
 // Done closes the file.
