@@ -84,8 +84,10 @@ var buildBinaries = sync.OnceValues(func() (*builtBinaries, error) {
 			b.errs[name] = fmt.Errorf("package ./%s does not exist yet", pkg)
 			continue
 		}
-		_, err := runCmd(context.Background(), root, []string{"CGO_ENABLED=0"},
+		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+		_, err := runCmd(ctx, root, []string{"CGO_ENABLED=0"},
 			"go", "build", "-trimpath", "-o", filepath.Join(dir, name), "./"+pkg)
+		cancel()
 		if err != nil {
 			b.errs[name] = err
 		}
@@ -123,7 +125,9 @@ func buildC(root, src, out string) error {
 		return fmt.Errorf("no C compiler (%s) to build %s: install gcc and libc6-dev, or set CC: %w", cc, src, err)
 	}
 	args := append(append(ccArgv, FrontCFlags...), "-o", out, src)
-	_, err := runCmd(context.Background(), root, nil, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	_, err := runCmd(ctx, root, nil, args...)
 	return err
 }
 

@@ -50,8 +50,12 @@ func IdleImage(t testing.TB) string {
 	return tag
 }
 
-// ComposeV2 makes sure `docker compose version` works, building the plugin
-// from its Go module (testdata/images/compose/build.sh, about 2 min) if not.
+// ComposeV2 makes sure `docker compose version` works in the harness's
+// environment: the plugin found in the tester's ~/.docker/cli-plugins (or
+// $DOCKER_CONFIG/cli-plugins) or a system plugin folder is linked into every
+// private DOCKER_CONFIG; when there is none it is built from its Go module
+// (testdata/images/compose/build.sh, about 2 min) into a folder of the
+// harness's own under TMPDIR.
 func ComposeV2(t testing.TB) {
 	t.Helper()
 	if err := ensureCompose(); err != nil {
@@ -129,8 +133,11 @@ var ensurePostgres = sync.OnceValues(func() (string, error) {
 		if err != nil {
 			return err
 		}
-		_, err = runCmd(ctx, dir, []string{"DOCKER=" + dockerPath}, "bash", filepath.Join(dir, "build.sh"), tag)
-		return err
+		// mmdebstrap | docker import, in its own process group (runCmd).
+		if _, err := runCmd(ctx, dir, []string{"DOCKER=" + dockerPath}, "bash", filepath.Join(dir, "build.sh"), tag); err != nil {
+			return fmt.Errorf("build %s with testdata/images/postgres/build.sh: %w", tag, err)
+		}
+		return nil
 	})
 })
 
@@ -147,7 +154,7 @@ var ensureIdle = sync.OnceValues(func() (string, error) {
 		defer os.RemoveAll(tmp)
 		bin := filepath.Join(tmp, "idle")
 		if _, err := runCmd(ctx, dir, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "."); err != nil {
-			return err
+			return fmt.Errorf("build the idle program for %s: %w", tag, err)
 		}
 		rootfs, err := tarOf(bin, "idle")
 		if err != nil {
@@ -179,6 +186,11 @@ func tarOf(path, name string) (*bytes.Buffer, error) {
 	return &buf, tw.Close()
 }
 
+// ensureCompose finds the Compose v2 plugin (findCompose) or, when there is
+// none, builds it with testdata/images/compose/build.sh into the harness's
+// own folder (composeBuildConfig), then checks that `docker compose version`
+// answers with the harness's environment (the plugin linked into its
+// private DOCKER_CONFIG).
 var ensureCompose = sync.OnceValue(func() error {
 	dockerPath, err := realDocker()
 	if err != nil {
@@ -186,18 +198,28 @@ var ensureCompose = sync.OnceValue(func() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	if _, err := runCmd(ctx, "", nil, dockerPath, "compose", "version"); err == nil {
-		return nil
-	}
-	dir, err := imageDir("compose")
-	if err != nil {
-		return err
-	}
-	return withLock("compose", func() error {
-		_, err := runCmd(ctx, dir, []string{"DOCKER=" + dockerPath}, "bash", filepath.Join(dir, "build.sh"))
+	if findCompose() == "" {
+		dir, err := imageDir("compose")
 		if err != nil {
-			return fmt.Errorf("build the plugin: %w", err)
+			return err
 		}
-		return nil
-	})
+		err = withLock("compose", func() error {
+			if findCompose() != "" {
+				return nil // another test process built it meanwhile
+			}
+			_, err := runCmd(ctx, dir, []string{"DOCKER=" + dockerPath, "DOCKER_CONFIG=" + composeBuildConfig()},
+				"bash", filepath.Join(dir, "build.sh"))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("build the plugin with testdata/images/compose/build.sh: %w", err)
+		}
+		if findCompose() == "" {
+			return fmt.Errorf("testdata/images/compose/build.sh ran, but no Compose v2 plugin is in %s", filepath.Join(composeBuildConfig(), "cli-plugins"))
+		}
+	}
+	if _, err := runCmd(ctx, "", nil, dockerPath, "compose", "version"); err != nil {
+		return fmt.Errorf("plugin %s: %w", foundCompose(), err)
+	}
+	return nil
 })

@@ -33,11 +33,18 @@ type Project struct {
 	Name string
 	// Dir is the project folder (a copy of the scenario).
 	Dir string
-	// Home is a private folder for HOME-like state: XDG_CONFIG_HOME and
-	// XDG_DATA_HOME point inside it, so tests never touch the user's files.
+	// Home is the project's private HOME (0700): XDG_CONFIG_HOME,
+	// XDG_DATA_HOME, XDG_STATE_HOME, XDG_CACHE_HOME and DOCKER_CONFIG point
+	// inside it, so tests never read or touch the tester's files.
 	Home string
-	// Env is added to every command's environment (after os.Environ()):
-	// COMPOSE_PROJECT_NAME, POSTGRES_IMAGE, IDLE_IMAGE, XDG_*.
+	// DockerConfig is the project's private DOCKER_CONFIG (Home/.docker):
+	// cli-plugins/docker-compose links to the Compose v2 plugin, and there
+	// is no config.json until a test writes one (pruneFilters, aliases,
+	// contexts: `docker context create` writes here too).
+	DockerConfig string
+	// Env is added to the harness's environment (Environ) for every command
+	// of the project: COMPOSE_PROJECT_NAME, POSTGRES_IMAGE, IDLE_IMAGE,
+	// LEDGER_REAL_DOCKER, HOME, XDG_*, DOCKER_CONFIG. Tests may append.
 	Env []string
 
 	docker string
@@ -85,26 +92,28 @@ func NewProject(t testing.TB, scenario string) *Project {
 		t.Fatalf("copy scenario %s: %v", scenario, err)
 	}
 	home := filepath.Join(base, "home")
-	if err := os.MkdirAll(home, 0o700); err != nil {
+	if err := makeHome(home); err != nil {
 		t.Fatal(err)
+	}
+	if err := linkCompose(dockerConfigOf(home)); err != nil {
+		t.Fatalf("link the Compose plugin into the private DOCKER_CONFIG: %v", err)
 	}
 	var suffix [3]byte
 	_, _ = rand.Read(suffix[:])
 	p := &Project{
-		t:      t,
-		Name:   "lde2e_" + strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(scenario), "_"), "_") + "_" + hex.EncodeToString(suffix[:]),
-		Dir:    dir,
-		Home:   home,
-		docker: RealDocker(t),
+		t:            t,
+		Name:         "lde2e_" + strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(scenario), "_"), "_") + "_" + hex.EncodeToString(suffix[:]),
+		Dir:          dir,
+		Home:         home,
+		DockerConfig: dockerConfigOf(home),
+		docker:       RealDocker(t),
 	}
-	p.Env = []string{
+	p.Env = append([]string{
 		"COMPOSE_PROJECT_NAME=" + p.Name,
 		"POSTGRES_IMAGE=" + PostgresImage(t),
 		"IDLE_IMAGE=" + IdleImage(t),
-		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
-		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
 		"LEDGER_REAL_DOCKER=" + p.docker,
-	}
+	}, homeEnv(home)...)
 	t.Cleanup(p.cleanup)
 	return p
 }
@@ -126,8 +135,9 @@ func (p *Project) VolumeExists(key string) bool {
 	return r.ExitCode == 0
 }
 
-// Exec runs c in the project folder with the project's environment and
-// returns its result; it fails the test only when the command cannot start.
+// Exec runs c in the project folder with Environ(p.Env..., c.Env...) (never
+// the tester's own configuration) and returns its result; it fails the test
+// only when the command cannot start.
 func (p *Project) Exec(c Cmd) Result {
 	p.t.Helper()
 	bin := c.Bin
@@ -142,7 +152,7 @@ func (p *Project) Exec(c Cmd) Result {
 	if c.Dir != "" {
 		cmd.Dir = c.Dir
 	}
-	cmd.Env = append(append(os.Environ(), p.Env...), c.Env...)
+	cmd.Env = Environ(append(append([]string(nil), p.Env...), c.Env...)...)
 	cmd.Stdin = c.Stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -294,7 +304,14 @@ func (p *Project) cleanup() {
 	// compose down first: it stops in dependency order and removes networks.
 	cmd := exec.CommandContext(ctx, p.docker, "compose", "down", "--volumes", "--remove-orphans", "--timeout", "0")
 	cmd.Dir = p.Dir
-	cmd.Env = append(os.Environ(), p.Env...)
+	// The test may have left a config.json in p.DockerConfig whose context
+	// is gone by now (a ForwardSocket closes first): use the process's
+	// private DOCKER_CONFIG, which has none.
+	env := append([]string(nil), p.Env...)
+	if home, err := processHome(); err == nil {
+		env = append(env, "DOCKER_CONFIG="+dockerConfigOf(home), "DOCKER_CONTEXT=")
+	}
+	cmd.Env = Environ(env...)
 	_ = cmd.Run()
 
 	e, err := docker.FromEnv()

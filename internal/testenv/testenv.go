@@ -9,6 +9,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,7 +18,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,8 +89,9 @@ var repoRoot = sync.OnceValues(func() (string, error) {
 	}
 })
 
-// RealDocker is the path of the real docker CLI: LEDGER_REAL_DOCKER, else the
-// first `docker` on PATH that is not ledger_docker (a shim or a link to it).
+// RealDocker is the path of the real docker CLI: the first `docker` on PATH
+// that is not ledger_docker (a shim or a link to it). The tester's
+// LEDGER_REAL_DOCKER is not read (no LEDGER_* variable of the tester is).
 func RealDocker(t testing.TB) string {
 	t.Helper()
 	p, err := realDocker()
@@ -98,9 +102,6 @@ func RealDocker(t testing.TB) string {
 }
 
 var realDocker = sync.OnceValues(func() (string, error) {
-	if p := os.Getenv("LEDGER_REAL_DOCKER"); p != "" {
-		return p, nil
-	}
 	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
 		if dir == "" {
 			continue
@@ -155,14 +156,78 @@ func withLock(name string, fn func() error) error {
 	return fn()
 }
 
-// runCmd runs argv with extra env and returns combined output in errors.
+// runCmd runs argv in dir with Environ(env...) and returns its stdout. It
+// runs in its own process group (a build helper such as mmdebstrap signals
+// its whole group on an error, which must not reach the test process), and
+// when ctx ends the whole group is killed. The error names the command and
+// how it ended, with the tail of its stderr.
 func runCmd(ctx context.Context, dir string, env []string, argv ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := groupCommand(ctx, argv...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("%v: %w\n%s", argv, err, out)
+	cmd.Env = Environ(env...)
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{max: 16 << 10}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	start := time.Now()
+	err := cmd.Run()
+	if cmd.Process != nil {
+		// Whatever the command left running in its group goes with it.
+		_ = killGroup(cmd.Process.Pid)
 	}
-	return out, nil
+	if err == nil {
+		return stdout.Bytes(), nil
+	}
+	how := err.Error()
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		how = fmt.Sprintf("%v (%v after %s; its process group was killed)", err, ctxErr, time.Since(start).Round(time.Second))
+	}
+	return stdout.Bytes(), fmt.Errorf("%s: %s\n--- stderr (last lines):\n%s", strings.Join(argv, " "), how, stderr.tail(40))
+}
+
+// groupCommand is exec.CommandContext for argv in a process group of its
+// own, which is killed whole when ctx ends.
+func groupCommand(ctx context.Context, argv ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	// Output pipes held open by a stray member of the group end this long
+	// after the command itself.
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// killGroup sends SIGKILL to the process group pgid (gone already is fine).
+func killGroup(pgid int) error {
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+// tail is the last n lines written.
+func (t *tailBuffer) tail(n int) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(strings.TrimRight(string(t.b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
