@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 )
 
@@ -48,8 +49,12 @@ type Request struct {
 	Dir string
 	// Env is the environment compose interpolates from (nil = os.Environ()).
 	Env []string
-	// ProtectLabel is the label key that marks a protected volume.
+	// ProtectLabel is the protect label key --fix writes and messages name
+	// ("" = config.DefaultProtectLabel).
 	ProtectLabel string
+	// ProtectKeys are more keys that protect a volume when true. The
+	// default key and ProtectLabel always do (config.Config's rule).
+	ProtectKeys []string
 	// Fix adds the protect label to unprotected volumes in place, then
 	// checks again.
 	Fix bool
@@ -75,6 +80,12 @@ type Report struct {
 	Fixed []Fix `json:"fixed,omitempty"`
 }
 
+// protection is the protect rule of req: config.Config's, one decision
+// for the check, the wrapper and the policy.
+func (r Request) protection() *config.Config {
+	return &config.Config{ProtectLabel: r.ProtectLabel, ProtectLabels: r.ProtectKeys}
+}
+
 // HasErrors reports whether any finding is an error.
 func (r *Report) HasErrors() bool { return r.Errors > 0 }
 
@@ -83,9 +94,7 @@ var ErrIO = errors.New("cannot read or write file")
 
 // Run checks the files of req.
 func Run(ctx context.Context, req Request) (*Report, error) {
-	if req.ProtectLabel == "" {
-		return nil, errors.New("check: no protect label configured")
-	}
+	req.ProtectLabel = req.protection().WriteKey()
 	if req.Env == nil {
 		req.Env = os.Environ()
 	}
@@ -179,7 +188,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	}
 
 	rep := &Report{Files: append([]string{}, set.all...)}
-	efs, state := probe.check(declared, req.ProtectLabel)
+	efs, state := probe.check(declared, req.protection())
 	rep.Engine = state
 	findings = append(findings, efs...)
 	rep.Findings, rep.Suppressed = suppress(dedupe(append([]Finding{}, findings...)))

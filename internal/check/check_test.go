@@ -99,14 +99,68 @@ func TestRulesGolden(t *testing.T) {
 	}
 }
 
-func TestCustomProtectLabel(t *testing.T) {
-	dir, _ := filepath.Abs(filepath.Join(fixtures, "good"))
-	rep, err := Run(context.Background(), Request{Files: []string{"compose.yaml"}, Dir: dir, Env: []string{}, ProtectLabel: "com.example.keep"})
+// TestAddedProtectKey: a key the configuration adds protects too, the
+// default key still does (issue 8), "True" counts, and --fix writes the
+// added key.
+func TestAddedProtectKey(t *testing.T) {
+	dir := t.TempDir()
+	src := `name: keys
+services:
+  app:
+    image: busybox
+    volumes: [a:/a, b:/b, c:/c, d:/d, e:/e]
+volumes:
+  a:
+    labels:
+      com.ledgerflow.protect: "true"
+  b:
+    labels:
+      other: "true"
+  c: {}
+  d:
+    labels:
+      com.ledgerflow.protect: "false"
+  e:
+    labels:
+      other: "True"
+`
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fe := fake.New()
+	fe.AddVolume(engine.Volume{Name: "keys_a"}, nil)
+	fe.AddVolume(engine.Volume{Name: "keys_b", Labels: map[string]string{"other": "true"}}, nil)
+	fe.AddVolume(engine.Volume{Name: "keys_e", Labels: map[string]string{config.DefaultProtectLabel: "TRUE"}}, nil)
+	req := Request{Files: []string{"compose.yaml"}, Dir: dir, Env: []string{}, ProtectLabel: "other",
+		Engine: func() (engine.Engine, error) { return fe, nil }}
+	rep, err := Run(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Errors != 2 {
-		t.Errorf("with another label key both volumes are unprotected; got:\n%s", render(rep))
+	got := render(rep)
+	for _, want := range []string{
+		`error: volume "c" has no com.ledgerflow.protect=true or other=true label`,
+		`error: volume "d" has no com.ledgerflow.protect=true or other=true label`,
+		`warning: volume "a" exists on the engine as "keys_a" without com.ledgerflow.protect=true or other=true`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if rep.Errors != 2 || rep.Warnings != 1 {
+		t.Errorf("want 2 errors (c, d) and 1 warning (a); got:\n%s", got)
+	}
+
+	req.Fix = true
+	if rep, err = Run(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Errors != 0 || len(rep.Fixed) != 2 {
+		t.Errorf("after --fix: want no error and 2 fixes; got fixed=%v\n%s", rep.Fixed, render(rep))
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, "compose.yaml"))
+	if n := strings.Count(string(out), `other: "true"`); n != 3 {
+		t.Errorf("--fix should write other: \"true\" to c and d (3 in all), got %d:\n%s", n, out)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ledger-docker/ledger-docker/internal/compose"
+	"github.com/ledger-docker/ledger-docker/internal/config"
 )
 
 // declaredVolume is a volume the file protects, for the engine rule.
@@ -76,7 +77,7 @@ func checkUnit(ctx context.Context, req Request, files []string) ([]Finding, []d
 	if err != nil {
 		return []Finding{u.loadError(err)}, nil, nil
 	}
-	fs, dv := u.volumeRules(p, req.ProtectLabel)
+	fs, dv := u.volumeRules(p, req.protection())
 	out = append(out, fs...)
 	out = append(out, u.databaseRule(p)...)
 	return out, dv, nil
@@ -150,29 +151,31 @@ func (e entry) pos() (int, int) {
 	return e.key.Line, e.key.Column
 }
 
-func (u *unit) volumeRules(p *types.Project, label string) ([]Finding, []declaredVolume) {
+func (u *unit) volumeRules(p *types.Project, prot *config.Config) ([]Finding, []declaredVolume) {
 	var out []Finding
 	var declared []declaredVolume
+	label := prot.WriteKey()
 	for _, key := range slices.Sorted(maps.Keys(p.Volumes)) {
 		v := p.Volumes[key]
 		e := u.find("volumes", key)
 		line, col := e.pos()
 		f := Finding{File: e.file, Line: line, Column: col, Volume: key}
-		switch val, has := v.Labels[label]; {
+		val, has := v.Labels[label]
+		switch by := prot.ProtectedBy(v.Labels); {
 		case bool(v.External):
 			f.Severity, f.Rule = SeverityWarning, RuleExternal
 			f.Message = fmt.Sprintf("volume %q is external (engine volume %q): this file cannot protect it; "+
 				"run \"docker ledger protect %s\" where it lives", key, v.Name, v.Name)
-		case !has:
+		case by == "" && !has:
 			f.Severity, f.Rule = SeverityError, RuleUnprotected
-			f.Message = fmt.Sprintf("volume %q has no %s=true label: down -v, volume prune or a recreate "+
-				"would delete its data; add the label (--fix does it)", key, label)
-		case val != "true":
+			f.Message = fmt.Sprintf("volume %q has no %s label: down -v, volume prune or a recreate "+
+				"would delete its data; add the label (--fix does it)", key, config.LabelText(prot.ProtectKeys()))
+		case by == "":
 			f.Severity, f.Rule = SeverityError, RuleUnprotected
 			f.Message = fmt.Sprintf("volume %q has %s=%q, not \"true\": down -v, volume prune or a recreate "+
 				"would delete its data; set it to \"true\" (--fix does it)", key, label, val)
 		default:
-			if n := labelNode(e.val, label); n != nil {
+			if n := labelNode(e.val, by); n != nil {
 				line, col = n.Line, n.Column
 			}
 			declared = append(declared, declaredVolume{file: e.file, line: line, col: col,

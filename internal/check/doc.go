@@ -22,8 +22,10 @@ Exit status: 0 when clean or warnings only, 1 when there is an error, 2 for a us
 cannot be read or written. ` + "`--fix`" + ` adds the protect label to unprotected volumes in place (comments,
 order, quoting, indentation and line ends are kept) and checks again. ` + "`--list-rules`" + ` lists the rules.
 
-The protect label key is ` + "`com.ledgerflow.protect`" + ` unless ` + "`protect_label`" + ` in the configuration file or
-` + "`LEDGER_PROTECT_LABEL`" + ` says otherwise. The engine rule runs only when a container engine answers within
+A volume is protected when any protect label key has the value ` + "`true`" + ` (any letter case):
+` + "`com.ledgerflow.protect`" + ` always, plus the keys that ` + "`protect_label`" + `, ` + "`protect_labels`" + ` (configuration
+file) and ` + "`LEDGER_PROTECT_LABEL`" + ` add; ` + "`--fix`" + ` writes the first added key, else ` + "`com.ledgerflow.protect`" + `.
+The engine rule runs only when a container engine answers within
 250 ms (` + "`LEDGER_CHECK_ENGINE_TIMEOUT`" + `, e.g. ` + "`2s`" + `, changes that); ` + "`--no-engine`" + ` or
 ` + "`LEDGER_CHECK_ENGINE=0`" + ` skips it.
 

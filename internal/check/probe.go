@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/compose"
+	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 )
 
@@ -55,7 +56,7 @@ func startProbe(ctx context.Context, newEngine func() (engine.Engine, error), ti
 
 // check waits for the probe and warns about volumes the files protect that
 // exist on the engine without the label.
-func (p *probe) check(declared []declaredVolume, label string) ([]Finding, string) {
+func (p *probe) check(declared []declaredVolume, prot *config.Config) ([]Finding, string) {
 	<-p.done
 	switch {
 	case p.off:
@@ -66,7 +67,7 @@ func (p *probe) check(declared []declaredVolume, label string) ([]Finding, strin
 	var out []Finding
 	for _, d := range declared {
 		v, ok := p.volumes[d.name]
-		if !ok || v.Labels[label] == "true" {
+		if !ok || prot.IsProtected(v.Labels) {
 			continue
 		}
 		why := "the engine does not see it as protected until it is recreated with the label"
@@ -75,8 +76,8 @@ func (p *probe) check(declared []declaredVolume, label string) ([]Finding, strin
 		}
 		out = append(out, Finding{File: d.file, Line: d.line, Column: d.col, Severity: SeverityWarning,
 			Rule: RuleEngineLabel, Volume: d.key,
-			Message: fmt.Sprintf("volume %q exists on the engine as %q without %s=true: %s; run \"docker ledger protect %s\"",
-				d.key, d.name, label, why, d.name)})
+			Message: fmt.Sprintf("volume %q exists on the engine as %q without %s: %s; run \"docker ledger protect %s\"",
+				d.key, d.name, config.LabelText(prot.ProtectKeys()), why, d.name)})
 	}
 	return out, "checked"
 }

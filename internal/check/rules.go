@@ -39,8 +39,8 @@ var Rules = []Rule{
 		Summary:  "A named, non-external volume does not carry the protect label.",
 		Rationale: "`docker compose down -v`, `docker volume prune` (every unused volume on engines older than API 1.42) " +
 			"and a volume recreated by `compose up` delete its data. `ledger_docker` refuses to delete a volume " +
-			"labelled `com.ledgerflow.protect=true` (the key is configurable: `protect_label` in the config file or " +
-			"`LEDGER_PROTECT_LABEL`); an unlabelled volume only gets a snapshot before it goes.",
+			"labelled `com.ledgerflow.protect=true` (or with a key the configuration adds: `protect_label`, " +
+			"`protect_labels`, `LEDGER_PROTECT_LABEL`); an unlabelled volume only gets a snapshot before it goes.",
 		Fix: "Add the label to the volume (`--fix` does it in place, keeping comments and layout):\n\n" +
 			"```yaml\nvolumes:\n  pgdata:\n    labels:\n      com.ledgerflow.protect: \"true\"\n```\n\n" +
 			"If the volume already exists on an engine, run `docker ledger protect VOLUME` as well: engine labels " +

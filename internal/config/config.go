@@ -8,18 +8,26 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// DefaultProtectLabel marks a volume that must never be deleted.
+// DefaultProtectLabel marks a volume that must never be deleted. It is
+// always a protect key: configuration can add keys, never remove this one.
 const DefaultProtectLabel = "com.ledgerflow.protect"
 
 // Config is the user-wide configuration.
 type Config struct {
-	// ProtectLabel is the volume label key; a volume is protected when the
-	// label's value is "true".
+	// ProtectLabel (file: protect_label, kept for older files) adds one
+	// protect key. After Load it is the key `protect` and `check --fix`
+	// write: the first added key, else DefaultProtectLabel (see WriteKey).
 	ProtectLabel string `yaml:"protect_label"`
+	// ProtectLabels (file: protect_labels) adds more protect keys. After
+	// Load it lists every added key: LEDGER_PROTECT_LABEL's first, then
+	// protect_label, then protect_labels.
+	ProtectLabels []string `yaml:"protect_labels"`
 	// Production lists projects and contexts that need the environment
 	// lock (EnvVar=ProdValue) for any destructive verdict.
 	Production struct {
@@ -62,7 +70,8 @@ func homeDir(getenv Getenv) string {
 }
 
 // Load reads the configuration file (absent is fine) and applies the
-// environment overrides LEDGER_PROTECT_LABEL, LEDGER_SNAPSHOT_DIR.
+// environment: LEDGER_PROTECT_LABEL (a comma-separated list) adds protect
+// keys, LEDGER_SNAPSHOT_DIR overrides the snapshot folder.
 func Load(getenv Getenv) (*Config, error) {
 	c := &Config{}
 	path := DefaultPath(getenv)
@@ -77,14 +86,13 @@ func Load(getenv Getenv) (*Config, error) {
 	default:
 		return nil, err
 	}
-	if v := getenv("LEDGER_PROTECT_LABEL"); v != "" {
-		c.ProtectLabel = v
-	}
+	// The environment comes first, so that its first key is the one written
+	// (environment variables override the file, as everywhere else).
+	added := cleanKeys(append(append(strings.Split(getenv("LEDGER_PROTECT_LABEL"), ","), c.ProtectLabel), c.ProtectLabels...))
+	c.ProtectLabel, c.ProtectLabels = "", added
+	c.ProtectLabel = c.WriteKey()
 	if v := getenv("LEDGER_SNAPSHOT_DIR"); v != "" {
 		c.SnapshotDir = v
-	}
-	if c.ProtectLabel == "" {
-		c.ProtectLabel = DefaultProtectLabel
 	}
 	if c.EnvVar == "" {
 		c.EnvVar = "LEDGER_ENV"
@@ -102,9 +110,59 @@ func Load(getenv Getenv) (*Config, error) {
 	return c, nil
 }
 
-// IsProtected reports whether labels mark a volume protected.
-func (c *Config) IsProtected(labels map[string]string) bool {
-	return labels[c.ProtectLabel] == "true"
+// cleanKeys trims keys and drops empty ones and repeats, keeping the order.
+func cleanKeys(keys []string) []string {
+	out := []string{}
+	for _, k := range keys {
+		if k = strings.TrimSpace(k); k != "" && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// ProtectKeys are the label keys that protect a volume: DefaultProtectLabel
+// first, whatever the configuration says, then the keys it adds.
+func (c *Config) ProtectKeys() []string {
+	return cleanKeys(append([]string{DefaultProtectLabel, c.ProtectLabel}, c.ProtectLabels...))
+}
+
+// WriteKey is the key `protect` and `check --fix` write: ProtectLabel, else
+// the first of ProtectLabels, else DefaultProtectLabel.
+func (c *Config) WriteKey() string {
+	if k := cleanKeys(append([]string{c.ProtectLabel}, c.ProtectLabels...)); len(k) > 0 {
+		return k[0]
+	}
+	return DefaultProtectLabel
+}
+
+// IsTrue is the protect value rule: "true" in any letter case, surrounding
+// blanks ignored. It is more generous than the engine's exact label
+// filters on purpose: a doubtful value protects.
+func IsTrue(v string) bool { return strings.EqualFold(strings.TrimSpace(v), "true") }
+
+// ProtectedBy is the first protect key whose value in labels is true, or ""
+// when labels do not protect the volume.
+func (c *Config) ProtectedBy(labels map[string]string) string {
+	for _, k := range c.ProtectKeys() {
+		if v, ok := labels[k]; ok && IsTrue(v) {
+			return k
+		}
+	}
+	return ""
+}
+
+// IsProtected reports whether any protect key in labels is true.
+func (c *Config) IsProtected(labels map[string]string) bool { return c.ProtectedBy(labels) != "" }
+
+// LabelText names the protect labels for messages: "K=true" for one key,
+// "K1=true or K2=true" for more.
+func LabelText(keys []string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=true"
+	}
+	return strings.Join(parts, " or ")
 }
 
 // ProductionUnlocked reports whether the environment lock is open.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,8 @@ type Volume struct {
 	Name      string `json:"name"`
 	Protected bool   `json:"protected"`
 	Action    string `json:"action"`
+	// ProtectedBy is the protect key whose value is true, for messages.
+	ProtectedBy string `json:"-"`
 	// Project is the compose project the volume belongs to ("" if none).
 	Project string `json:"-"`
 	// WorkingDir is that project's folder, when known.
@@ -109,17 +112,20 @@ func Decide(ctx context.Context, req Request) Decision {
 		d.Verdict, d.Reason = Pass, "no existing volume would be deleted or recreated"
 		return d
 	}
-	var protected []string
+	var protected, keys []string
 	for _, v := range vols {
 		if v.Protected {
 			protected = append(protected, v.Name)
+			if !slices.Contains(keys, v.ProtectedBy) {
+				keys = append(keys, v.ProtectedBy)
+			}
 		}
 	}
 	if len(protected) > 0 {
 		d.Verdict = Block
-		d.Reason = fmt.Sprintf("would %s protected volume(s) %s (label %s=true)",
-			verb(vols), strings.Join(protected, ", "), req.Config.ProtectLabel)
-		d.Advice = advice(in, req.Config.ProtectLabel)
+		d.Reason = fmt.Sprintf("would %s protected volume(s) %s (label %s)",
+			verb(vols), strings.Join(protected, ", "), config.LabelText(keys))
+		d.Advice = advice(in, keys)
 		return d
 	}
 	if where := production(req, vols); where != "" && !req.Config.ProductionUnlocked(req.Getenv) {
@@ -179,7 +185,8 @@ func production(req Request, vols []Volume) string {
 	return ""
 }
 
-func advice(in intercept.Intent, label string) []string {
+// advice: keys are the protect keys that matched.
+func advice(in intercept.Intent, keys []string) []string {
 	prog := "docker compose"
 	if in.ComposeV1 {
 		prog = "docker-compose"
@@ -194,7 +201,13 @@ func advice(in intercept.Intent, label string) []string {
 		return []string{"docker ledger protect VOLUME   (recreates the volume with its data and the expected compose labels)",
 			"keep the volume's configuration unchanged in the compose file", backup}
 	case intercept.OpVolumePrune, intercept.OpSystemPrune:
-		return []string{fmt.Sprintf("add --filter 'label!=%s=true' (or install.sh's pruneFilters) so protected volumes are kept", label), backup}
+		if len(keys) > 1 {
+			// the engine ANDs label! filters: one per key would keep only
+			// volumes that carry all of them
+			return []string{"docker volume rm with only the unprotected volumes   (one prune filter cannot keep volumes " +
+				"protected by different keys: " + config.LabelText(keys) + ")", backup}
+		}
+		return []string{fmt.Sprintf("add --filter 'label!=%s=true' (or install.sh's pruneFilters) so protected volumes are kept", keys[0]), backup}
 	case intercept.OpContainerRm:
 		return []string{"docker rm   (without -v: keeps the volumes)", backup}
 	case intercept.OpVolumeRm:
@@ -234,13 +247,18 @@ func (c *collector) add(v engine.Volume, action, why string, declared map[string
 	if project == "" {
 		project = v.Labels[compose.ProjectLabel]
 	}
+	key := c.req.Config.ProtectedBy(v.Labels)
+	if key == "" {
+		key = c.req.Config.ProtectedBy(declared)
+	}
 	c.out = append(c.out, Volume{
-		Name:       v.Name,
-		Protected:  c.req.Config.IsProtected(v.Labels) || c.req.Config.IsProtected(declared),
-		Action:     action,
-		Project:    project,
-		WorkingDir: dir,
-		Why:        why,
+		Name:        v.Name,
+		Protected:   key != "",
+		ProtectedBy: key,
+		Action:      action,
+		Project:     project,
+		WorkingDir:  dir,
+		Why:         why,
 	})
 }
 

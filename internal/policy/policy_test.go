@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -367,6 +368,62 @@ func TestDecideTable(t *testing.T) {
 	}
 	if len(tests) < 80 {
 		t.Errorf("the table has %d argv forms, want >= 80", len(tests))
+	}
+}
+
+// TestAddedProtectKeys: a key added by LEDGER_PROTECT_LABEL or the
+// configuration file protects too, and never stops the default key from
+// protecting (issue 8); the block names the key that matched.
+func TestAddedProtectKeys(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte("protect_label: other\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const both = "com.ledgerflow.protect=true or other=true"
+	rows := []struct {
+		argv, verdict, vols, reason string
+	}{
+		{"docker volume rm keepme", "block", "keepme!", "(label com.ledgerflow.protect=true)"},
+		{"docker volume rm otherkeep", "block", "otherkeep!", "(label other=true)"},
+		{"docker volume rm shoutkeep", "block", "shoutkeep!", "(label com.ledgerflow.protect=true)"},
+		{"docker volume rm orphan otherkeep keepme", "block", "keepme!,orphan,otherkeep!", "(label " + both + ")"},
+		{"docker volume rm orphan", "backup", "orphan", ""},
+		// the engine's filter compares exactly: TRUE is pruned, so blocked
+		{"docker volume prune -f --filter label!=" + protect + "=true", "block", "otherkeep!,shoutkeep!",
+			"(label other=true or com.ledgerflow.protect=true)"},
+	}
+	for name, env := range map[string][]string{
+		"env":       {"LEDGER_PROTECT_LABEL=other"},
+		"env list":  {"LEDGER_PROTECT_LABEL=,other,"},
+		"file":      {"LEDGER_CONFIG=" + cfgFile},
+		"file, env": {"LEDGER_CONFIG=" + cfgFile, "LEDGER_PROTECT_LABEL=other"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			vars := map[string]string{"HOME": t.TempDir(), "XDG_CONFIG_HOME": t.TempDir()}
+			for _, kv := range env {
+				k, v, _ := strings.Cut(kv, "=")
+				vars[k] = v
+			}
+			getenv := func(k string) string { return vars[k] }
+			cfg, err := config.Load(getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := world(t)
+			e.AddVolume(engine.Volume{Name: "otherkeep", Labels: lbl("other=true")}, nil)
+			e.AddVolume(engine.Volume{Name: "shoutkeep", Labels: lbl(protect + "=TRUE")}, nil)
+			for _, r := range rows {
+				in := intercept.Parse(strings.Fields(r.argv), getenv)
+				d := Decide(context.Background(), Request{Intent: in, Engine: e, Config: cfg, Getenv: getenv, Env: []string{}})
+				got := render(d.Volumes)
+				if r.argv == rows[len(rows)-1].argv {
+					got = render(slices.DeleteFunc(d.Volumes, func(v Volume) bool { return !v.Protected }))
+				}
+				if string(d.Verdict) != r.verdict || got != r.vols || !strings.Contains(d.Reason, r.reason) {
+					t.Errorf("%s: got %s [%s] %q, want %s [%s] %q", r.argv, d.Verdict, got, d.Reason, r.verdict, r.vols, r.reason)
+				}
+			}
+		})
 	}
 }
 

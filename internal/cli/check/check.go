@@ -124,7 +124,8 @@ func run(ctx context.Context, opts *Options) error {
 	// compose-go logs warnings (obsolete `version:`...) through logrus; a
 	// hook prints findings only.
 	logrus.SetLevel(logrus.ErrorLevel)
-	req := check.Request{Files: opts.Files, Dir: opts.Dir, ProtectLabel: cfg.ProtectLabel, Fix: opts.Fix}
+	req := check.Request{Files: opts.Files, Dir: opts.Dir, ProtectLabel: cfg.WriteKey(),
+		ProtectKeys: cfg.ProtectKeys(), Fix: opts.Fix}
 	if !opts.NoEngine && opts.Getenv("LEDGER_CHECK_ENGINE") != "0" {
 		req.Engine = opts.Engine
 	}

@@ -117,7 +117,8 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	req := protect.Request{Volume: opts.Volume, Label: cfg.ProtectLabel, SnapshotDir: cfg.SnapshotDir,
+	label := cfg.WriteKey()
+	req := protect.Request{Volume: opts.Volume, Label: label, SnapshotDir: cfg.SnapshotDir,
 		ComposeFiles: opts.ComposeFiles, ProjectDir: opts.ProjectDir, Env: os.Environ()}
 	plan, err := protect.MakePlan(ctx, e, req)
 	if err != nil {
@@ -128,11 +129,16 @@ func run(ctx context.Context, opts *Options) error {
 	if opts.JSON {
 		out = io.Discard
 	}
-	if plan.Already {
-		fmt.Fprintf(out, "volume %s already carries %s=true: nothing to do\n", plan.Name, cfg.ProtectLabel)
+	// any protect key will do, not only the one protect writes
+	if by := cfg.ProtectedBy(plan.Volume.Labels); plan.Already || by != "" {
+		if by == "" {
+			by = label
+		}
+		plan.Already = true
+		fmt.Fprintf(out, "volume %s already carries %s=%s: nothing to do\n", plan.Name, by, plan.Volume.Labels[by])
 		return printJSON(opts, rep)
 	}
-	printPlan(out, plan, cfg.ProtectLabel)
+	printPlan(out, plan, label)
 	if opts.DryRun {
 		return printJSON(opts, rep)
 	}
@@ -180,7 +186,7 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	fmt.Fprintf(out, "volume %s is protected (%s=true): %d files, %d bytes verified; snapshot kept at %s\n",
-		plan.Name, cfg.ProtectLabel, res.Files, res.Bytes, res.Snapshot)
+		plan.Name, label, res.Files, res.Bytes, res.Snapshot)
 	return printJSON(opts, rep)
 }
 

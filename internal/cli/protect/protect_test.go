@@ -31,6 +31,7 @@ func TestNewCmdFlags(t *testing.T) {
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name       string
+		key        string // the configured protect_label ("" = none)
 		volume     string
 		dryRun     bool
 		yes        bool
@@ -50,17 +51,25 @@ func TestRun(t *testing.T) {
 		{name: "yes", volume: "data", yes: true, wantStdout: []string{"is protected"}},
 		{name: "already", volume: "safe", wantStdout: []string{"already carries com.ledgerflow.protect=true"}},
 		{name: "missing", volume: "nope", wantErr: engine.ErrNotFound},
+		// an added key is written; any key, the default included, counts as protected
+		{name: "added key", key: "other", volume: "data", dryRun: true,
+			wantStdout: []string{"remove the volume and create it again with other=true"}},
+		{name: "added key, default already", key: "other", volume: "safe",
+			wantStdout: []string{"already carries com.ledgerflow.protect=true"}, wantCalls: []string{"!RemoveVolume safe"}},
+		{name: "added key already", key: "other", volume: "othersafe", yes: true,
+			wantStdout: []string{"already carries other=TRUE"}, wantCalls: []string{"!RemoveVolume othersafe"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fe := fake.New()
 			fe.AddVolume(engine.Volume{Name: "data"}, map[string]string{"a.txt": "hello"})
 			fe.AddVolume(engine.Volume{Name: "safe", Labels: map[string]string{config.DefaultProtectLabel: "true"}}, nil)
+			fe.AddVolume(engine.Volume{Name: "othersafe", Labels: map[string]string{"other": "TRUE"}}, nil)
 			ios, _, out, _ := iostreams.Test()
 			ios.SetTTY(tt.tty)
 			opts := &Options{IO: ios, Engine: func() (engine.Engine, error) { return fe, nil },
 				Config: func() (*config.Config, error) {
-					return &config.Config{ProtectLabel: config.DefaultProtectLabel, SnapshotDir: t.TempDir()}, nil
+					return &config.Config{ProtectLabel: tt.key, SnapshotDir: t.TempDir()}, nil
 				},
 				Prompter: &prompt.Static{Answers: []string{tt.answer}}, Getenv: func(string) string { return "" },
 				Compose: func(context.Context, []string) error { return errors.New("no compose expected") },

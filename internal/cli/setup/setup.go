@@ -57,9 +57,12 @@ func NewCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
 		Use:   "setup [--prune-filter | --remove-prune-filter]",
 		Short: "Add or remove the prune filter that keeps protected volumes in the docker CLI config",
 		Long: `Set up the docker CLI's own protection: with --prune-filter, add
-"pruneFilters": ["label!=com.ledgerflow.protect=true"] (the configured protect
-label) to the docker CLI's config.json, so every "docker ... prune" leaves
-protected volumes alone even without the ledger_docker wrapper. Other settings
+"pruneFilters": ["label!=com.ledgerflow.protect=true"] (for the key protect and
+check --fix write: the first key the configuration adds, else
+com.ledgerflow.protect) to the docker CLI's config.json, so every
+"docker ... prune" leaves volumes with that label alone even without the
+ledger_docker wrapper. It names one key only: docker ANDs "label!=" filters,
+so a filter per key would keep only volumes that carry every key. Other settings
 and other prune filters are kept; running it again changes nothing. When
 another "label!=" filter is there, the filter is not added (docker ANDs
 "label!=" filters, so the two would protect neither) and a warning says so.
@@ -102,7 +105,8 @@ func run(_ context.Context, opts *Options) error {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real
 	}
-	rep := Report{ConfigFile: path, Filter: ProtectFilter(cfg.ProtectLabel)}
+	// One key only: label!= filters AND, so a second one would narrow the first.
+	rep := Report{ConfigFile: path, Filter: ProtectFilter(cfg.WriteKey())}
 
 	data, mode, err := readConfig(path)
 	if err != nil {
