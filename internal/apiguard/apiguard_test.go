@@ -1,0 +1,237 @@
+package apiguard_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/apiguard"
+	"github.com/ledger-docker/ledger-docker/internal/apiguard/apiguardtest"
+	"github.com/ledger-docker/ledger-docker/internal/config"
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/snapshot"
+)
+
+const anonProt = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+const anonFree = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+var policy = apiguard.Policy{
+	Protected: func(l map[string]string) bool { return l[config.DefaultProtectLabel] == "true" },
+	Label:     config.DefaultProtectLabel,
+}
+
+// world: protected and free volumes, named and anonymous; container c1
+// holds both anonymous ones; c2 shares the protected named one.
+func world() *fake.Engine {
+	e := fake.New()
+	prot := map[string]string{config.DefaultProtectLabel: "true"}
+	e.AddVolume(engine.Volume{Name: "keep", Driver: "local", Labels: prot}, map[string]string{"marker": "k"})
+	e.AddVolume(engine.Volume{Name: "free", Driver: "local"}, map[string]string{"f": "1"})
+	e.AddVolume(engine.Volume{Name: anonProt, Driver: "local", Labels: prot, Anonymous: true}, map[string]string{"marker": "a"})
+	e.AddVolume(engine.Volume{Name: anonFree, Driver: "local", Anonymous: true}, nil)
+	e.AddContainer(engine.Container{ID: "c1", Name: "c1", Mounts: []engine.Mount{
+		{Type: "volume", Name: anonProt, Destination: "/p"}, {Type: "volume", Name: anonFree, Destination: "/f"}}})
+	e.AddImage(snapshot.HelperImage)
+	return e
+}
+
+// guard starts the guard in front of the fake HTTP engine and returns an
+// HTTP client that reaches the guard.
+func guard(t *testing.T, e *fake.Engine) (*apiguard.Server, *http.Client, *[]string) {
+	t.Helper()
+	fe := apiguardtest.New(t, e)
+	var saved []string
+	var log bytes.Buffer
+	srv, err := apiguard.Start(apiguard.Options{
+		Dial: fe.Dial, Engine: e, Policy: policy, Log: &log,
+		Snapshot: func(ctx context.Context, s apiguard.Save) (string, error) {
+			saved = append(saved, s.Volume.Name)
+			return "/snapshots/" + s.Volume.Name, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	sock := strings.TrimPrefix(srv.Host(), "unix://")
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		}}}
+	return srv, c, &saved
+}
+
+func do(t *testing.T, c *http.Client, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://docker"+url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRequests(t *testing.T) {
+	for _, tt := range []struct {
+		name, method, url, body string
+		status                  int
+		gone                    []string // volumes deleted afterwards
+		saved                   []string
+		msg                     string
+	}{
+		{"rm protected", "DELETE", "/v1.41/volumes/keep", "", 403, nil, nil, "volume keep is protected"},
+		{"rm protected, no version", "DELETE", "/volumes/keep?force=1", "", 403, nil, nil, "protected"},
+		{"rm protected, unclean path", "DELETE", "/v1.41//containers/../volumes/./keep", "", 403, nil, nil, "protected"},
+		{"rm protected, upper case", "DELETE", "/v1.41/VOLUMES/keep", "", 403, nil, nil, "protected"},
+		{"rm free", "DELETE", "/v1.41/volumes/free", "", 204, []string{"free"}, []string{"free"}, ""},
+		{"rm missing", "DELETE", "/v1.41/volumes/nope", "", 404, nil, nil, ""},
+		{"prune legacy", "POST", "/v1.41/volumes/prune", "", 200, []string{"free"}, []string{"free"}, ""},
+		{"prune label!= another key", "POST", `/v1.41/volumes/prune?filters={"label!":{"x=y":true}}`, "", 200, []string{"free"}, []string{"free"}, ""},
+		{"prune label= protect", "POST", `/v1.41/volumes/prune?filters={"label":{"com.ledgerflow.protect=true":true}}`, "", 200, nil, nil, ""},
+		{"prune LABEL key", "POST", `/v1.41/volumes/prune?filters={"LABEL":{"com.ledgerflow.protect=true":true}}`, "", 200, []string{"free"}, []string{"free"}, ""},
+		{"prune, semicolon query", "POST", `/v1.41/volumes/prune?a=1;filters=x`, "", 400, nil, nil, "malformed query"},
+		{"prune form body", "POST", `/v1.41/volumes/prune`, "", 200, []string{"free"}, []string{"free"}, ""},
+		{"rm -v container with protected anonymous", "DELETE", "/v1.41/containers/c1?v=1", "", 403, nil, nil, "protected"},
+		{"rm -v=yes", "DELETE", "/v1.41/containers/c1?v=yes", "", 403, nil, nil, "protected"},
+		{"rm without v", "DELETE", "/v1.41/containers/c1?v=no", "", 204, nil, nil, ""},
+		{"run --rm --volumes-from", "POST", "/v1.41/containers/create", `{"Image":"x","HostConfig":{"AutoRemove":true,"VolumesFrom":["c1:ro"]}}`, 403, nil, nil, "--volumes-from c1"},
+		{"run --rm, protected anonymous mount", "POST", "/v1.41/containers/create", `{"HostConfig":{"autoremove":true,"Mounts":[{"Type":"volume","Target":"/d","VolumeOptions":{"Labels":{"com.ledgerflow.protect":"true"}}}]}}`, 403, nil, nil, "protected"},
+		{"run --volumes-from without --rm", "POST", "/v1.41/containers/create", `{"HostConfig":{"VolumesFrom":["c1"]}}`, 200, nil, nil, ""},
+		{"create, bad JSON", "POST", "/v1.41/containers/create", `{"HostConfig":`, 400, nil, nil, "cannot read"},
+		{"service with protected anonymous", "POST", "/v1.41/services/create", `{"TaskTemplate":{"ContainerSpec":{"Mounts":[{"Type":"volume","Target":"/d","VolumeOptions":{"Labels":{"com.ledgerflow.protect":"true"}}}]}}}`, 403, nil, nil, "swarm"},
+		{"unknown write endpoint", "POST", "/v1.99/volumes/keep/reset", "", 403, nil, nil, "does not know"},
+		{"unknown read endpoint", "GET", "/v1.41/something/new", "", 200, nil, nil, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := world()
+			_, c, saved := guard(t, e)
+			body := tt.body
+			if tt.name == "prune form body" {
+				req, _ := http.NewRequest("POST", "http://docker"+tt.url, strings.NewReader(`filters={"label!":{"com.ledgerflow.protect=true":true}}`))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tt.status {
+					t.Fatalf("status %d", resp.StatusCode)
+				}
+			} else {
+				status, got := do(t, c, tt.method, tt.url, body)
+				if status != tt.status || !strings.Contains(got, tt.msg) {
+					t.Fatalf("%s %s: status %d body %s", tt.method, tt.url, status, got)
+				}
+			}
+			for _, v := range []string{"keep", anonProt} {
+				if !e.HasVolume(v) || e.VolumeFiles(v)["marker"] == "" {
+					t.Fatalf("protected volume %s lost", v)
+				}
+			}
+			var gone []string
+			for _, v := range []string{"free", anonFree} {
+				if !e.HasVolume(v) {
+					gone = append(gone, v)
+				}
+			}
+			if fmt.Sprint(gone) != fmt.Sprint(tt.gone) || fmt.Sprint(*saved) != fmt.Sprint(tt.saved) {
+				t.Errorf("gone %v (want %v), saved %v (want %v)", gone, tt.gone, *saved, tt.saved)
+			}
+			for _, c := range e.Calls() {
+				if strings.HasPrefix(c, "CreateContainer") && !strings.Contains(strings.Join(e.Calls(), ","), "RemoveContainer") {
+					t.Errorf("a pin container was not removed: %v", e.Calls())
+				}
+			}
+		})
+	}
+}
+
+// A protected anonymous volume that another container also uses is kept
+// by the engine when its first container goes with -v: the guard pins it
+// and lets the removal through.
+func TestContainerRemoveKeepsSharedVolume(t *testing.T) {
+	e := world()
+	e.AddContainer(engine.Container{ID: "c2", Name: "c2", Mounts: []engine.Mount{{Type: "volume", Name: anonProt, Destination: "/p"}}})
+	_, c, saved := guard(t, e)
+	if status, body := do(t, c, "DELETE", "/v1.41/containers/c1?v=true&force=1", ""); status != 204 {
+		t.Fatalf("status %d %s", status, body)
+	}
+	if !e.HasVolume(anonProt) || e.HasVolume(anonFree) || fmt.Sprint(*saved) != fmt.Sprint([]string{anonFree}) {
+		t.Errorf("protected kept %v, free gone %v, saved %v", e.HasVolume(anonProt), !e.HasVolume(anonFree), *saved)
+	}
+}
+
+// The guard fails closed: when the engine cannot answer its questions, a
+// request that may delete is refused; reads still go through.
+func TestFailsClosed(t *testing.T) {
+	for _, tt := range []struct{ method, url, body string }{
+		{"DELETE", "/v1.41/volumes/free", ""},
+		{"POST", "/v1.41/volumes/prune", ""},
+		{"DELETE", "/v1.41/containers/c1?v=1", ""},
+		{"POST", "/v1.41/containers/create", `{"HostConfig":{"AutoRemove":true,"VolumesFrom":["c1"]}}`},
+	} {
+		e := world()
+		srv, c, _ := guard(t, e)
+		e.Unreachable = true
+		status, body := do(t, c, tt.method, tt.url, tt.body)
+		e.Unreachable = false
+		if status != http.StatusServiceUnavailable || !strings.Contains(body, "nothing was run") {
+			t.Errorf("%s %s: want 503 and a reason, got %d %s", tt.method, tt.url, status, body)
+		}
+		if !e.HasVolume("free") || !e.HasVolume(anonFree) || len(srv.Denied()) != 1 {
+			t.Errorf("%s %s: a volume went, or the refusal was not recorded", tt.method, tt.url)
+		}
+	}
+	// a snapshot that fails: nothing is deleted
+	e := world()
+	fe := apiguardtest.New(t, e)
+	srv, err := apiguard.Start(apiguard.Options{Dial: fe.Dial, Engine: e, Policy: policy,
+		Snapshot: func(context.Context, apiguard.Save) (string, error) { return "", errors.New("disk full") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
+	}}}
+	if status, body := do(t, c, "DELETE", "/v1.41/volumes/free", ""); status != 503 || !strings.Contains(body, "disk full") || !e.HasVolume("free") {
+		t.Errorf("failed snapshot: %d %s", status, body)
+	}
+}
+
+// Decide has no knowledge of argv: it is a function of the request and
+// the engine's state, usable behind an authorization plugin.
+func TestDecideIsPure(t *testing.T) {
+	e := world()
+	d := apiguard.Decide(context.Background(), e, policy, apiguard.Request{Method: "DELETE", Path: "/volumes/keep"})
+	if !d.Deny || d.Status != 403 {
+		t.Fatalf("%v", d)
+	}
+	for _, c := range e.Calls() {
+		if !strings.HasPrefix(c, "Inspect") && !strings.HasPrefix(c, "List") && !strings.HasPrefix(c, "Info") {
+			t.Errorf("Decide changed the engine: %s", c)
+		}
+	}
+	b, _ := json.Marshal(d)
+	if !strings.Contains(string(b), "protected") {
+		t.Errorf("%s", b)
+	}
+}

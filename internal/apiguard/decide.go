@@ -1,0 +1,444 @@
+// Package apiguard is ledger_docker's guard at the Docker Engine API: a
+// reverse proxy between a docker client (docker, compose v1 or v2, any CLI
+// plugin) and the engine, which forwards every request unchanged except the
+// ones that can lose a volume. It decides on what actually reaches the
+// engine, never on a guess about what a command line will send.
+//
+// Decide is a pure function of (request, engine state): it knows nothing of
+// argv, so the same code can stand behind the engine's authorization plugin
+// interface. Server executes its decisions: refuse, snapshot, hold volumes
+// in use (pin) while a request runs, forward.
+package apiguard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+)
+
+// State is what Decide may ask of the engine. engine.Engine satisfies it.
+type State interface {
+	Info(ctx context.Context) (engine.Info, error)
+	ListVolumes(ctx context.Context, f engine.VolumeFilter) ([]engine.Volume, error)
+	InspectVolume(ctx context.Context, name string) (engine.Volume, error)
+	ListContainers(ctx context.Context, f engine.ContainerFilter) ([]engine.Container, error)
+	InspectContainer(ctx context.Context, idOrName string) (engine.Container, error)
+}
+
+// Policy says which volumes are protected.
+type Policy struct {
+	// Protected reports whether a volume's labels protect it.
+	Protected func(labels map[string]string) bool
+	// Label names the protect label in messages ("com.ledgerflow.protect").
+	Label string
+}
+
+// Request is one API request as the engine will read it.
+type Request struct {
+	Method string
+	// Path is cleaned and without the version prefix ("/volumes/x").
+	Path string
+	// Version is the prefix's API version ("1.41"); "" when none.
+	Version string
+	// Form is the request's form as the engine parses it (query, and for
+	// POST/PUT a url-encoded body).
+	Form url.Values
+	// Body is the request body, read for the endpoints that need it.
+	Body []byte
+}
+
+// Decision is what to do with a request.
+type Decision struct {
+	// Endpoint names the matched route ("DELETE /volumes/{name}").
+	Endpoint string
+	// Deny refuses the request with Status and Message; nothing reaches
+	// the engine.
+	Deny    bool
+	Status  int
+	Message string
+	// Snapshot lists unprotected volumes the request may delete: each is
+	// saved before the request is forwarded.
+	Snapshot []Save
+	// Pin lists volumes to hold in use (a created, never started helper
+	// container mounts them) while the request runs: the engine never
+	// deletes a volume in use, whatever the request says.
+	Pin []string
+	// Kept lists protected volumes the request would have deleted and
+	// that the pin keeps, for the message.
+	Kept []string
+	// PinNew also pins, once the pin holds, every local volume created
+	// since the decision that is neither saved nor pinned (prune).
+	PinNew bool
+}
+
+// Save is a volume to snapshot, with the container that holds it (zero
+// when none), whose labels tell the compose project it belongs to.
+type Save struct {
+	Volume engine.Volume
+	Holder engine.Container
+}
+
+func (d Decision) String() string {
+	if d.Deny {
+		return fmt.Sprintf("deny %s: %d %s", d.Endpoint, d.Status, d.Message)
+	}
+	return fmt.Sprintf("allow %s: snapshot %d, pin %d", d.Endpoint, len(d.Snapshot), len(d.Pin))
+}
+
+// Prefix starts every message the guard returns to a client.
+const Prefix = "ledger_docker: "
+
+// Decide returns what to do with r. It fails closed: when it cannot tell
+// (the engine errors, a body it cannot parse, an unknown endpoint that is
+// not a read), the request is refused with a message that says why.
+func Decide(ctx context.Context, st State, p Policy, r Request) Decision {
+	rt, vals, ok := lookup(r.Method, r.Path)
+	if !ok {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			return Decision{Endpoint: r.Method + " " + r.Path}
+		}
+		return deny(r.Method+" "+r.Path, http.StatusForbidden,
+			"the engine API guard does not know %s %s, so it cannot tell whether it deletes a volume; nothing was run", r.Method, r.Path)
+	}
+	ep := rt.method + " " + rt.pattern
+	var d Decision
+	var err error
+	switch rt.kind {
+	case kindSafe:
+		return Decision{Endpoint: ep}
+	case kindVolumeDelete:
+		d, err = volumeDelete(ctx, st, p, vals[0])
+	case kindVolumePrune:
+		d, err = volumePrune(ctx, st, p, r)
+	case kindContainerDelete:
+		d, err = containerDelete(ctx, st, p, vals[0], r)
+	case kindContainerCreate:
+		d, err = containerCreate(ctx, st, p, r)
+	case kindServiceWrite:
+		d, err = serviceWrite(p, r)
+	}
+	if err != nil {
+		var bad badRequest
+		if errors.As(err, &bad) {
+			return deny(ep, http.StatusBadRequest, "%s %s: %v; nothing was run", r.Method, r.Path, err)
+		}
+		return deny(ep, http.StatusServiceUnavailable,
+			"cannot tell whether %s %s deletes a protected volume (%v); nothing was run", r.Method, r.Path, err)
+	}
+	d.Endpoint = ep
+	return d
+}
+
+// badRequest: the request itself cannot be read.
+type badRequest struct{ error }
+
+func deny(ep string, status int, format string, args ...any) Decision {
+	return Decision{Endpoint: ep, Deny: true, Status: status, Message: Prefix + fmt.Sprintf(format, args...)}
+}
+
+func (p Policy) protectedMsg(what string) string {
+	return fmt.Sprintf("%s is protected (label %s=true); nothing was deleted", what, p.Label)
+}
+
+// volumeDelete: DELETE /volumes/{name}. A protected volume is refused; an
+// unprotected one is saved first.
+func volumeDelete(ctx context.Context, st State, p Policy, name string) (Decision, error) {
+	v, err := st.InspectVolume(ctx, name)
+	if errors.Is(err, engine.ErrNotFound) {
+		return Decision{}, nil // the engine answers 404 itself
+	}
+	if err != nil {
+		return Decision{}, err
+	}
+	if p.Protected(v.Labels) {
+		return deny("", http.StatusForbidden, "%s", p.protectedMsg("volume "+v.Name)), nil
+	}
+	return Decision{Snapshot: []Save{{Volume: v}}}, nil
+}
+
+// volumePrune: POST /volumes/prune. The engine never prunes a volume in
+// use, whatever the filters, the client or the API version; so every local
+// volume the guard has not saved (protected ones first) is pinned while
+// the prune runs, and the engine can delete at most the unprotected unused
+// volumes the guard saved. Which ones those are is read from the request's
+// filters as the engine reads them; reading them wrong costs a needless
+// snapshot or a volume the prune keeps, never a volume lost.
+func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, error) {
+	f, err := parseFilters(r.Form.Get("filters"))
+	if err != nil {
+		return Decision{}, badRequest{fmt.Errorf("filters: %w", err)}
+	}
+	api := r.Version
+	info, err := st.Info(ctx)
+	if err != nil {
+		return Decision{}, err
+	}
+	if api == "" || versionLess(info.APIVersion, api) {
+		api = info.APIVersion
+	}
+	legacy := versionLess(api, "1.42")
+	all := false
+	for _, v := range f["all"] {
+		if b, err := strconv.ParseBool(v); err == nil && b {
+			all = true
+		}
+	}
+	vols, err := st.ListVolumes(ctx, engine.VolumeFilter{})
+	if err != nil {
+		return Decision{}, err
+	}
+	dangling := true
+	unused, err := st.ListVolumes(ctx, engine.VolumeFilter{Dangling: &dangling})
+	if err != nil {
+		return Decision{}, err
+	}
+	isUnused := map[string]bool{}
+	for _, v := range unused {
+		isUnused[v.Name] = true
+	}
+	d := Decision{PinNew: true}
+	for _, v := range vols {
+		if v.Driver != "" && v.Driver != "local" {
+			continue // prune deletes local volumes only; pinning a plugin's could call it
+		}
+		candidate := isUnused[v.Name] && (legacy || all || v.Anonymous) && matchLabels(f, v.Labels)
+		switch {
+		case candidate && p.Protected(v.Labels):
+			d.Kept = append(d.Kept, v.Name)
+			d.Pin = append(d.Pin, v.Name)
+		case candidate:
+			d.Snapshot = append(d.Snapshot, Save{Volume: v})
+		default:
+			d.Pin = append(d.Pin, v.Name)
+		}
+	}
+	return d, nil
+}
+
+// containerDelete: DELETE /containers/{id}. With v (the engine reads it
+// as true unless "", 0, no, false, none), the engine also deletes the
+// container's anonymous volumes that no other container uses. A protected
+// one is refused; one that another container uses is pinned (the engine
+// keeps it); an unprotected one is saved first.
+func containerDelete(ctx context.Context, st State, p Policy, id string, r Request) (Decision, error) {
+	if !boolValue(r.Form, "v") {
+		return Decision{}, nil
+	}
+	c, err := st.InspectContainer(ctx, id)
+	if errors.Is(err, engine.ErrNotFound) {
+		return Decision{}, nil
+	}
+	if err != nil {
+		return Decision{}, err
+	}
+	var d Decision
+	for _, m := range c.Mounts {
+		if m.Type != "volume" || m.Name == "" {
+			continue
+		}
+		v, err := st.InspectVolume(ctx, m.Name)
+		if errors.Is(err, engine.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Decision{}, err
+		}
+		if !v.Anonymous {
+			continue // a named mount is never deleted with its container
+		}
+		shared, err := usedByOthers(ctx, st, v.Name, c.ID)
+		if err != nil {
+			return Decision{}, err
+		}
+		switch {
+		case shared:
+			d.Pin = append(d.Pin, v.Name)
+		case p.Protected(v.Labels):
+			return deny("", http.StatusForbidden, "container %s holds anonymous volume %s, which is protected (label %s=true), and removing the container with its volumes would delete it; nothing was deleted. Remove the container without -v to keep the volume",
+				c.Name, v.Name, p.Label), nil
+		default:
+			d.Snapshot = append(d.Snapshot, Save{Volume: v, Holder: c})
+		}
+	}
+	return d, nil
+}
+
+func usedByOthers(ctx context.Context, st State, volume, self string) (bool, error) {
+	cs, err := st.ListContainers(ctx, engine.ContainerFilter{All: true, Volume: volume})
+	if err != nil {
+		return false, err
+	}
+	for _, c := range cs {
+		if c.ID != self {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// containerCreate: POST /containers/create. A container created with
+// AutoRemove deletes its anonymous volumes when it stops, those it shares
+// through VolumesFrom included: refused when one of them is protected.
+func containerCreate(ctx context.Context, st State, p Policy, r Request) (Decision, error) {
+	var body struct {
+		HostConfig *struct {
+			AutoRemove  bool
+			VolumesFrom []string
+			Mounts      []mountSpec
+		}
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return Decision{}, badRequest{fmt.Errorf("cannot read the container configuration: %w", err)}
+	}
+	hc := body.HostConfig
+	if hc == nil || !hc.AutoRemove {
+		return Decision{}, nil
+	}
+	for _, m := range hc.Mounts {
+		if m.protectedAnonymous(p) {
+			return deny("", http.StatusForbidden, "a container removed when it stops (--rm) would delete its anonymous volume at %s, which is labelled protected (%s=true); nothing was created", m.Target, p.Label), nil
+		}
+	}
+	for _, from := range hc.VolumesFrom {
+		name, _, _ := strings.Cut(from, ":")
+		c, err := st.InspectContainer(ctx, name)
+		if errors.Is(err, engine.ErrNotFound) {
+			continue // the engine refuses the create itself
+		}
+		if err != nil {
+			return Decision{}, err
+		}
+		for _, m := range c.Mounts {
+			if m.Type != "volume" || m.Name == "" {
+				continue
+			}
+			v, err := st.InspectVolume(ctx, m.Name)
+			if errors.Is(err, engine.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return Decision{}, err
+			}
+			if v.Anonymous && p.Protected(v.Labels) {
+				return deny("", http.StatusForbidden, "a container removed when it stops (--rm) with --volumes-from %s would delete that container's anonymous volume %s, which is protected (label %s=true); nothing was created. Run it without --rm, or mount the volume by name",
+					c.Name, v.Name, p.Label), nil
+			}
+		}
+	}
+	return Decision{}, nil
+}
+
+// mountSpec is a mount of a create request (API field names: the engine
+// decodes them case-insensitively with encoding/json, and so do we).
+type mountSpec struct {
+	Type          string
+	Source        string
+	Target        string
+	VolumeOptions *struct{ Labels map[string]string }
+}
+
+func (m mountSpec) protectedAnonymous(p Policy) bool {
+	return m.Type == "volume" && m.Source == "" && m.VolumeOptions != nil && p.Protected(m.VolumeOptions.Labels)
+}
+
+// serviceWrite: POST /services/create and /services/{id}/update. Swarm
+// removes a task's container with its anonymous volumes whenever the task
+// is replaced: a service with a protected anonymous volume is refused.
+func serviceWrite(p Policy, r Request) (Decision, error) {
+	var body struct {
+		TaskTemplate *struct {
+			ContainerSpec *struct{ Mounts []mountSpec }
+		}
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return Decision{}, badRequest{fmt.Errorf("cannot read the service specification: %w", err)}
+	}
+	if body.TaskTemplate == nil || body.TaskTemplate.ContainerSpec == nil {
+		return Decision{}, nil
+	}
+	for _, m := range body.TaskTemplate.ContainerSpec.Mounts {
+		if m.protectedAnonymous(p) {
+			return deny("", http.StatusForbidden, "swarm deletes a task's anonymous volumes when it replaces the task: the anonymous volume at %s is labelled protected (%s=true); nothing was changed. Mount a named volume instead", m.Target, p.Label), nil
+		}
+	}
+	return Decision{}, nil
+}
+
+// boolValue reads a form value as the engine's httputils.BoolValue does.
+func boolValue(f url.Values, key string) bool {
+	s := strings.ToLower(strings.TrimSpace(f.Get(key)))
+	return !(s == "" || s == "0" || s == "no" || s == "false" || s == "none")
+}
+
+// parseFilters reads the filters parameter in both of the engine's JSON
+// forms ({"key":{"value":true}} and the legacy {"key":["value"]}).
+func parseFilters(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if s == "" {
+		return out, nil
+	}
+	var modern map[string]map[string]bool
+	if err := json.Unmarshal([]byte(s), &modern); err == nil {
+		for k, vs := range modern {
+			for v := range vs {
+				out[k] = append(out[k], v)
+			}
+		}
+		return out, nil
+	}
+	var legacy map[string][]string
+	if err := json.Unmarshal([]byte(s), &legacy); err != nil {
+		return nil, err
+	}
+	return legacy, nil
+}
+
+// matchLabels applies label and label! filters as the engine does.
+func matchLabels(f map[string][]string, labels map[string]string) bool {
+	if pos := f["label"]; len(pos) > 0 && !matchKVList(pos, labels) {
+		return false
+	}
+	if neg := f["label!"]; len(neg) > 0 && matchKVList(neg, labels) {
+		return false
+	}
+	return true
+}
+
+func matchKVList(want []string, labels map[string]string) bool {
+	if len(labels) == 0 {
+		return false
+	}
+	for _, w := range want {
+		k, v, hasV := strings.Cut(w, "=")
+		got, ok := labels[k]
+		if !ok || (hasV && got != v) {
+			return false
+		}
+	}
+	return true
+}
+
+// versionLess compares API versions: "1.41" < "1.42".
+func versionLess(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y int
+		if i < len(pa) {
+			x, _ = strconv.Atoi(pa[i])
+		}
+		if i < len(pb) {
+			y, _ = strconv.Atoi(pb[i])
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}

@@ -1,0 +1,416 @@
+package apiguard
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/engine"
+)
+
+// maxBody bounds the request bodies the guard reads to decide (container
+// and service specifications, prune forms); larger ones are refused.
+const maxBody = 16 << 20
+
+// Options configure a Server.
+type Options struct {
+	// Dial opens a connection to the engine (unix, tcp+TLS, ssh: the
+	// docker client's own dialer).
+	Dial func(ctx context.Context) (net.Conn, error)
+	// Engine talks to the same engine, for facts, snapshots and pins.
+	Engine engine.Engine
+	Policy Policy
+	// Snapshot saves an unprotected volume before a request that may
+	// delete it, and returns the file's path.
+	Snapshot func(ctx context.Context, s Save) (string, error)
+	// Saved lists volumes already saved by this run (name -> creation
+	// time): not saved again.
+	Saved map[string]time.Time
+	// Log gets one line per refusal, snapshot and kept volume (stderr).
+	Log io.Writer
+}
+
+// Server is a running guard: a unix socket in a private 0700 folder.
+type Server struct {
+	o      Options
+	dir    string
+	sock   string
+	ln     net.Listener
+	srv    *http.Server
+	proxy  *httputil.ReverseProxy
+	mu     sync.Mutex
+	denied []Decision
+	saved  map[string]time.Time
+	// conns are the hijacked connections, closed with the server.
+	conns map[net.Conn]struct{}
+}
+
+// Start listens on a fresh socket and serves until Close.
+func Start(o Options) (*Server, error) {
+	dir, err := os.MkdirTemp("", "ledger-guard-")
+	if err != nil {
+		return nil, fmt.Errorf("guard socket folder: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	sock := filepath.Join(dir, "docker.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("guard socket: %w", err)
+	}
+	s := &Server{o: o, dir: dir, sock: sock, ln: ln, saved: map[string]time.Time{}, conns: map[net.Conn]struct{}{}}
+	for k, v := range o.Saved {
+		s.saved[k] = v
+	}
+	tr := &http.Transport{
+		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return o.Dial(ctx) },
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	s.proxy = &httputil.ReverseProxy{
+		Rewrite:       func(*httputil.ProxyRequest) {},
+		Transport:     tr,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, http.StatusBadGateway, Prefix+"the engine API guard could not reach the engine: "+err.Error())
+		},
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: time.Minute}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Host is the DOCKER_HOST value that reaches the guard.
+func (s *Server) Host() string { return "unix://" + s.sock }
+
+// Denied returns the refused requests so far.
+func (s *Server) Denied() []Decision {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Decision(nil), s.denied...)
+}
+
+// Close stops serving, closes every connection and removes the socket's
+// folder.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
+	if rmErr := os.RemoveAll(s.dir); rmErr != nil {
+		err = errors.Join(err, rmErr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// needsBody: the endpoints whose body Decide reads.
+func needsBody(method, rest string) bool {
+	if method != http.MethodPost {
+		return false
+	}
+	rt, _, ok := lookup(method, rest)
+	return ok && (rt.kind == kindContainerCreate || rt.kind == kindServiceWrite || rt.kind == kindVolumePrune)
+}
+
+// ServeHTTP decides and forwards one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	clean, version, rest := splitPath(r.URL.Path)
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	form := query
+	if err != nil {
+		s.refuse(w, deny(r.Method+" "+rest, http.StatusBadRequest, "malformed query %q: %v; nothing was run", r.URL.RawQuery, err))
+		return
+	}
+	var body []byte
+	if needsBody(r.Method, rest) {
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil || len(body) > maxBody {
+			s.refuse(w, deny(r.Method+" "+rest, http.StatusBadRequest, "cannot read the request body (at most %d bytes): %v; nothing was run", maxBody, err))
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+			// The engine's ParseForm reads such a body too, and its values
+			// come first.
+			bf, err := url.ParseQuery(string(body))
+			if err != nil {
+				s.refuse(w, deny(r.Method+" "+rest, http.StatusBadRequest, "malformed form body: %v; nothing was run", err))
+				return
+			}
+			for k, v := range query {
+				bf[k] = append(bf[k], v...)
+			}
+			form = bf
+		}
+	}
+	req := Request{Method: r.Method, Path: rest, Version: version, Form: form, Body: body}
+	ctx := r.Context()
+	d := Decide(ctx, s.o.Engine, s.o.Policy, req)
+	if d.Deny {
+		s.refuse(w, d)
+		return
+	}
+	undo, err := s.prepare(ctx, d)
+	if err != nil {
+		s.refuse(w, deny(d.Endpoint, http.StatusServiceUnavailable, "%s %s was not run: %v", r.Method, rest, err))
+		return
+	}
+	defer undo()
+	// Forward exactly what was decided on: the cleaned path, the query
+	// as parsed (re-encoded: no spelling the engine could read otherwise).
+	out := r.Clone(ctx)
+	out.URL.Scheme, out.URL.Host = "http", "docker"
+	out.URL.Path, out.URL.RawPath = clean, ""
+	out.URL.RawQuery = query.Encode()
+	out.RequestURI = ""
+	if body != nil {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.ContentLength = int64(len(body))
+		out.Header.Del("Transfer-Encoding")
+		out.TransferEncoding = nil
+	}
+	if isUpgrade(r) {
+		s.upgrade(w, out)
+		return
+	}
+	s.proxy.ServeHTTP(w, out)
+}
+
+func isUpgrade(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" && strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
+}
+
+func (s *Server) refuse(w http.ResponseWriter, d Decision) {
+	s.mu.Lock()
+	s.denied = append(s.denied, d)
+	s.mu.Unlock()
+	s.logf("%s", d.Message)
+	writeError(w, d.Status, d.Message)
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.o.Log != nil {
+		fmt.Fprintf(s.o.Log, strings.TrimSuffix(format, "\n")+"\n", args...)
+	}
+}
+
+// writeError answers as the engine does: JSON {"message": ...}, which the
+// docker CLI and compose print as "Error response from daemon: ...".
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}
+
+// prepare saves and pins what d asks for, and returns the undo (unpin).
+func (s *Server) prepare(ctx context.Context, d Decision) (func(), error) {
+	for _, sv := range d.Snapshot {
+		if err := s.save(ctx, sv); err != nil {
+			return nil, fmt.Errorf("the snapshot of volume %s before it is deleted failed: %w", sv.Volume.Name, err)
+		}
+	}
+	if len(d.Pin) == 0 && !d.PinNew {
+		return func() {}, nil
+	}
+	unpin, err := Pin(ctx, s.o.Engine, d.Pin)
+	if err != nil {
+		return nil, fmt.Errorf("cannot hold the volumes it must keep in use: %w", err)
+	}
+	if d.PinNew {
+		more, err := s.pinNew(ctx, d)
+		if err != nil {
+			return nil, errors.Join(err, unpin())
+		}
+		first := unpin
+		unpin = func() error { return errors.Join(more(), first()) }
+	}
+	if len(d.Kept) > 0 {
+		s.logf("%skept protected volume(s) %s (label %s=true) out of the prune", Prefix, strings.Join(d.Kept, ", "), s.o.Policy.Label)
+	}
+	return func() {
+		if err := unpin(); err != nil {
+			s.logf("%s%v", Prefix, err)
+		}
+	}, nil
+}
+
+// pinNew pins the local volumes created since d was decided that d
+// neither saves nor pins: a prune must not take them unsaved.
+func (s *Server) pinNew(ctx context.Context, d Decision) (func() error, error) {
+	known := map[string]bool{}
+	for _, n := range d.Pin {
+		known[n] = true
+	}
+	for _, sv := range d.Snapshot {
+		known[sv.Volume.Name] = true
+	}
+	vols, err := s.o.Engine.ListVolumes(ctx, engine.VolumeFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var extra []string
+	for _, v := range vols {
+		if !known[v.Name] && (v.Driver == "" || v.Driver == "local") {
+			extra = append(extra, v.Name)
+		}
+	}
+	if len(extra) == 0 {
+		return func() error { return nil }, nil
+	}
+	return Pin(ctx, s.o.Engine, extra)
+}
+
+func (s *Server) save(ctx context.Context, sv Save) error {
+	v := sv.Volume
+	s.mu.Lock()
+	t, ok := s.saved[v.Name]
+	s.mu.Unlock()
+	if ok && t.Equal(v.CreatedAt) {
+		return nil
+	}
+	if s.o.Snapshot == nil {
+		return errors.New("no snapshot function")
+	}
+	path, err := s.o.Snapshot(ctx, sv)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.saved[v.Name] = v.CreatedAt
+	s.mu.Unlock()
+	s.logf("%svolume %s saved to %s (restore: docker ledger volume restore %s --to NEW_VOLUME)", Prefix, v.Name, path, path)
+	return nil
+}
+
+// upgrade forwards a request that switches protocols (attach, exec start,
+// BuildKit's session and grpc) and then copies both ways, passing on a
+// half-close each way (docker exec -i with stdin ends its input with one).
+func (s *Server) upgrade(w http.ResponseWriter, out *http.Request) {
+	up, err := s.o.Dial(out.Context())
+	if err != nil {
+		writeError(w, http.StatusBadGateway, Prefix+"the engine API guard could not reach the engine: "+err.Error())
+		return
+	}
+	if err := out.Write(up); err != nil {
+		_ = up.Close()
+		writeError(w, http.StatusBadGateway, Prefix+"forward: "+err.Error())
+		return
+	}
+	br := bufio.NewReader(up)
+	resp, err := http.ReadResponse(br, out)
+	if err != nil {
+		_ = up.Close()
+		writeError(w, http.StatusBadGateway, Prefix+"read the engine's answer: "+err.Error())
+		return
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		// Not upgraded (an error, or an engine that streams on the plain
+		// connection): pass the answer on as it comes.
+		defer up.Close()
+		defer resp.Body.Close()
+		for k, vs := range resp.Header {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(resp.StatusCode)
+		flushCopy(w, resp.Body)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		_ = up.Close()
+		return
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		_ = up.Close()
+		return
+	}
+	s.track(conn, up)
+	defer s.untrack(conn, up)
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "HTTP/1.1 %s\r\n", resp.Status)
+	_ = resp.Header.Write(&head)
+	head.WriteString("\r\n")
+	if _, err := conn.Write(head.Bytes()); err != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // engine -> client
+		defer wg.Done()
+		_, _ = io.Copy(conn, br)
+		closeWrite(conn)
+	}()
+	go func() { // client -> engine
+		defer wg.Done()
+		_, _ = io.Copy(up, brw.Reader)
+		closeWrite(up)
+	}()
+	wg.Wait()
+}
+
+func (s *Server) track(cs ...net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cs {
+		s.conns[c] = struct{}{}
+	}
+}
+
+func (s *Server) untrack(cs ...net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cs {
+		delete(s.conns, c)
+		_ = c.Close()
+	}
+}
+
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		return
+	}
+	_ = c.Close()
+}
+
+// flushCopy copies a stream, flushing after each read.
+func flushCopy(w http.ResponseWriter, r io.Reader) {
+	f, _ := w.(http.Flusher)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if f != nil {
+				f.Flush()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
