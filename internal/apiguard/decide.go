@@ -73,6 +73,8 @@ type Decision struct {
 	// Kept lists protected volumes the request would have deleted and
 	// that the pin keeps, for the message.
 	Kept []string
+	// BackupFailed: refused because the snapshot before it failed.
+	BackupFailed bool
 	// PinNew also pins, once the pin holds, every local volume created
 	// since the decision that is neither saved nor pinned (prune).
 	PinNew bool

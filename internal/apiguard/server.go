@@ -173,7 +173,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	undo, err := s.prepare(ctx, d)
 	if err != nil {
-		s.refuse(w, deny(d.Endpoint, http.StatusServiceUnavailable, "%s %s was not run: %v", r.Method, rest, err))
+		d = deny(d.Endpoint, http.StatusServiceUnavailable, "%s %s was not run: %v", r.Method, rest, err)
+		d.BackupFailed = true
+		s.refuse(w, d)
 		return
 	}
 	defer undo()

@@ -267,12 +267,16 @@ func inProcess(file string, n int) time.Duration {
 	var ds []time.Duration
 	for i := 0; i < n; i++ {
 		start := time.Now()
-		conn, err := guard.Connect(ctx, in, in.GlobalArgs)
+		cmd, err := guard.SplitDocker(nil, in.Args)
+		if err != nil {
+			log.Fatal(err)
+		}
+		conn, err := guard.Connect(ctx, cmd.Opts)
 		if err != nil {
 			log.Fatal(err)
 		}
 		d := policy.Decide(ctx, policy.Request{Intent: in, Engine: conn.Engine, Config: cfg, Getenv: os.Getenv,
-			Env: os.Environ(), Context: conn.Context, PruneFilters: conn.PruneFilters})
+			Env: os.Environ(), Context: conn.Context})
 		ds = append(ds, time.Since(start))
 		_ = conn.Engine.Close()
 		if d.Verdict != policy.Block {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledger-docker/ledger-docker/internal/cli"
+	backupcmd "github.com/ledger-docker/ledger-docker/internal/cli/backup"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper/guard"
@@ -106,6 +107,7 @@ func run(ctx context.Context, opts *Options) error {
 		Stderr:         f.IO.ErrOut,
 		Explain:        !opts.Guard,
 		Config:         f.Config,
+		DBBackup:       backupcmd.ForGuard,
 	})
 	if opts.Guard {
 		// The guard speaks for the docker command it stands in for: its

@@ -19,18 +19,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/cli/cli/command"
-	cliflags "github.com/docker/cli/cli/flags"
-	"github.com/spf13/pflag"
-
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
-	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/policy"
-	"github.com/ledger-docker/ledger-docker/internal/snapshot"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
 
@@ -48,21 +42,8 @@ type DBRequest struct {
 	Engine  engine.Engine
 }
 
-// DBBackup takes the project's verified database backup and returns its
-// path; ("", nil) when the project has no database. The database backup
-// package sets it (issue 3); nil means volume snapshots only.
-var DBBackup func(ctx context.Context, req DBRequest) (string, error)
-
-// decideTimeout bounds the decision (engine questions, compose load).
+// decideTimeout bounds the early decision (engine questions, compose load).
 const decideTimeout = 2 * time.Minute
-
-// Connection is what Connect returns.
-type Connection struct {
-	Engine  engine.Engine
-	Context string
-	// PruneFilters are the CLI config's pruneFilters.
-	PruneFilters []string
-}
 
 // Options are one guarded run.
 type Options struct {
@@ -77,15 +58,22 @@ type Options struct {
 	// Explain prints the decision as JSON and runs nothing.
 	Explain bool
 	Config  func() (*config.Config, error)
+	// DBBackup takes a compose project's verified database backup before
+	// a command that deletes its volumes. Required: Run refuses to guard
+	// without it.
+	DBBackup func(ctx context.Context, req DBRequest) (string, error)
 	// Connect reaches the engine; nil uses docker/cli (contexts, DOCKER_HOST...).
-	Connect func(ctx context.Context, in intercept.Intent, globalArgs []string) (Connection, error)
-	// Exec replaces the process with the real command; nil uses syscall.Exec.
-	Exec func(path string, argv, env []string) error
-	Now  func() time.Time
+	Connect func(ctx context.Context, cmd Command) (Connection, error)
+	// Run runs the real command behind the guard and returns its exit
+	// status; nil starts it as a child process (RunChild).
+	Run func(ctx context.Context, path string, argv, env []string) int
+	Now func() time.Time
 }
 
-// Run guards one command and returns the exit status (when it did not
-// exec the real command).
+// Run guards one command and returns the exit status: the real command's,
+// or 77 when the command line or the engine API guard refused something,
+// 75 when the backup before it failed, 69 when the engine or the real
+// program cannot be used.
 func Run(ctx context.Context, o Options) int {
 	getenv := wrapper.Getenv(o.Env)
 	in := intercept.Parse(append([]string{string(o.Program)}, o.Args...), getenv)
@@ -94,21 +82,41 @@ func Run(ctx context.Context, o Options) int {
 		fmt.Fprintf(o.Stderr, "ledger_docker: %v\nNothing was run.\n", err)
 		return cli.ExitConfig
 	}
-	// Ctrl-C or SIGTERM during a snapshot: stop it cleanly (no partial
-	// file, no helper container left) and run nothing.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// The decision only reads; it must not hang on an engine that never
-	// answers (a dead tcp:// host): past the deadline it fails closed.
-	dctx, cancel := context.WithTimeout(ctx, decideTimeout)
-	d := decide(dctx, o, in, cfg, getenv)
-	cancel()
+	var cmd Command
+	if o.Program == intercept.DockerCompose {
+		cmd, err = SplitCompose(in, o.Args, getenv)
+	} else {
+		cmd, err = SplitDocker(o.BaseGlobalArgs, o.Args)
+	}
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "ledger_docker: %v\nNothing was run.\n", err)
+		return cli.ExitUsage
+	}
+	connect := o.Connect
+	if connect == nil {
+		connect = func(ctx context.Context, c Command) (Connection, error) { return Connect(ctx, c.Opts) }
+	}
+	conn, connErr := connect(ctx, cmd)
+	defer conn.Close()
+
+	// The early decision, from the command line: a friendly refusal before
+	// anything has run, explain mode, and the database backup that must be
+	// taken while the database still runs. The API guard stands behind it.
+	d := decision{Decision: policy.Decision{Verdict: policy.Pass, Volumes: []policy.Volume{}, Reason: "the command deletes no volume"}}
+	if in.Destructive() {
+		dctx, cancel := context.WithTimeout(ctx, decideTimeout)
+		d = decide(dctx, o, in, cfg, getenv, conn, connErr)
+		cancel()
+	}
 	if o.Explain {
-		enc := json.NewEncoder(o.Stdout)
-		if err := enc.Encode(d.Decision); err != nil {
+		if err := json.NewEncoder(o.Stdout).Encode(d.Decision); err != nil {
 			return cli.ExitFailure
 		}
 		return cli.ExitOK
+	}
+	if o.DBBackup == nil {
+		fmt.Fprintln(o.Stderr, "ledger_docker: internal error: the guard has no database backup; nothing was run")
+		return cli.ExitFailure
 	}
 	switch d.Verdict {
 	case policy.Block:
@@ -118,78 +126,38 @@ func Run(ctx context.Context, o Options) int {
 		}
 		return cli.ExitBlocked
 	case policy.Backup:
-		if err := backup(ctx, o, in, cfg, d); err != nil {
+		bctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		err := dbBackup(bctx, o, in, d)
+		interrupted := bctx.Err() != nil
+		stop()
+		if err != nil {
 			fmt.Fprintf(o.Stderr, "ledger_docker: %s was NOT run: the backup before it failed: %v\n", in.CommandLine(), err)
-			if ctx.Err() != nil {
+			if interrupted {
 				return cli.ExitInterrupted
 			}
 			return cli.ExitBackupFailed
 		}
 	}
-	if d.conn.Engine != nil {
-		_ = d.conn.Engine.Close()
+	if connErr != nil {
+		fmt.Fprintf(o.Stderr, "ledger_docker: cannot reach the engine `%s` would use: %v\nNothing was run.\n", in.CommandLine(), connErr)
+		return cli.ExitUnavailable
 	}
-	return execReal(o, in)
+	return runGuarded(ctx, o, in, cfg, cmd, conn, d)
 }
 
 type decision struct {
 	policy.Decision
-	conn Connection
+	engine engine.Engine
 }
 
-func decide(ctx context.Context, o Options, in intercept.Intent, cfg *config.Config, getenv func(string) string) decision {
+func decide(ctx context.Context, o Options, in intercept.Intent, cfg *config.Config, getenv func(string) string, conn Connection, connErr error) decision {
 	req := policy.Request{Intent: in, Config: cfg, Getenv: getenv, Env: o.Env}
-	var conn Connection
-	if in.Destructive() {
-		connect := o.Connect
-		if connect == nil {
-			connect = Connect
-		}
-		var err error
-		conn, err = connect(ctx, in, append(append([]string(nil), o.BaseGlobalArgs...), in.GlobalArgs...))
-		if err != nil {
-			req.EngineErr = err
-		} else {
-			req.Engine, req.Context, req.PruneFilters = conn.Engine, conn.Context, conn.PruneFilters
-		}
+	if connErr != nil {
+		req.EngineErr = connErr
+	} else {
+		req.Engine, req.Context = conn.Engine, conn.Context
 	}
-	return decision{Decision: policy.Decide(ctx, req), conn: conn}
-}
-
-// Connect builds docker/cli's client from the global flags exactly as the
-// docker CLI does, so contexts, DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG,
-// DOCKER_API_VERSION and TLS settings are honoured.
-func Connect(ctx context.Context, in intercept.Intent, globalArgs []string) (Connection, error) {
-	opts := cliflags.NewClientOptions()
-	fs := pflag.NewFlagSet("docker", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	opts.InstallFlags(fs)
-	fs.BoolP("version", "v", false, "")
-	if err := fs.Parse(globalArgs); err != nil {
-		return Connection{}, fmt.Errorf("%w: docker global flags: %v", engine.ErrUnreachable, err)
-	}
-	if in.ComposeV1 {
-		opts.Hosts, opts.Context = in.Hosts, in.Context
-	}
-	opts.SetDefaultOptions(fs)
-	dcli, err := command.NewDockerCli(command.WithStandardStreams())
-	if err != nil {
-		return Connection{}, fmt.Errorf("%w: %v", engine.ErrUnreachable, err)
-	}
-	if err := dcli.Initialize(opts); err != nil {
-		return Connection{}, fmt.Errorf("%w: %v", engine.ErrUnreachable, err)
-	}
-	// Not dcli.Client(): it exits the process when the context cannot be
-	// resolved. This is the same resolution, returning the error.
-	api, err := command.NewAPIClientFromFlags(opts, dcli.ConfigFile())
-	if err != nil {
-		return Connection{}, fmt.Errorf("%w: %v", engine.ErrUnreachable, err)
-	}
-	c := Connection{Engine: docker.New(api), Context: dcli.CurrentContext()}
-	if cf := dcli.ConfigFile(); cf != nil {
-		c.PruneFilters = cf.PruneFilters
-	}
-	return c, nil
+	return decision{Decision: policy.Decide(ctx, req), engine: conn.Engine}
 }
 
 func printBlock(w io.Writer, in intercept.Intent, d policy.Decision) {
@@ -209,51 +177,28 @@ func printBlock(w io.Writer, in intercept.Intent, d policy.Decision) {
 	}
 }
 
-// backup snapshots every volume the command would lose, then takes the
-// database backup of each compose project involved. Any failure stops
-// everything: the command must not run without its backup.
-func backup(ctx context.Context, o Options, in intercept.Intent, cfg *config.Config, d decision) error {
-	e := d.conn.Engine
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
-	}
-	projects := map[string]string{}
-	var order []string
+// dbBackup takes the database backup of each compose project whose
+// volumes the command would lose, while the database still runs. Any
+// failure stops everything: the command must not run without its backup.
+// (The volumes themselves are saved by the API guard, at the moment the
+// engine is asked to delete them.)
+func dbBackup(ctx context.Context, o Options, in intercept.Intent, d decision) error {
+	seen := map[string]bool{}
 	for _, v := range d.Volumes {
+		if v.Project == "" || seen[v.Project] {
+			continue
+		}
+		seen[v.Project] = true
 		dir := v.WorkingDir
-		if dir == "" && v.Project != "" {
-			dir = projectDir(ctx, e, v.Project)
+		if dir == "" {
+			dir = projectDir(ctx, d.engine, v.Project)
 		}
-		if v.Project != "" {
-			if _, ok := projects[v.Project]; !ok {
-				order = append(order, v.Project)
-			}
-			projects[v.Project] = dir
-		}
-		dest := cfg.SnapshotDir
-		if isDir(dir) {
-			// The project's folder as compose recorded it; with a remote
-			// engine it may not exist here: then the snapshot folder.
-			dest = filepath.Join(dir, VolumesSubdir)
-		}
-		path, err := snapshot.Take(ctx, e, v.Name, dest, now())
+		path, err := o.DBBackup(ctx, DBRequest{Project: v.Project, WorkingDir: dir, Command: in.CommandLine(), Engine: d.engine})
 		if err != nil {
-			return fmt.Errorf("snapshot of volume %s: %w", v.Name, err)
-		}
-		fmt.Fprintf(o.Stderr, "ledger_docker: volume %s saved to %s (restore: docker ledger volume restore %s --to NEW_VOLUME)\n",
-			v.Name, path, path)
-	}
-	if DBBackup == nil {
-		return nil
-	}
-	for _, p := range order {
-		path, err := DBBackup(ctx, DBRequest{Project: p, WorkingDir: projects[p], Command: in.CommandLine(), Engine: e})
-		if err != nil {
-			return fmt.Errorf("database backup of project %s: %w", p, err)
+			return fmt.Errorf("database backup of project %s: %w", v.Project, err)
 		}
 		if path != "" {
-			fmt.Fprintf(o.Stderr, "ledger_docker: database of project %s saved to %s\n", p, path)
+			fmt.Fprintf(o.Stderr, "ledger_docker: database of project %s saved to %s\n", v.Project, path)
 		}
 	}
 	return nil
@@ -279,25 +224,6 @@ func projectDir(ctx context.Context, e engine.Engine, project string) string {
 		}
 	}
 	return ""
-}
-
-func execReal(o Options, in intercept.Intent) int {
-	getenv := wrapper.Getenv(o.Env)
-	path, err := wrapper.FindReal(in.Program, getenv)
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "ledger_docker: %v\n", err)
-		return 127
-	}
-	exec := o.Exec
-	if exec == nil {
-		exec = syscall.Exec
-	}
-	err = exec(path, append([]string{string(in.Program)}, in.Args...), wrapper.WithoutSelf(o.Env))
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "ledger_docker: run %s: %v\n", path, err)
-		return 127
-	}
-	return cli.ExitOK
 }
 
 // ErrNoArgs: guard and explain need the command to look at.

@@ -5,18 +5,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ledger-docker/ledger-docker/internal/apiguard/apiguardtest"
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/policy"
+	"github.com/ledger-docker/ledger-docker/internal/snapshot"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
 
@@ -28,7 +32,49 @@ type run struct {
 	execEnv        []string
 }
 
+// fakeDocker stands in for the real docker behind the guard: it sends the
+// API requests docker would send for a few command lines to DOCKER_HOST
+// (the guard's socket), and exits 1 when one is refused, as docker does.
+func fakeDocker(r *run) func(ctx context.Context, path string, argv, env []string) int {
+	return func(ctx context.Context, path string, argv, env []string) int {
+		r.execPath, r.execArgv, r.execEnv = path, argv, env
+		sock := strings.TrimPrefix(wrapper.Getenv(env)("DOCKER_HOST"), "unix://")
+		c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return net.Dial("unix", sock)
+		}}}
+		send := func(method, url string) int {
+			req, _ := http.NewRequestWithContext(ctx, method, "http://docker/v1.41"+url, nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				return 1
+			}
+			resp.Body.Close()
+			if resp.StatusCode >= 300 {
+				return 1
+			}
+			return 0
+		}
+		args := strings.Join(argv[1:], " ")
+		switch {
+		case strings.HasPrefix(args, "volume rm "):
+			code := 0
+			for _, v := range argv[3:] {
+				code |= send("DELETE", "/volumes/"+v)
+			}
+			return code
+		case strings.HasPrefix(args, "volume prune"):
+			return send("POST", "/volumes/prune")
+		default:
+			return send("GET", "/containers/json")
+		}
+	}
+}
+
 func guarded(t *testing.T, e *fake.Engine, explain bool, env []string, args ...string) run {
+	return guardedDB(t, e, explain, env, func(context.Context, DBRequest) (string, error) { return "", nil }, args...)
+}
+
+func guardedDB(t *testing.T, e *fake.Engine, explain bool, env []string, db func(context.Context, DBRequest) (string, error), args ...string) run {
 	t.Helper()
 	home := t.TempDir()
 	// a real "docker" for FindReal: any executable file will do, it is never run
@@ -40,22 +86,23 @@ func guarded(t *testing.T, e *fake.Engine, explain bool, env []string, args ...s
 		t.Fatal(err)
 	}
 	env = append([]string{"HOME=" + home, "PATH=" + bin, "XDG_DATA_HOME=" + filepath.Join(home, "data"),
-		wrapper.EnvSelf + "=/nonexistent/ledger_docker"}, env...)
+		"XDG_STATE_HOME=" + filepath.Join(home, "state"), wrapper.EnvSelf + "=/nonexistent/ledger_docker"}, env...)
 	var out, errOut bytes.Buffer
 	var r run
+	if e != nil {
+		e.AddImage(snapshot.HelperImage)
+	}
 	r.code = Run(context.Background(), Options{
 		Program: intercept.Docker, Args: args, Env: env, Stdout: &out, Stderr: &errOut, Explain: explain,
-		Config: func() (*config.Config, error) { return config.Load(wrapper.Getenv(env)) },
-		Connect: func(ctx context.Context, in intercept.Intent, g []string) (Connection, error) {
+		Config:   func() (*config.Config, error) { return config.Load(wrapper.Getenv(env)) },
+		DBBackup: db,
+		Connect: func(ctx context.Context, cmd Command) (Connection, error) {
 			if e == nil {
 				return Connection{}, engine.ErrUnreachable
 			}
-			return Connection{Engine: e, Context: "default"}, nil
+			return Connection{Engine: e, Dial: apiguardtest.New(t, e).Dial, Context: "default"}, nil
 		},
-		Exec: func(path string, argv, env []string) error {
-			r.execPath, r.execArgv, r.execEnv = path, argv, env
-			return nil
-		},
+		Run: fakeDocker(&r),
 		Now: func() time.Time { return time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC) },
 	})
 	r.stdout, r.stderr = out.String(), errOut.String()
@@ -87,19 +134,22 @@ func TestBlockRunsNothing(t *testing.T) {
 	}
 }
 
-func TestBackupThenExec(t *testing.T) {
+func TestBackupThenRuns(t *testing.T) {
 	e := world()
-	r := guarded(t, e, false, []string{"USERVAR=x"}, "volume", "rm", "free")
-	if r.code != cli.ExitOK || !strings.HasSuffix(r.execPath, "/bin/docker") {
+	r := guarded(t, e, false, []string{"USERVAR=x", "DOCKER_CONTEXT=far", "DOCKER_TLS_VERIFY=1"}, "volume", "rm", "free")
+	if r.code != cli.ExitOK || !strings.HasSuffix(r.execPath, "/bin/docker") || e.HasVolume("free") {
 		t.Fatalf("code %d exec %q stderr %s", r.code, r.execPath, r.stderr)
 	}
 	if strings.Join(r.execArgv, " ") != "docker volume rm free" {
 		t.Errorf("argv %q", r.execArgv)
 	}
 	for _, kv := range r.execEnv {
-		if strings.HasPrefix(kv, wrapper.EnvSelf+"=") {
+		if strings.HasPrefix(kv, wrapper.EnvSelf+"=") || kv == "DOCKER_CONTEXT=far" || kv == "DOCKER_TLS_VERIFY=1" {
 			t.Errorf("the real docker must not see %s", kv)
 		}
+	}
+	if h := wrapper.Getenv(r.execEnv)("DOCKER_HOST"); !strings.HasPrefix(h, "unix://") || !strings.Contains(h, "ledger-guard-") {
+		t.Errorf("the real docker must talk to the guard, DOCKER_HOST=%q", h)
 	}
 	snaps, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(r.execPath)), "data", "ledger-docker", "snapshots", "free_20260506_070809.tar.gz"))
 	if len(snaps) != 1 || !strings.Contains(r.stderr, "volume free saved to") {
@@ -141,7 +191,7 @@ func TestBackupFailureRunsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := guarded(t, e, false, []string{"LEDGER_SNAPSHOT_DIR=" + filepath.Join(blocker, "snaps")}, "volume", "rm", "free")
-	if r.code != cli.ExitBackupFailed || r.execPath != "" || !strings.Contains(r.stderr, "was NOT run") {
+	if r.code != cli.ExitBackupFailed || !strings.Contains(r.stderr, "was not run") {
 		t.Fatalf("code %d exec %q stderr %s", r.code, r.execPath, r.stderr)
 	}
 	if !e.HasVolume("free") {
@@ -153,12 +203,10 @@ func TestDBBackupHook(t *testing.T) {
 	e := world()
 	e.AddVolume(engine.Volume{Name: "shop_media", Labels: map[string]string{"com.docker.compose.project": "shop"}}, nil)
 	var asked []string
-	DBBackup = func(ctx context.Context, req DBRequest) (string, error) {
+	r := guardedDB(t, e, false, nil, func(ctx context.Context, req DBRequest) (string, error) {
 		asked = append(asked, req.Project)
 		return "", errors.New("pg_dump exited 1")
-	}
-	defer func() { DBBackup = nil }()
-	r := guarded(t, e, false, nil, "volume", "rm", "shop_media")
+	}, "volume", "rm", "shop_media")
 	if r.code != cli.ExitBackupFailed || r.execPath != "" || strings.Join(asked, ",") != "shop" {
 		t.Fatalf("code %d exec %q asked %v stderr %s", r.code, r.execPath, asked, r.stderr)
 	}
@@ -189,8 +237,8 @@ func TestUnreachable(t *testing.T) {
 		t.Fatalf("code %d stderr %s", r.code, r.stderr)
 	}
 	r = guarded(t, nil, false, nil, "ps")
-	if r.code != 0 || r.execPath == "" {
-		t.Fatalf("a harmless command passes: code %d", r.code)
+	if r.code != cli.ExitUnavailable || r.execPath != "" {
+		t.Fatalf("no connection, no guard: nothing runs: code %d", r.code)
 	}
 }
 
@@ -208,35 +256,55 @@ func TestSplitProgram(t *testing.T) {
 	}
 }
 
-// Connect reads the global flags with docker/cli's own flag set; compose
-// v1's -H/--context are mapped onto them.
+// SplitDocker reads the global flags with docker/cli's own flag set and
+// moves the endpoint flags to the upstream side; Connect honours them.
 func TestConnectHonoursGlobalFlags(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	t.Setenv("DOCKER_HOST", "")
 	t.Setenv("DOCKER_CONTEXT", "")
 	ctx := context.Background()
-	for _, argv := range []string{
-		"docker -H unix:///nonexistent.sock volume rm x",
-		"docker --host=unix:///nonexistent.sock -D -l error volume rm x",
-		"docker-compose -H unix:///nonexistent.sock down -v",
+	for _, tt := range []struct{ argv, rest string }{
+		{"docker -H unix:///nonexistent.sock volume rm x", "volume rm x"},
+		{"docker --host=unix:///nonexistent.sock -D -l error volume rm x", "--debug=true --log-level=error volume rm x"},
+		{"docker-compose -H unix:///nonexistent.sock -f a.yml down -v", "-f a.yml down -v"},
+		{"docker-compose --verbose -Hunix:///nonexistent.sock down -v", "--verbose down -v"},
 	} {
-		in := intercept.Parse(strings.Fields(argv), func(string) string { return "" })
-		conn, err := Connect(ctx, in, in.GlobalArgs)
+		argv := strings.Fields(tt.argv)
+		var cmd Command
+		var err error
+		if argv[0] == "docker" {
+			cmd, err = SplitDocker(nil, argv[1:])
+		} else {
+			in := intercept.Parse(argv, func(string) string { return "" })
+			cmd, err = SplitCompose(in, argv[1:], func(string) string { return "" })
+		}
+		if err != nil || strings.Join(cmd.Args, " ") != tt.rest {
+			t.Fatalf("%s: %q %v", tt.argv, cmd.Args, err)
+		}
+		conn, err := Connect(ctx, cmd.Opts)
 		if err != nil {
-			t.Fatalf("%s: %v", argv, err)
+			t.Fatalf("%s: %v", tt.argv, err)
 		}
 		_, err = conn.Engine.Info(ctx)
 		if !errors.Is(err, engine.ErrUnreachable) || !strings.Contains(err.Error(), "nonexistent.sock") {
-			t.Errorf("%s: want the flag's host, unreachable: %v", argv, err)
+			t.Errorf("%s: want the flag's host, unreachable: %v", tt.argv, err)
 		}
-		_ = conn.Engine.Close()
+		conn.Close()
 	}
-	in := intercept.Parse(strings.Fields("docker --context nosuch volume rm x"), func(string) string { return "" })
-	if _, err := Connect(ctx, in, in.GlobalArgs); !errors.Is(err, engine.ErrUnreachable) {
+	in := intercept.Parse(strings.Fields("docker-compose --tlsverify -H tcp://127.0.0.1:1 down"), func(string) string { return "" })
+	cmd, _ := SplitCompose(in, strings.Fields("--tlsverify -H tcp://127.0.0.1:1 down"), func(string) string { return "" })
+	if _, err := Connect(ctx, cmd.Opts); err == nil || !strings.Contains(err.Error(), "ca.pem") {
+		t.Errorf("compose v1 --tlsverify: want TLS with the certificates, got %v", err)
+	}
+	cmd, _ = SplitDocker(nil, strings.Fields("--context nosuch volume rm x"))
+	if _, err := Connect(ctx, cmd.Opts); !errors.Is(err, engine.ErrUnreachable) {
 		t.Errorf("unknown context: want ErrUnreachable, got %v", err)
 	}
-	in = intercept.Parse(strings.Fields("docker -H unix:///a.sock --context x volume rm v"), func(string) string { return "" })
-	if _, err := Connect(ctx, in, in.GlobalArgs); err == nil {
+	cmd, _ = SplitDocker(nil, strings.Fields("-H unix:///a.sock --context x volume rm v"))
+	if _, err := Connect(ctx, cmd.Opts); err == nil {
 		t.Error("-H with --context: docker refuses it, so must we")
+	}
+	if _, err := SplitDocker(nil, strings.Fields("--bogus volume rm v")); !errors.Is(err, cli.ErrUsage) {
+		t.Errorf("unknown global flag: %v", err)
 	}
 }
