@@ -86,13 +86,14 @@ func PassesThrough(argv []string, getenv Getenv) bool {
 // frontName is the C front's file name (wrapper.FrontName).
 const frontName = "ledger_docker"
 
-// docker/cli's global flags (its root command's flag set, cli/flags): the
-// long ones that take a value, the one-letter ones that take a value, and
-// the booleans. The C front keeps the same lists.
+// docker/cli's global flags (its root command's flag set, cli/flags) as
+// PassesThrough reads them: the long ones that take a value, the
+// one-letter ones that take a value, and the booleans. The C front keeps
+// the same lists.
 var (
-	globalValueFlags  = []string{"--config", "--context", "--host", "--log-level", "--tlscacert", "--tlscert", "--tlskey"}
-	globalShortValues = "cHl" // -c/--context, -H/--host, -l/--log-level
-	globalBoolFlags   = []string{"-D", "--debug", "--tls", "--tlsverify"}
+	GlobalValueFlags      = []string{"--config", "--context", "--host", "--log-level", "--tlscacert", "--tlscert", "--tlskey"}
+	GlobalShortValueFlags = "cHl" // -c/--context, -H/--host, -l/--log-level
+	GlobalBoolFlags       = []string{"-D", "--debug", "--tls", "--tlsverify"}
 )
 
 // globalFlagArgs is how many arguments a docker global flag takes up
@@ -102,17 +103,17 @@ var (
 // alone.
 func globalFlagArgs(a string) int {
 	switch {
-	case slices.Contains(globalBoolFlags, a):
+	case slices.Contains(GlobalBoolFlags, a):
 		return 1
-	case slices.Contains(globalValueFlags, a):
+	case slices.Contains(GlobalValueFlags, a):
 		return 2
-	case len(a) >= 2 && a[0] == '-' && a[1] != '-' && strings.IndexByte(globalShortValues, a[1]) >= 0:
+	case len(a) >= 2 && a[0] == '-' && a[1] != '-' && strings.IndexByte(GlobalShortValueFlags, a[1]) >= 0:
 		if len(a) == 2 {
 			return 2
 		}
 		return 1
 	}
-	if name, _, ok := strings.Cut(a, "="); ok && slices.Contains(globalValueFlags, name) {
+	if name, _, ok := strings.Cut(a, "="); ok && slices.Contains(GlobalValueFlags, name) {
 		return 1
 	}
 	return 0

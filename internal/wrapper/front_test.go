@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -24,13 +25,18 @@ import (
 )
 
 // Tests of the C front (wrapper/front/ledger_docker.c), built with cc:
-// every command line that may be destructive reaches the Go wrapper
-// unchanged, every other one reaches the real docker that wrapper.FindReal
-// would pick, argv[1:] and environment unchanged.
+// a command line that intercept.PassesThrough allows reaches the real
+// docker that wrapper.FindReal would pick, argv[1:] and environment
+// unchanged; every other one reaches the Go wrapper unchanged. And of the
+// Go wrapper's Main, run as a program.
 
 // envRecorder makes this test binary a recorder: run under another name,
 // it prints its file, argv and environment as JSON and exits.
 const envRecorder = "LEDGER_TEST_RECORDER"
+
+// envWrapperMain (with envRecorder) makes a copy of this test binary named
+// ledger_docker-full run wrapper.Main instead: the Go wrapper.
+const envWrapperMain = "LEDGER_TEST_WRAPPER_MAIN"
 
 type record struct {
 	Exe  string   `json:"exe"`
@@ -41,6 +47,9 @@ type record struct {
 func TestMain(m *testing.M) {
 	if os.Getenv(envRecorder) != "" {
 		exe, _ := os.Executable()
+		if os.Getenv(envWrapperMain) != "" && filepath.Base(exe) == wrapper.FullName {
+			os.Exit(wrapper.Main(os.Args, os.Environ()))
+		}
 		_ = json.NewEncoder(os.Stdout).Encode(record{Exe: exe, Argv: os.Args, Env: os.Environ()})
 		os.Exit(0)
 	}
@@ -52,7 +61,11 @@ func TestMain(m *testing.M) {
 // under LEDGER_E2E=0 (unit tests only) it skips.
 func front(t *testing.T) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "ledger_docker")
+	return frontAt(t, filepath.Join(t.TempDir(), "ledger_docker"))
+}
+
+func frontAt(t *testing.T, out string) string {
+	t.Helper()
 	if err := testenv.BuildFront(testenv.RepoRoot(t), out); err != nil {
 		if !testenv.Enabled() {
 			t.Skipf("the C front's tests need a C compiler (skipped under %s=0 only): %v", testenv.EnvE2E, err)
@@ -62,9 +75,76 @@ func front(t *testing.T) string {
 	return out
 }
 
-// recorders puts two copies of this test binary in dir: the real docker
-// and the Go wrapper, as the front sees them.
+// recorders puts two recorders in dir: the real docker and the Go
+// wrapper, as the front sees them.
 func recorders(t *testing.T, dir string) (real, full string) {
+	t.Helper()
+	b, err := recorderBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, full = filepath.Join(dir, "real", "docker"), filepath.Join(dir, "full", wrapper.FullName)
+	for _, p := range []string{real, full} {
+		writeExe(t, p, b)
+	}
+	return real, full
+}
+
+// recorderSrc does what this test binary does under envRecorder, in a
+// fraction of its start-up time (the parity test runs thousands of
+// command lines).
+const recorderSrc = `package main
+
+import (
+	"encoding/json"
+	"os"
+)
+
+func main() {
+	exe, _ := os.Executable()
+	_ = json.NewEncoder(os.Stdout).Encode(map[string]any{"exe": exe, "argv": os.Args, "env": os.Environ()})
+}
+`
+
+// recorderBinary builds recorderSrc once per test process.
+var recorderBinary = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "ledger-recorder-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	for name, text := range map[string]string{"go.mod": "module recorder\n\ngo 1.21\n", "main.go": recorderSrc} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", "recorder", ".")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build the recorder: %v\n%s", err, out)
+	}
+	return os.ReadFile(filepath.Join(dir, "recorder"))
+})
+
+// goStages puts in dir recorders as the real docker, a Go wrapper and the
+// plugin, and the Go wrapper (goWrapper).
+func goStages(t *testing.T, dir string) (real, fullRecorder, plugin, goFull string) {
+	t.Helper()
+	real, fullRecorder = recorders(t, dir)
+	b, err := recorderBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugin = filepath.Join(dir, "plugin", wrapper.PluginName)
+	writeExe(t, plugin, b)
+	return real, fullRecorder, plugin, goWrapper(t, filepath.Join(dir, "go"))
+}
+
+// goWrapper puts a copy of this test binary named ledger_docker-full in
+// dir: with envRecorder and envWrapperMain set it runs wrapper.Main.
+func goWrapper(t *testing.T, dir string) string {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -74,16 +154,34 @@ func recorders(t *testing.T, dir string) (real, full string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real, full = filepath.Join(dir, "real", "docker"), filepath.Join(dir, "full", wrapper.FullName)
-	for _, p := range []string{real, full} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	p := filepath.Join(dir, wrapper.FullName)
+	writeExe(t, p, b)
+	return p
+}
+
+// installed is the front as install.sh leaves it, with a recorder as the
+// Go wrapper beside it (no LEDGER_WRAPPER_FULL, so no handshake), and a
+// recorder as the real docker.
+func installed(t *testing.T) (bin, real, full string) {
+	t.Helper()
+	real, full = recorders(t, t.TempDir())
+	return frontAt(t, filepath.Join(filepath.Dir(full), wrapper.FrontName)), real, full
+}
+
+func writeExe(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	return real, full
+	if err := os.WriteFile(path, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func script(t *testing.T, path, body string) string {
+	t.Helper()
+	writeExe(t, path, []byte("#!/bin/sh\n"+body+"\n"))
+	return path
 }
 
 type runResult struct {
@@ -122,20 +220,60 @@ type argvCase struct {
 	env  []string
 }
 
-func TestFrontHandsEveryDestructiveCommandToTheGoWrapper(t *testing.T) {
-	bin := front(t)
-	real, full := recorders(t, t.TempDir())
+// frontAttackLines are command lines that deleted a protected volume through an
+// earlier wrapper (issue 8): none may reach the real docker directly.
+var frontAttackLines = []string{
+	"docker volume --help=false rm x",
+	"docker volume -h=false rm x",
+	"docker volume --help=0 rm x",
+	"docker volume --help=F rm -f x",
+	"docker volume --help=false remove x",
+	"docker system --help=false prune --volumes -f",
+	"docker container --help=false rm -v C",
+	"docker container -h=false remove --volumes C",
+	"docker remove -v C",
+	"docker builder down -v",
+	"docker --context=x volume rm v",
+	"docker -Hunix:///x volume rm v",
+	"docker run --rm --volumes-from C img true",
+	"docker rm C",
+	"docker volume prune -f",
+	"docker system prune --volumes -af",
+	"docker compose -p PROJ1 down -v",
+	"docker compose scale app=2",
+	"docker compose run --rm app true",
+	"docker-compose down -v",
+	"ledger_docker volume rm x",
+	"docker --help=false volume rm x",
+	"docker -h=false volume rm x",
+	"docker -- volume rm x",
+	"docker -D=true volume rm x",
+	"docker --tls=true ps",
+	"docker -Dc x ps",
+}
+
+func TestFrontPassesThroughExactlyWhatInterceptAllows(t *testing.T) {
+	bin, real, full := installed(t)
 	cases := superset(t)
-	base := []string{"PATH=/nonexistent", wrapper.EnvRealDocker + "=" + real, "LEDGER_WRAPPER_FULL=" + full, envRecorder + "=1"}
+	for _, a := range frontAttackLines {
+		cases = append(cases, argvCase{from: "attack", argv: strings.Split(a, " ")})
+	}
+	base := []string{"PATH=/nonexistent", wrapper.EnvRealDocker + "=" + real, envRecorder + "=1"}
 
 	var mu sync.Mutex
 	counts := map[string]int{}
-	check := func(c argvCase, explain bool) {
+	check := func(c argvCase, explain string) {
 		env := append(slices.Clone(base), c.env...)
-		if explain {
-			env = append(env, wrapper.EnvExplain+"=1")
+		if explain != "" {
+			env = append(env, wrapper.EnvExplain+"="+explain)
 		}
-		destructive := explain || intercept.Parse(c.argv, wrapper.Getenv(env)).Destructive()
+		getenv := wrapper.Getenv(env)
+		// The front sends any non-empty LEDGER_EXPLAIN to the Go wrapper.
+		direct := explain == "" && intercept.PassesThrough(c.argv, getenv)
+		destructive := intercept.Parse(c.argv, getenv).Destructive()
+		if c.from == "attack" && intercept.PassesThrough(c.argv, getenv) {
+			t.Errorf("attack %q: intercept.PassesThrough allows it", c.argv)
+		}
 		r := runFront(t, bin, "", c.argv, env)
 		var rec record
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rec) != nil {
@@ -146,6 +284,9 @@ func TestFrontHandsEveryDestructiveCommandToTheGoWrapper(t *testing.T) {
 		switch rec.Exe {
 		case full:
 			stage = "full"
+			if direct {
+				t.Errorf("%s %q (LEDGER_EXPLAIN=%q): intercept.PassesThrough allows it, but the front ran the Go wrapper", c.from, c.argv, explain)
+			}
 			if !slices.Equal(rec.Argv, c.argv) {
 				t.Errorf("%s %q: the Go wrapper got argv %q", c.from, c.argv, rec.Argv)
 			}
@@ -153,10 +294,13 @@ func TestFrontHandsEveryDestructiveCommandToTheGoWrapper(t *testing.T) {
 				t.Errorf("%s %q: the Go wrapper got env %q, want %q", c.from, c.argv, rec.Env, want)
 			}
 		case real:
-			if destructive {
-				t.Errorf("%s %q (LEDGER_EXPLAIN %v): destructive, but the front ran the real docker", c.from, c.argv, explain)
+			if !direct {
+				t.Errorf("%s %q (LEDGER_EXPLAIN=%q): intercept.PassesThrough refuses it, but the front ran the real docker", c.from, c.argv, explain)
 			}
-			if len(c.argv) == 0 || rec.Argv[0] != "docker" || !slices.Equal(rec.Argv[1:], c.argv[1:]) {
+			if destructive {
+				t.Errorf("%s %q (LEDGER_EXPLAIN=%q): destructive, but the front ran the real docker", c.from, c.argv, explain)
+			}
+			if rec.Argv[0] != "docker" || !slices.Equal(rec.Argv[1:], c.argv[1:]) {
 				t.Errorf("%s %q: the real docker got argv %q", c.from, c.argv, rec.Argv)
 			}
 			if !slices.Equal(rec.Env, env) {
@@ -167,6 +311,7 @@ func TestFrontHandsEveryDestructiveCommandToTheGoWrapper(t *testing.T) {
 		}
 		mu.Lock()
 		counts[c.from+" -> "+stage]++
+		counts[stage]++
 		if destructive {
 			counts["destructive"]++
 		}
@@ -180,9 +325,10 @@ func TestFrontHandsEveryDestructiveCommandToTheGoWrapper(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for c := range jobs {
-				check(c, false)
+				check(c, "")
 				if c.from != "generated" {
-					check(c, true)
+					check(c, "1")
+					check(c, "0")
 				}
 			}
 		}()
@@ -193,8 +339,53 @@ func TestFrontHandsEveryDestructiveCommandToTheGoWrapper(t *testing.T) {
 	close(jobs)
 	wg.Wait()
 	t.Logf("%d command lines: %v", len(cases), counts)
-	if counts["destructive"] == 0 {
-		t.Error("no destructive command line among the cases")
+	if counts["destructive"] == 0 || counts["real"] < 100 || counts["full"] == 0 {
+		t.Errorf("too few destructive or passed-through command lines among the cases: %v", counts)
+	}
+}
+
+// The front's lists are intercept's: the subcommands that pass through
+// and docker's global flags.
+func TestFrontListsAreIntercepts(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "wrapper", "front", "ledger_docker.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	cArray := func(name string) []string {
+		t.Helper()
+		_, rest, ok := strings.Cut(src, "static const char *const "+name+"[] = {")
+		body, _, ok2 := strings.Cut(rest, "};")
+		if !ok || !ok2 {
+			t.Fatalf("ledger_docker.c: no array %s", name)
+		}
+		var out []string
+		for _, f := range strings.Split(body, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			s, err := strconv.Unquote(f)
+			if err != nil {
+				t.Fatalf("ledger_docker.c: %s: %q is not a plain string: %v", name, f, err)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	for _, l := range []struct {
+		name string
+		want []string
+	}{
+		{"pass_through", intercept.PassThrough},
+		{"global_value_flags", intercept.GlobalValueFlags},
+		{"global_bool_flags", intercept.GlobalBoolFlags},
+	} {
+		if got := cArray(l.name); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(l.want))) {
+			t.Errorf("ledger_docker.c's %s is %q, intercept's %q", l.name, got, l.want)
+		}
+	}
+	if want := "static const char global_short_values[] = " + strconv.Quote(intercept.GlobalShortValueFlags) + ";"; !strings.Contains(src, want) {
+		t.Errorf("ledger_docker.c has no line %s", want)
 	}
 }
 
@@ -226,28 +417,59 @@ func superset(t *testing.T) []argvCase {
 	for _, s := range seeds {
 		cases = append(cases, argvCase{from: "fuzz seed", argv: strings.Split(s, " ")})
 	}
-	return append(cases, generated(1500)...)
+	return append(append(cases, generated(3000)...), generatedDocker(3000)...)
 }
 
 // generated builds command lines from docker's and compose's words, flags
 // and odd spellings, with a fixed seed.
 func generated(n int) []argvCase {
-	argv0 := []string{"docker", "/usr/bin/docker", "docker-compose", "/opt/bin/docker-compose", "docker-compose.exe",
+	argv0 := []string{"docker", "/usr/bin/docker", "docker", "/opt/bin/ledger_docker", "docker-compose", "/opt/bin/docker-compose", "docker-compose.exe",
 		"docker-compose/", "ledger_docker", "dockerd", "", "compose"}
 	words := []string{"volume", "system", "rm", "container", "compose", "ps", "prune", "remove", "down", "up",
 		"create", "ls", "image", "run", "-v", "--volumes", "--volumes=false", "--volume", "-f", "-af", "-a", "--all",
 		"--filter", "label=x", "-H", "tcp://h:2375", "-c", "prod", "-cprod", "--context=x", "--config", "/c", "-D",
 		"-l", "debug", "--help", "-h", "--version", "--", "-vt5", "-t", "5", "--dry-run", "-sfv", "-fv", "x", "web",
 		"Volume", "volumes", "rm ", " rm", "--rm", "-p", "proj", "--project-name=p", "-y", "--yes", "-", "",
-		"compose=x", "--file", "a.yml", "--vol", "-V", "builder"}
+		"compose=x", "--file", "a.yml", "--vol", "-V", "builder",
+		// the allow-list and docker's global flags in and out of pflag's spellings
+		"ps", "images", "logs", "inspect", "version", "info", "pull", "load", "save", "tag", "login", "logout",
+		"--help=false", "-h=false", "--help=0", "--tls", "--tls=true", "--tlsverify", "--debug", "--debug=false",
+		"-Hunix:///x", "-H=h", "--host=h", "--host", "-l", "-ldebug", "--log-level=info", "-c=x", "--tlscacert",
+		"--tlskey=k", "-Dl", "-cD", "--con=x", "PS"}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	out := make([]argvCase, 0, n)
 	for range n {
-		argv := []string{argv0[rnd.IntN(len(argv0))]}
-		for range rnd.IntN(7) {
-			argv = append(argv, words[rnd.IntN(len(words))])
-		}
-		out = append(out, argvCase{from: "generated", argv: argv})
+		argv := pick(rnd, nil, argv0, 1, 1)
+		out = append(out, argvCase{from: "generated", argv: pick(rnd, argv, words, 0, 6)})
+	}
+	return out
+}
+
+// pick appends between least and most random words of list to argv.
+func pick(rnd *rand.Rand, argv, list []string, least, most int) []string {
+	for range least + rnd.IntN(most-least+1) {
+		argv = append(argv, list[rnd.IntN(len(list))])
+	}
+	return argv
+}
+
+// generatedDocker builds docker command lines at the allow-list's edge:
+// global flags in and out of pflag's spellings, then a subcommand on or
+// off the list, then anything.
+func generatedDocker(n int) []argvCase {
+	argv0 := []string{"docker", "/usr/bin/docker", "ledger_docker", "/opt/ledger_docker", "docker-compose", "ledger_docker-full"}
+	globals := []string{"-D", "--debug", "--tls", "--tlsverify", "-c", "x", "-cx", "-c=x", "--context", "--context=x",
+		"-H", "-Hunix:///x", "--host", "--host=tcp://h:1", "--config", "--config=/c", "-l", "-linfo", "--log-level",
+		"--log-level=debug", "--tlscacert", "--tlscert=c", "--tlskey", "--tls=true", "--debug=1", "-D=true", "-Dc",
+		"-cD", "-h", "--help", "--help=false", "-h=false", "-v", "--version", "--", "-", "", "--contex=x", "-C"}
+	subs := append(slices.Clone(intercept.PassThrough), "volume", "system", "container", "rm", "remove", "compose",
+		"builder", "run", "exec", "cp", "image", "help", "ledger", "Ps", "ps=x", "-ps")
+	rest := []string{"rm", "-v", "--volumes", "prune", "-f", "x", "--help=false", "volume", "down", "-a"}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	out := make([]argvCase, 0, n)
+	for range n {
+		argv := pick(rnd, pick(rnd, pick(rnd, nil, argv0, 1, 1), globals, 0, 3), subs, 1, 1)
+		out = append(out, argvCase{from: "generated", argv: pick(rnd, argv, rest, 0, 2)})
 	}
 	return out
 }
@@ -563,4 +785,186 @@ func TestFrontExitStatuses(t *testing.T) {
 			t.Errorf("%+v", r)
 		}
 	})
+}
+
+// recordOf reads what a recorder printed, failing the test unless the
+// command succeeded and ran exe.
+func recordOf(t *testing.T, r runResult, exe string) record {
+	t.Helper()
+	var rec record
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rec) != nil || rec.Exe != exe {
+		t.Fatalf("want a run of %s, got %+v", exe, r)
+	}
+	return rec
+}
+
+func TestFrontAnswersItsOwnHandshake(t *testing.T) {
+	bin, _, full := installed(t)
+	r := runFront(t, bin, "", []string{"ledger_docker", wrapper.HandshakeArg}, nil)
+	if r.code != 0 || r.stdout != wrapper.FrontHandshakeAnswer || r.stderr != "" {
+		t.Errorf("%+v", r)
+	}
+	// Not the handshake alone: an ordinary command line for the Go wrapper.
+	argv := []string{"docker", wrapper.HandshakeArg, "ps"}
+	if rec := recordOf(t, runFront(t, bin, "", argv, []string{envRecorder + "=1"}), full); !slices.Equal(rec.Argv, argv) {
+		t.Errorf("argv %q", rec.Argv)
+	}
+}
+
+// LEDGER_WRAPPER_FULL gets a command line only once it has answered the
+// Go wrapper's handshake: set to the real docker, it must not delete.
+func TestFrontHandsToLedgerWrapperFullOnlyAfterItsHandshake(t *testing.T) {
+	bin := front(t)
+	d := t.TempDir()
+	real, fullRecorder, plugin, goFull := goStages(t, d)
+	argv := []string{"docker", "volume", "rm", "x"}
+	env := func(full string) []string {
+		return []string{"PATH=/nonexistent", wrapper.EnvRealDocker + "=" + real, wrapper.EnvPlugin + "=" + plugin,
+			envRecorder + "=1", envWrapperMain + "=1", "LEDGER_WRAPPER_FULL=" + full}
+	}
+
+	t.Run("the Go wrapper", func(t *testing.T) {
+		rec := recordOf(t, runFront(t, bin, "", argv, env(goFull)), plugin)
+		want := []string{wrapper.PluginName, "ledger", wrapper.GuardVerb, wrapper.ProgramFlag, "docker", "--", "volume", "rm", "x"}
+		if !slices.Equal(rec.Argv, want) {
+			t.Errorf("the guard got %q, want %q", rec.Argv, want)
+		}
+	})
+	answer := strconv.Quote(wrapper.HandshakeAnswer)
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := map[string]string{
+		"the real docker":                    real,
+		"a program named ledger_docker-full": fullRecorder,
+		"the front itself":                   bin,
+		"missing":                            filepath.Join(d, "missing"),
+		"a directory":                        d,
+		"silent":                             script(t, filepath.Join(d, "s", "silent"), "exit 0"),
+		"the front's answer":                 script(t, filepath.Join(d, "s", "front"), "printf "+strconv.Quote(wrapper.FrontHandshakeAnswer)),
+		"answer without newline":             script(t, filepath.Join(d, "s", "nonl"), "printf "+strconv.Quote(strings.TrimSuffix(wrapper.HandshakeAnswer, "\n"))),
+		"answer and more":                    script(t, filepath.Join(d, "s", "more"), "printf "+answer+"; echo more"),
+		"answer, then exit status 1":         script(t, filepath.Join(d, "s", "status"), "printf "+answer+"; exit 1"),
+		"answer, then no exit":               script(t, filepath.Join(d, "s", "hang"), "printf "+answer+"; exec "+sleep+" 60"),
+		"no answer, no exit":                 script(t, filepath.Join(d, "s", "mute"), "exec "+sleep+" 60"),
+	}
+	for name, full := range refused {
+		t.Run(name, func(t *testing.T) {
+			r := runFront(t, bin, "", argv, env(full))
+			if r.code != 69 || r.stdout != "" || !strings.Contains(r.stderr, "LEDGER_WRAPPER_FULL="+full+" is not ledger_docker-full") ||
+				!strings.Contains(r.stderr, "Nothing was run.") {
+				t.Errorf("%+v", r)
+			}
+		})
+	}
+}
+
+// LEDGER_REAL_DOCKER must not be ledger_docker: the front refuses its own
+// file and links to ledger_docker or ledger_docker-full.
+func TestFrontRefusesItselfAsTheRealDocker(t *testing.T) {
+	d := t.TempDir()
+	bin, real, full := installed(t)
+	toFront := filepath.Join(d, "a", "docker")
+	toFull := filepath.Join(d, "b", "docker")
+	for target, l := range map[string]string{bin: toFront, full: toFull} {
+		if err := os.MkdirAll(filepath.Dir(l), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(d, "copy", "docker") // runs, then finds itself
+	writeExe(t, copied, b)
+	for name, p := range map[string]string{"its own file": bin, "a link to it": toFront,
+		"a link to ledger_docker-full": toFull, "a copy named docker": copied} {
+		t.Run(name, func(t *testing.T) {
+			r := runFront(t, bin, "", []string{"docker", "ps"}, []string{wrapper.EnvRealDocker + "=" + p, envRecorder + "=1"})
+			if r.code != 69 || r.stdout != "" || !strings.Contains(r.stderr, "is ledger_docker, not the real docker") {
+				t.Errorf("%+v", r)
+			}
+		})
+	}
+	t.Run("the real docker", func(t *testing.T) {
+		recordOf(t, runFront(t, bin, "", []string{"docker", "ps"}, []string{wrapper.EnvRealDocker + "=" + real, envRecorder + "=1"}), real)
+	})
+}
+
+// The Go wrapper's Main, run as a program: the handshake, the allow-list
+// to the real docker, everything else to the guard.
+func TestGoWrapperMain(t *testing.T) {
+	d := t.TempDir()
+	real, _, plugin, full := goStages(t, d)
+	base := []string{"PATH=/nonexistent", wrapper.EnvRealDocker + "=" + real, wrapper.EnvPlugin + "=" + plugin,
+		envRecorder + "=1", envWrapperMain + "=1"}
+	guard := func(verb, prog string, args ...string) []string {
+		return append([]string{wrapper.PluginName, "ledger", verb, wrapper.ProgramFlag, prog, "--"}, args...)
+	}
+
+	t.Run("handshake", func(t *testing.T) {
+		r := runFront(t, full, "", []string{wrapper.FullName, wrapper.HandshakeArg}, base)
+		if r.code != 0 || r.stdout != wrapper.HandshakeAnswer || r.stderr != "" {
+			t.Errorf("%+v", r)
+		}
+	})
+	type want struct {
+		exe  string
+		argv []string
+	}
+	tests := []struct {
+		argv string
+		env  []string
+		want want
+	}{
+		{argv: "docker ps -a", want: want{real, []string{"docker", "ps", "-a"}}},
+		{argv: "ledger_docker -H unix:///x images", want: want{real, []string{"docker", "-H", "unix:///x", "images"}}},
+		{argv: "docker ps", env: []string{"LEDGER_EXPLAIN=0"}, want: want{real, []string{"docker", "ps"}}},
+		{argv: "docker ps", env: []string{"LEDGER_EXPLAIN=true"}, want: want{plugin, guard(wrapper.ExplainVerb, "docker", "ps")}},
+		{argv: "docker volume rm x", env: []string{"LEDGER_EXPLAIN=1"}, want: want{plugin, guard(wrapper.ExplainVerb, "docker", "volume", "rm", "x")}},
+		{argv: "docker volume ls", want: want{plugin, guard(wrapper.GuardVerb, "docker", "volume", "ls")}},
+		{argv: "docker run --rm img true", want: want{plugin, guard(wrapper.GuardVerb, "docker", "run", "--rm", "img", "true")}},
+		{argv: "docker " + wrapper.HandshakeArg + " ps", want: want{plugin, guard(wrapper.GuardVerb, "docker", wrapper.HandshakeArg, "ps")}},
+		{argv: "docker-compose ps", want: want{plugin, guard(wrapper.GuardVerb, "docker-compose", "ps")}},
+		{argv: "/usr/bin/docker-compose down -v", want: want{plugin, guard(wrapper.GuardVerb, "docker-compose", "down", "-v")}},
+	}
+	for _, a := range frontAttackLines {
+		argv := strings.Split(a, " ")
+		prog := "docker"
+		if argv[0] == "docker-compose" {
+			prog = argv[0]
+		}
+		tests = append(tests, struct {
+			argv string
+			env  []string
+			want want
+		}{argv: a, want: want{plugin, guard(wrapper.GuardVerb, prog, argv[1:]...)}})
+	}
+	for _, tt := range tests {
+		t.Run(tt.argv, func(t *testing.T) {
+			env := append(slices.Clone(base), tt.env...)
+			rec := recordOf(t, runFront(t, full, "", strings.Split(tt.argv, " "), env), tt.want.exe)
+			if !slices.Equal(rec.Argv, tt.want.argv) {
+				t.Errorf("argv %q, want %q", rec.Argv, tt.want.argv)
+			}
+			if tt.want.exe == plugin && !slices.Contains(rec.Env, wrapper.EnvSelf+"="+full) {
+				t.Errorf("the guard got no %s=%s: %q", wrapper.EnvSelf, full, rec.Env)
+			}
+		})
+	}
+
+	answers := script(t, filepath.Join(d, "answers", "docker"), "printf "+strconv.Quote(wrapper.HandshakeAnswer))
+	for name, p := range map[string]string{"itself": full, "a program that answers the handshake": answers} {
+		t.Run("LEDGER_REAL_DOCKER is "+name, func(t *testing.T) {
+			env := append(slices.Clone(base), wrapper.EnvRealDocker+"="+p)
+			r := runFront(t, full, "", []string{"docker", "ps"}, env)
+			if r.code != 69 || r.stdout != "" || !strings.Contains(r.stderr, "is ledger_docker, not the real program") {
+				t.Errorf("%+v", r)
+			}
+		})
+	}
 }

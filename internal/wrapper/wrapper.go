@@ -1,21 +1,27 @@
 // Package wrapper is ledger_docker's entry point: it stands in for `docker`
-// and `docker-compose`. Every command that cannot lose a volume is handed
-// to the real binary at once (syscall.Exec, same argv, environment and
-// stdio, so the real exit status is the exit status); the others go to the
-// guard (`docker-ledger ledger guard`), which decides, backs up or blocks.
+// and `docker-compose`. A command on intercept's allow-list (commands that
+// cannot delete anything, intercept.PassesThrough) is handed to the real
+// binary at once (syscall.Exec, same argv, environment and stdio, so the
+// real exit status is the exit status); every other one goes to the guard
+// (`docker-ledger ledger guard`), which runs it behind its checks.
 //
 // This package stays small on purpose: the wrapper runs before every docker
 // command, so it links no engine client, no compose loader and reads no
-// file on the pass-through path (see `make bench`).
+// file on the pass-through path (see `make bench`); only a
+// LEDGER_REAL_DOCKER override costs one run of CheckReal.
 package wrapper
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 )
@@ -29,7 +35,7 @@ const (
 
 // Environment variables the wrapper reads.
 const (
-	EnvExplain     = "LEDGER_EXPLAIN"
+	EnvExplain     = intercept.EnvExplain
 	EnvRealDocker  = "LEDGER_REAL_DOCKER"
 	EnvRealCompose = "LEDGER_REAL_DOCKER_COMPOSE"
 	EnvShimDir     = "LEDGER_SHIM_DIR"
@@ -46,16 +52,32 @@ const (
 	pluginCommandPrefix = "ledger"
 )
 
+// The handshake: `ledger_docker-full --ledger-docker-handshake` (exactly
+// these two arguments) prints HandshakeAnswer and exits 0, so that a path
+// given for the Go wrapper (LEDGER_WRAPPER_FULL) can be told from the real
+// docker, and a path given for the real docker (LEDGER_REAL_DOCKER) from
+// the wrapper. The C front answers FrontHandshakeAnswer.
+const (
+	HandshakeArg         = "--ledger-docker-handshake"
+	HandshakeAnswer      = "ledger_docker-full handshake 1\n"
+	FrontHandshakeAnswer = "ledger_docker handshake 1\n"
+)
+
 // Main runs the wrapper for argv (argv[0] decides between docker and
 // docker-compose) with env ("KEY=value") and returns the exit status when
-// it could not exec.
+// it could not exec. It answers the handshake; passes a command line that
+// intercept.PassesThrough allows to the real docker; hands every other
+// one to the plugin's guard (or its explain verb in explain mode).
 func Main(argv []string, env []string) int {
-	getenv := Getenv(env)
-	in := intercept.Parse(argv, getenv)
-	explain := getenv(EnvExplain) == "1"
-	if !in.Destructive() && !explain {
-		return ExecReal(in.Program, in.Args, env, os.Stderr)
+	if len(argv) == 2 && argv[1] == HandshakeArg {
+		_, _ = io.WriteString(os.Stdout, HandshakeAnswer)
+		return 0
 	}
+	getenv := Getenv(env)
+	if intercept.PassesThrough(argv, getenv) {
+		return ExecReal(intercept.Docker, argv[1:], env, os.Stderr)
+	}
+	in := intercept.Parse(argv, getenv)
 	plugin, err := FindPlugin(getenv)
 	if err != nil {
 		say(os.Stderr, "ledger_docker: cannot check `"+in.CommandLine()+"`: "+err.Error()+
@@ -63,7 +85,7 @@ func Main(argv []string, env []string) int {
 		return exitUnavailable
 	}
 	verb := GuardVerb
-	if explain {
+	if intercept.ExplainOn(getenv) {
 		verb = ExplainVerb
 	}
 	args := append([]string{PluginName, pluginCommandPrefix, verb, ProgramFlag, string(in.Program), "--"}, in.Args...)
@@ -96,16 +118,99 @@ func Getenv(env []string) func(string) string {
 }
 
 // ExecReal replaces the process with the real program. It returns only
-// when that fails, with the exit status to use.
+// when that fails, with the exit status to use. A path from the override
+// variable must pass CheckReal first.
 func ExecReal(prog intercept.Program, args, env []string, stderr io.Writer) int {
-	path, err := FindReal(prog, Getenv(env))
+	getenv := Getenv(env)
+	path, err := FindReal(prog, getenv)
 	if err != nil {
 		say(stderr, "ledger_docker: "+err.Error())
 		return exitNotFound
 	}
+	if override := realOverride(prog); getenv(override) != "" {
+		if err := CheckReal(path); err != nil {
+			say(stderr, "ledger_docker: "+override+": "+err.Error()+
+				"\nNothing was run. Point "+override+" at the real "+string(prog)+" or unset it.")
+			if errors.Is(err, ErrNotReal) {
+				return exitUnavailable
+			}
+			return exitNotFound
+		}
+	}
 	err = syscall.Exec(path, append([]string{string(prog)}, args...), env)
 	say(stderr, "ledger_docker: run "+path+": "+err.Error())
 	return exitNotFound
+}
+
+// ErrNotReal: a path given as the real docker or docker-compose is
+// ledger_docker itself.
+var ErrNotReal = errors.New("it is ledger_docker, not the real program")
+
+// handshakeTimeout bounds CheckReal's run of the program.
+const handshakeTimeout = 2 * time.Second
+
+// CheckReal refuses, with an error that wraps ErrNotReal, a path that is
+// ledger_docker rather than the real docker or docker-compose: this
+// program's own file, a file whose links resolve to a ledger_docker or
+// ledger_docker-full, or a program that answers the handshake (run with
+// HandshakeArg alone, no stdin, its stderr dropped, for 2 s at most).
+// Running the wrapper as the real docker would loop, or run a command
+// without the guard it was meant to pass. A program that gives no answer
+// within the 2 s is taken for the real one (the wrapper answers before it
+// does anything else); one that cannot be started is an error that does
+// not wrap ErrNotReal.
+func CheckReal(path string) error {
+	if fi, err := os.Stat(path); err == nil {
+		if self, err := os.Stat(executable()); err == nil && os.SameFile(fi, self) {
+			return &notRealError{path, "it is this program's own file"}
+		}
+	}
+	if isWrapper(path) {
+		return &notRealError{path, "its links resolve to " + FrontName + " or " + FullName}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, HandshakeArg)
+	cmd.WaitDelay = 100 * time.Millisecond // a child that keeps stdout open
+	var out bytes.Buffer
+	cmd.Stdout = &limitWriter{w: &out, n: 256}
+	if err := cmd.Start(); err != nil {
+		return errors.New("cannot run " + path + ": " + err.Error())
+	}
+	_ = cmd.Wait() // the real program refuses the unknown flag: any status
+	if s := out.String(); s == HandshakeAnswer || s == FrontHandshakeAnswer {
+		return &notRealError{path, "it answers ledger_docker's handshake"}
+	}
+	return nil
+}
+
+type notRealError struct{ path, why string }
+
+func (e *notRealError) Error() string {
+	return e.path + " is ledger_docker, not the real program (" + e.why + ")"
+}
+
+func (e *notRealError) Unwrap() error { return ErrNotReal }
+
+// limitWriter keeps the first n bytes and drops the rest.
+type limitWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if k := min(len(p), l.n); k > 0 {
+		_, _ = l.w.Write(p[:k])
+		l.n -= k
+	}
+	return len(p), nil
+}
+
+func realOverride(prog intercept.Program) string {
+	if prog == intercept.DockerCompose {
+		return EnvRealCompose
+	}
+	return EnvRealDocker
 }
 
 // FindReal finds the real docker (or docker-compose): the override
@@ -114,10 +219,7 @@ func ExecReal(prog intercept.Program, args, env []string, stderr io.Writer) int 
 // lists, or a link to a ledger_docker or ledger_docker-full) and not in the
 // shim folder. The C front (wrapper/front) does the same for docker.
 func FindReal(prog intercept.Program, getenv func(string) string) (string, error) {
-	override := EnvRealDocker
-	if prog == intercept.DockerCompose {
-		override = EnvRealCompose
-	}
+	override := realOverride(prog)
 	if p := getenv(override); p != "" {
 		return p, nil
 	}

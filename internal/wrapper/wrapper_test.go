@@ -1,7 +1,9 @@
 package wrapper
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,4 +111,65 @@ func TestExitCodesMatchCLI(t *testing.T) {
 	if exitUnavailable != cli.ExitUnavailable {
 		t.Error("exitUnavailable differs from cli.ExitUnavailable")
 	}
+}
+
+func TestCheckReal(t *testing.T) {
+	d := t.TempDir()
+	sh := func(name, body string) string {
+		t.Helper()
+		p := filepath.Join(d, name, "docker")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe(t, filepath.Join(d, "old", FrontName))
+	link(t, filepath.Join(d, "old", FrontName), filepath.Join(d, "tofront", "docker"))
+	exe(t, filepath.Join(d, "old", FullName))
+	link(t, filepath.Join(d, "old", FullName), filepath.Join(d, "tofull", "docker"))
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := map[string]string{
+		"this program":                 self,
+		"a link to ledger_docker":      filepath.Join(d, "tofront", "docker"),
+		"a link to ledger_docker-full": filepath.Join(d, "tofull", "docker"),
+		"the Go wrapper's answer":      sh("full", `[ "$1" = `+HandshakeArg+` ] && printf '`+strings.TrimSuffix(HandshakeAnswer, "\n")+`\n'`),
+		"the front's answer":           sh("front", `printf '`+strings.TrimSuffix(FrontHandshakeAnswer, "\n")+`\n'; exit 0`),
+		"an answer, then a child that keeps stdout open": sh("child",
+			`printf '`+strings.TrimSuffix(HandshakeAnswer, "\n")+`\n'; `+sleep+` 60 &`),
+	}
+	for name, p := range refused {
+		t.Run(name, func(t *testing.T) {
+			if err := CheckReal(p); !errors.Is(err, ErrNotReal) {
+				t.Errorf("CheckReal(%s) = %v, want ErrNotReal", p, err)
+			}
+		})
+	}
+	allowed := map[string]string{
+		"the real docker refuses the flag": sh("real", `echo "unknown flag: $1" >&2; exit 125`),
+		"it reads stdin":                   sh("stdin", `cat`),
+		"no answer in time":                sh("slow", `exec `+sleep+` 60`),
+		"an answer on stderr":              sh("stderr", `printf '`+strings.TrimSuffix(HandshakeAnswer, "\n")+`\n' >&2`),
+	}
+	for name, p := range allowed {
+		t.Run(name, func(t *testing.T) {
+			if err := CheckReal(p); err != nil {
+				t.Errorf("CheckReal(%s) = %v", p, err)
+			}
+		})
+	}
+	t.Run("missing", func(t *testing.T) {
+		if err := CheckReal(filepath.Join(d, "missing")); err == nil || errors.Is(err, ErrNotReal) {
+			t.Errorf("CheckReal(missing) = %v, want an error that is not ErrNotReal", err)
+		}
+	})
 }

@@ -3,17 +3,18 @@
  * installed. It only screens argv and finds the real docker; it decides
  * nothing that could delete anything.
  *
- * - A command line that could be destructive goes to the Go wrapper,
- *   ledger_docker-full, with the same argv (argv[0] included) and
- *   environment, plus LEDGER_WRAPPER naming this front so that no later
- *   stage takes it for the real docker. "Could be" is a superset of
- *   intercept.Parse(...).Destructive(): argv[0] is docker-compose,
- *   LEDGER_EXPLAIN is set, or any argument is exactly one of the docker
- *   subcommands that can lose a volume (volume, system, rm, container,
- *   compose).
- * - Everything else is exec'd at once as the real docker, found exactly as
+ * - A command line that intercept.PassesThrough allows (internal/intercept,
+ *   allow.go) is exec'd at once as the real docker, found exactly as
  *   internal/wrapper.FindReal finds it, with argv[0] "docker" and the
- *   environment unchanged.
+ *   environment unchanged: argv[0] is docker (or ledger_docker, the alias),
+ *   LEDGER_EXPLAIN is empty, and after docker's global flags the first
+ *   operand is one of the subcommands that cannot delete anything
+ *   (pass_through below, the same list as intercept.PassThrough).
+ * - Every other command line goes to the Go wrapper, ledger_docker-full,
+ *   with the same argv (argv[0] included) and environment, plus
+ *   LEDGER_WRAPPER naming this front so that no later stage takes it for
+ *   the real docker. A LEDGER_WRAPPER_FULL must answer the Go wrapper's
+ *   handshake first; a LEDGER_REAL_DOCKER must not be ledger_docker.
  *
  * It exists because a Go program's start-up alone costs more than the 5%
  * the pass-through may add to `docker ps` (README, "Why a C front"). No
@@ -21,11 +22,16 @@
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -33,6 +39,30 @@ extern char **environ;
 enum { exit_unavailable = 69, exit_not_found = 127 };
 
 static const char full_name[] = "ledger_docker-full";
+
+/* The handshake (wrapper.HandshakeArg and its answers): the Go wrapper
+ * answers full_answer, this front front_answer. */
+static const char handshake_arg[] = "--ledger-docker-handshake";
+static const char full_answer[] = "ledger_docker-full handshake 1\n";
+static const char front_answer[] = "ledger_docker handshake 1\n";
+enum { handshake_ms = 2000 };
+
+/* pass_through: intercept.PassThrough, the docker subcommands that cannot
+ * delete anything. TestFrontListsAreIntercepts (internal/wrapper) checks
+ * that these lists are intercept's. */
+static const char *const pass_through[] = {
+	"ps", "images", "logs", "inspect", "version", "info", "events", "stats", "top", "port",
+	"diff", "history", "search", "login", "logout", "pull", "push", "tag", "save", "load",
+};
+
+/* docker/cli's global flags, as intercept.PassesThrough reads them. */
+static const char *const global_value_flags[] = {
+	"--config", "--context", "--host", "--log-level", "--tlscacert", "--tlscert", "--tlskey",
+};
+static const char global_short_values[] = "cHl";
+static const char *const global_bool_flags[] = {"-D", "--debug", "--tls", "--tlsverify"};
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* getenv_last is the value of the last KEY=... in environ (Go's
  * wrapper.Getenv: the last assignment wins), "" when there is none. */
@@ -71,28 +101,63 @@ static const char *base(const char *p, char *buf, size_t size) {
 	return buf;
 }
 
-/* is_compose: argv[0]'s base name, without ".exe", is docker-compose. */
-static int is_compose(const char *argv0) {
-	char buf[NAME_MAX + 1];
-	const char *b = base(argv0, buf, sizeof buf);
-	return strcmp(b, "docker-compose") == 0 || strcmp(b, "docker-compose.exe") == 0;
+static int in_list(const char *s, const char *const *list, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(s, list[i]) == 0) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
-/* needs_full reports whether the command line may be destructive. */
-static int needs_full(int argc, char **argv) {
-	static const char *const words[] = {"volume", "system", "rm", "container", "compose"};
-	if (argc > 0 && is_compose(argv[0])) {
+/* global_flag_args is intercept's globalFlagArgs: how many arguments a
+ * docker global flag takes up, 0 for anything else. */
+static int global_flag_args(const char *a) {
+	if (in_list(a, global_bool_flags, LEN(global_bool_flags))) {
 		return 1;
 	}
-	if (*getenv_last("LEDGER_EXPLAIN")) {
-		return 1;
+	if (in_list(a, global_value_flags, LEN(global_value_flags))) {
+		return 2;
 	}
-	for (int i = 1; i < argc; i++) {
-		for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
-			if (strcmp(argv[i], words[w]) == 0) {
+	if (a[0] == '-' && a[1] != '\0' && a[1] != '-' && strchr(global_short_values, a[1])) {
+		return a[2] == '\0' ? 2 : 1;
+	}
+	const char *eq = strchr(a, '=');
+	if (eq) {
+		for (size_t i = 0; i < LEN(global_value_flags); i++) {
+			size_t n = strlen(global_value_flags[i]);
+			if ((size_t)(eq - a) == n && strncmp(a, global_value_flags[i], n) == 0) {
 				return 1;
 			}
 		}
+	}
+	return 0;
+}
+
+/* passes_through is intercept.PassesThrough, except that any non-empty
+ * LEDGER_EXPLAIN goes to the Go wrapper (which reads it with ExplainOn). */
+static int passes_through(int argc, char **argv) {
+	if (argc < 2) {
+		return 0;
+	}
+	char buf[NAME_MAX + 1];
+	const char *b = base(argv[0], buf, sizeof buf);
+	if (strcmp(b, "docker") != 0 && strcmp(b, "ledger_docker") != 0) {
+		return 0;
+	}
+	if (*getenv_last("LEDGER_EXPLAIN")) {
+		return 0;
+	}
+	for (int i = 1; i < argc;) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0') {
+			return in_list(a, pass_through, LEN(pass_through));
+		}
+		int n = global_flag_args(a);
+		if (n == 0 || n > argc - i) {
+			return 0;
+		}
+		i += n;
 	}
 	return 0;
 }
@@ -221,8 +286,90 @@ static const char *find_real(void) {
 	return NULL;
 }
 
-/* run_full hands argv, unchanged, to ledger_docker-full: $LEDGER_WRAPPER_FULL,
- * else the file of that name beside this program's own file. */
+static long long now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* reap waits for pid until deadline (ms, CLOCK_MONOTONIC), then kills it.
+ * It returns the status, -1 unless pid exited by itself in time. */
+static int reap(pid_t pid, long long deadline) {
+	int status;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid) {
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		}
+		if ((r < 0 && errno != EINTR) || now_ms() >= deadline) {
+			break;
+		}
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	return -1;
+}
+
+/* handshake runs `full --ledger-docker-handshake` (execv, no shell; stdin
+ * and stderr /dev/null, stdout a pipe) and reports whether it printed
+ * exactly full_answer, closed its stdout and exited 0, all within
+ * handshake_ms. Anything else (no answer, another one, a program that
+ * hangs) is a refusal. */
+static int handshake(const char *full) {
+	int fds[2];
+	if (pipe(fds) != 0) {
+		return 0;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return 0;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 2) < 0 || dup2(fds[1], 1) < 0) {
+			_exit(127);
+		}
+		char *const args[] = {(char *)full, (char *)handshake_arg, NULL};
+		execv(full, args);
+		_exit(127);
+	}
+	close(fds[1]);
+	long long deadline = now_ms() + handshake_ms;
+	char buf[64];
+	size_t got = 0;
+	int eof = 0;
+	while (!eof && got < sizeof buf) {
+		long long left = deadline - now_ms();
+		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+		int r = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			break; /* the deadline, or poll failed */
+		}
+		ssize_t n = read(fds[0], buf + got, sizeof buf - got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			eof = n == 0;
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	int status = reap(pid, eof ? deadline : 0);
+	return eof && status == 0 && got == sizeof full_answer - 1 && memcmp(buf, full_answer, got) == 0;
+}
+
+/* run_full hands argv, unchanged, to ledger_docker-full: $LEDGER_WRAPPER_FULL
+ * once it has answered the handshake, else the file of that name beside
+ * this program's own file. */
 static int run_full(char **argv) {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -244,6 +391,12 @@ static int run_full(char **argv) {
 		p[dirlen] = '/';
 		memcpy(p + dirlen + 1, full_name, sizeof full_name);
 		full = p;
+	} else if (!handshake(full)) {
+		say("LEDGER_WRAPPER_FULL=", full, " is not ledger_docker-full: it did not answer its handshake", "");
+		fprintf(stderr, "Nothing was run. Unset LEDGER_WRAPPER_FULL (the %s beside ledger_docker is used) "
+				"or point it at %s.\n",
+			full_name, full_name);
+		return exit_unavailable;
 	}
 	/* environ plus LEDGER_WRAPPER=<self>, appended to any list there is */
 	size_t count = 0;
@@ -268,8 +421,24 @@ static int run_full(char **argv) {
 	return exit_unavailable;
 }
 
+/* not_real reports whether a LEDGER_REAL_DOCKER path is this program's
+ * own file or resolves to a ledger_docker or ledger_docker-full (the Go
+ * wrapper's CheckReal also runs the handshake, too slow for this path). */
+static int not_real(const char *path) {
+	struct stat st, self;
+	if (stat(path, &st) == 0 && stat("/proc/self/exe", &self) == 0 && same(&st, &self)) {
+		return 1;
+	}
+	return is_wrapper(path);
+}
+
 int main(int argc, char **argv) {
-	if (needs_full(argc, argv)) {
+	if (argc == 2 && strcmp(argv[1], handshake_arg) == 0) {
+		/* not full_answer: this front is not the Go wrapper */
+		fputs(front_answer, stdout);
+		return 0;
+	}
+	if (!passes_through(argc, argv)) {
 		return run_full(argv);
 	}
 	const char *real = find_real();
@@ -278,7 +447,12 @@ int main(int argc, char **argv) {
 		    "", "", "");
 		return exit_not_found;
 	}
-	char **args = malloc((size_t)(argc > 0 ? argc + 1 : 2) * sizeof *args);
+	if (*getenv_last("LEDGER_REAL_DOCKER") && not_real(real)) {
+		say("LEDGER_REAL_DOCKER=", real, " is ledger_docker, not the real docker", "");
+		fprintf(stderr, "Nothing was run. Point LEDGER_REAL_DOCKER at the real docker or unset it.\n");
+		return exit_unavailable;
+	}
+	char **args = malloc(((size_t)argc + 1) * sizeof *args);
 	if (!args) {
 		say("out of memory", "", "", "");
 		return exit_not_found;
@@ -287,7 +461,7 @@ int main(int argc, char **argv) {
 	for (int i = 1; i < argc; i++) {
 		args[i] = argv[i];
 	}
-	args[argc > 0 ? argc : 1] = NULL;
+	args[argc] = NULL;
 	execve(real, args, environ);
 	say("run ", real, ": ", errtext(errno));
 	return exit_not_found;
