@@ -1,7 +1,16 @@
-package guard
+// Package guardrun runs a docker or docker-compose command behind the
+// engine API guard (internal/apiguard): it resolves the endpoint the
+// command would use, starts the guard on a private socket, and runs the
+// real program with its endpoint replaced by that socket. It links no
+// compose loader and no command framework, so that the Go wrapper can run
+// it in-process for every command that is not on the allow-list (see
+// make bench); the plugin's guard verb runs it after its command-line
+// decision.
+package guardrun
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +25,6 @@ import (
 	"github.com/docker/go-connections/tlsconfig"
 	"github.com/spf13/pflag"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
@@ -51,6 +59,10 @@ type Command struct {
 	V1 bool
 }
 
+// ErrUsage: the command line cannot be read (cli.ErrUsage's meaning;
+// mapped to exit status 2).
+var ErrUsage = errors.New("usage error")
+
 // endpointFlags are docker's global flags that choose the endpoint; the
 // guard takes them to the upstream side.
 var endpointFlags = map[string]bool{"host": true, "context": true, "tls": true, "tlsverify": true,
@@ -69,6 +81,16 @@ func dockerFlags() (*pflag.FlagSet, *cliflags.ClientOptions) {
 	return fs, opts
 }
 
+// Split reads the command's global flags (docker's, or docker-compose
+// v1's when in is a docker-compose command line) and resolves its
+// endpoint options. base are docker global flags given before it.
+func Split(in intercept.Intent, base []string, getenv func(string) string) (Command, error) {
+	if in.Program == intercept.DockerCompose {
+		return SplitCompose(in, in.Args, getenv)
+	}
+	return SplitDocker(base, in.Args)
+}
+
 // SplitDocker reads docker's global flags off args with docker/cli's own
 // flag set (base first: the flags given to the plugin itself), and returns
 // the command for the guard: the other global flags kept, the endpoint
@@ -77,7 +99,7 @@ func SplitDocker(base, args []string) (Command, error) {
 	fs, opts := dockerFlags()
 	all := append(append([]string(nil), base...), args...)
 	if err := fs.Parse(all); err != nil {
-		return Command{}, fmt.Errorf("%w: docker's global flags: %v", cli.ErrUsage, err)
+		return Command{}, fmt.Errorf("%w: docker's global flags: %v", ErrUsage, err)
 	}
 	var kept []string
 	fs.Visit(func(f *pflag.Flag) {
@@ -126,7 +148,7 @@ func SplitCompose(in intercept.Intent, args []string, getenv func(string) string
 		case len(name) > 2 && name[1] != '-' && v1Value[name[:2]]:
 			name, val = name[:2], a[2:]
 		default:
-			return Command{}, fmt.Errorf("%w: docker-compose option %q is not one ledger_docker knows; nothing was run", cli.ErrUsage, a)
+			return Command{}, fmt.Errorf("%w: docker-compose option %q is not one ledger_docker knows; nothing was run", ErrUsage, a)
 		}
 		if !v1Endpoint[name] {
 			kept = append(kept, args[start:i+1]...)

@@ -267,11 +267,11 @@ func inProcess(file string, n int) time.Duration {
 	var ds []time.Duration
 	for i := 0; i < n; i++ {
 		start := time.Now()
-		cmd, err := guard.SplitDocker(nil, in.Args)
+		cmd, err := guardrun.SplitDocker(nil, in.Args)
 		if err != nil {
 			log.Fatal(err)
 		}
-		conn, err := guard.Connect(ctx, cmd.Opts)
+		conn, err := guardrun.Connect(ctx, cmd.Opts)
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -20,17 +20,13 @@ import (
 	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/cli"
-	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/policy"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
-
-// VolumesSubdir is where a compose project's volume snapshots go, under
-// its folder.
-var VolumesSubdir = filepath.Join("backups", "dev", "volumes")
 
 // DBRequest asks for a verified database backup of a compose project
 // before a destructive command runs.
@@ -63,7 +59,7 @@ type Options struct {
 	// without it.
 	DBBackup func(ctx context.Context, req DBRequest) (string, error)
 	// Connect reaches the engine; nil uses docker/cli (contexts, DOCKER_HOST...).
-	Connect func(ctx context.Context, cmd Command) (Connection, error)
+	Connect func(ctx context.Context, cmd guardrun.Command) (guardrun.Connection, error)
 	// Run runs the real command behind the guard and returns its exit
 	// status; nil starts it as a child process (RunChild).
 	Run func(ctx context.Context, path string, argv, env []string) int
@@ -82,19 +78,16 @@ func Run(ctx context.Context, o Options) int {
 		fmt.Fprintf(o.Stderr, "ledger_docker: %v\nNothing was run.\n", err)
 		return cli.ExitConfig
 	}
-	var cmd Command
-	if o.Program == intercept.DockerCompose {
-		cmd, err = SplitCompose(in, o.Args, getenv)
-	} else {
-		cmd, err = SplitDocker(o.BaseGlobalArgs, o.Args)
-	}
+	cmd, err := guardrun.Split(in, o.BaseGlobalArgs, getenv)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "ledger_docker: %v\nNothing was run.\n", err)
 		return cli.ExitUsage
 	}
 	connect := o.Connect
 	if connect == nil {
-		connect = func(ctx context.Context, c Command) (Connection, error) { return Connect(ctx, c.Opts) }
+		connect = func(ctx context.Context, c guardrun.Command) (guardrun.Connection, error) {
+			return guardrun.Connect(ctx, c.Opts)
+		}
 	}
 	conn, connErr := connect(ctx, cmd)
 	defer conn.Close()
@@ -142,7 +135,15 @@ func Run(ctx context.Context, o Options) int {
 		fmt.Fprintf(o.Stderr, "ledger_docker: cannot reach the engine `%s` would use: %v\nNothing was run.\n", in.CommandLine(), connErr)
 		return cli.ExitUnavailable
 	}
-	return runGuarded(ctx, o, in, cfg, cmd, conn, d)
+	dirs := map[string]string{}
+	for _, v := range d.Volumes {
+		if v.WorkingDir != "" {
+			dirs["volume:"+v.Name] = v.WorkingDir
+			dirs["project:"+v.Project] = v.WorkingDir
+		}
+	}
+	return guardrun.Run(ctx, guardrun.Request{Intent: in, Cmd: cmd, Conn: conn, Config: cfg, Env: o.Env,
+		Stderr: o.Stderr, Verdict: string(d.Verdict), Dirs: dirs, Run: o.Run, Now: o.Now})
 }
 
 type decision struct {
@@ -150,7 +151,7 @@ type decision struct {
 	engine engine.Engine
 }
 
-func decide(ctx context.Context, o Options, in intercept.Intent, cfg *config.Config, getenv func(string) string, conn Connection, connErr error) decision {
+func decide(ctx context.Context, o Options, in intercept.Intent, cfg *config.Config, getenv func(string) string, conn guardrun.Connection, connErr error) decision {
 	req := policy.Request{Intent: in, Config: cfg, Getenv: getenv, Env: o.Env}
 	if connErr != nil {
 		req.EngineErr = connErr
@@ -191,7 +192,7 @@ func dbBackup(ctx context.Context, o Options, in intercept.Intent, d decision) e
 		seen[v.Project] = true
 		dir := v.WorkingDir
 		if dir == "" {
-			dir = projectDir(ctx, d.engine, v.Project)
+			dir = guardrun.ProjectDir(ctx, d.engine, v.Project)
 		}
 		path, err := o.DBBackup(ctx, DBRequest{Project: v.Project, WorkingDir: dir, Command: in.CommandLine(), Engine: d.engine})
 		if err != nil {
@@ -202,28 +203,6 @@ func dbBackup(ctx context.Context, o Options, in intercept.Intent, d decision) e
 		}
 	}
 	return nil
-}
-
-func isDir(dir string) bool {
-	if dir == "" {
-		return false
-	}
-	fi, err := os.Stat(dir)
-	return err == nil && fi.IsDir()
-}
-
-// projectDir finds a compose project's folder from its containers' labels.
-func projectDir(ctx context.Context, e engine.Engine, project string) string {
-	cs, err := e.ListContainers(ctx, engine.ContainerFilter{All: true, Labels: []string{compose.ProjectLabel + "=" + project}})
-	if err != nil {
-		return ""
-	}
-	for _, c := range cs {
-		if d := c.Labels[compose.WorkingDirLabel]; d != "" {
-			return d
-		}
-	}
-	return ""
 }
 
 // ErrNoArgs: guard and explain need the command to look at.

@@ -18,6 +18,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/policy"
 	"github.com/ledger-docker/ledger-docker/internal/snapshot"
@@ -96,11 +97,11 @@ func guardedDB(t *testing.T, e *fake.Engine, explain bool, env []string, db func
 		Program: intercept.Docker, Args: args, Env: env, Stdout: &out, Stderr: &errOut, Explain: explain,
 		Config:   func() (*config.Config, error) { return config.Load(wrapper.Getenv(env)) },
 		DBBackup: db,
-		Connect: func(ctx context.Context, cmd Command) (Connection, error) {
+		Connect: func(ctx context.Context, cmd guardrun.Command) (guardrun.Connection, error) {
 			if e == nil {
-				return Connection{}, engine.ErrUnreachable
+				return guardrun.Connection{}, engine.ErrUnreachable
 			}
-			return Connection{Engine: e, Dial: apiguardtest.New(t, e).Dial, Context: "default"}, nil
+			return guardrun.Connection{Engine: e, Dial: apiguardtest.New(t, e).Dial, Context: "default"}, nil
 		},
 		Run: fakeDocker(&r),
 		Now: func() time.Time { return time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC) },
@@ -256,55 +257,3 @@ func TestSplitProgram(t *testing.T) {
 	}
 }
 
-// SplitDocker reads the global flags with docker/cli's own flag set and
-// moves the endpoint flags to the upstream side; Connect honours them.
-func TestConnectHonoursGlobalFlags(t *testing.T) {
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	t.Setenv("DOCKER_HOST", "")
-	t.Setenv("DOCKER_CONTEXT", "")
-	ctx := context.Background()
-	for _, tt := range []struct{ argv, rest string }{
-		{"docker -H unix:///nonexistent.sock volume rm x", "volume rm x"},
-		{"docker --host=unix:///nonexistent.sock -D -l error volume rm x", "--debug=true --log-level=error volume rm x"},
-		{"docker-compose -H unix:///nonexistent.sock -f a.yml down -v", "-f a.yml down -v"},
-		{"docker-compose --verbose -Hunix:///nonexistent.sock down -v", "--verbose down -v"},
-	} {
-		argv := strings.Fields(tt.argv)
-		var cmd Command
-		var err error
-		if argv[0] == "docker" {
-			cmd, err = SplitDocker(nil, argv[1:])
-		} else {
-			in := intercept.Parse(argv, func(string) string { return "" })
-			cmd, err = SplitCompose(in, argv[1:], func(string) string { return "" })
-		}
-		if err != nil || strings.Join(cmd.Args, " ") != tt.rest {
-			t.Fatalf("%s: %q %v", tt.argv, cmd.Args, err)
-		}
-		conn, err := Connect(ctx, cmd.Opts)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.argv, err)
-		}
-		_, err = conn.Engine.Info(ctx)
-		if !errors.Is(err, engine.ErrUnreachable) || !strings.Contains(err.Error(), "nonexistent.sock") {
-			t.Errorf("%s: want the flag's host, unreachable: %v", tt.argv, err)
-		}
-		conn.Close()
-	}
-	in := intercept.Parse(strings.Fields("docker-compose --tlsverify -H tcp://127.0.0.1:1 down"), func(string) string { return "" })
-	cmd, _ := SplitCompose(in, strings.Fields("--tlsverify -H tcp://127.0.0.1:1 down"), func(string) string { return "" })
-	if _, err := Connect(ctx, cmd.Opts); err == nil || !strings.Contains(err.Error(), "ca.pem") {
-		t.Errorf("compose v1 --tlsverify: want TLS with the certificates, got %v", err)
-	}
-	cmd, _ = SplitDocker(nil, strings.Fields("--context nosuch volume rm x"))
-	if _, err := Connect(ctx, cmd.Opts); !errors.Is(err, engine.ErrUnreachable) {
-		t.Errorf("unknown context: want ErrUnreachable, got %v", err)
-	}
-	cmd, _ = SplitDocker(nil, strings.Fields("-H unix:///a.sock --context x volume rm v"))
-	if _, err := Connect(ctx, cmd.Opts); err == nil {
-		t.Error("-H with --context: docker refuses it, so must we")
-	}
-	if _, err := SplitDocker(nil, strings.Fields("--bogus volume rm v")); !errors.Is(err, cli.ErrUsage) {
-		t.Errorf("unknown global flag: %v", err)
-	}
-}
