@@ -1,0 +1,749 @@
+package wrapper_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/testenv"
+)
+
+// The attacker's table (issue 8): every command form found that lost a
+// protected volume (label com.ledgerflow.protect=true) through the installed
+// wrapper, run for real on the engine exactly as a user has it installed: a
+// shim folder first on PATH whose docker and docker-compose link to the C
+// front, which hands over to the Go wrapper; the real docker and
+// docker-compose are found on PATH behind the shim. Each row builds its
+// state, writes a random marker file into every protected volume with the
+// real docker, runs the attack, and then checks with the real docker that
+// every protected volume still exists and holds its marker. Add every new
+// form found here.
+//
+// Rows marked engineWide prune every unused volume on the engine (no filter
+// can scope them without changing what is tested): they run only where the
+// engine belongs to the test (LEDGER_E2E_OWN_ENGINE=1) and one at a time
+// after the others; elsewhere they skip and log the wrapper's explain
+// verdict instead.
+
+// envOwnEngine, set to 1, says that nothing but this test uses the engine.
+const envOwnEngine = "LEDGER_E2E_OWN_ENGINE"
+
+// attackMarker is the file every protected volume holds during a row.
+const attackMarker = "ledger-attack-marker"
+
+const protectLabel = "com.ledgerflow.protect=true"
+
+type attackRow struct {
+	name     string
+	scenario string // testdata/e2e/<scenario>; default "attack"
+	// engineWide: the command prunes the whole engine (see above).
+	engineWide bool
+	setup      func(a *attack)
+	steps      func(a *attack) []attackStep
+}
+
+type attackStep struct {
+	bin   string // "docker" or "docker-compose": the shim's link
+	args  []string
+	env   []string // after the shim's environment
+	unset []string // keys removed from the environment
+	dir   string   // default: the project folder
+	stdin string
+	// refuse: the step tries to delete a protected volume, so it must exit
+	// non-zero with a message (77 when the wrapper refuses).
+	refuse bool
+	// explain: the step must be explained (exit 0, one JSON object on
+	// stdout), not run.
+	explain bool
+	// race runs once the command waits at its y/N prompt; "y" is sent after.
+	race func(a *attack)
+}
+
+// attack is one row's world.
+type attack struct {
+	t    *testing.T
+	p    *testenv.Project
+	shim string // docker and docker-compose -> ledger_docker
+	cfg  string // private DOCKER_CONFIG (cli-plugins/docker-compose only)
+	// protected volumes to check, with their markers
+	marks map[string]string
+	order []string
+	solo  string // <project>_solo: a protected named volume no container uses
+	ctr   string // <project>_c: a created container with a protected anonymous volume at /data
+	anon  string // ctr's anonymous volume
+}
+
+func TestAttackProtectedVolumesSurvive(t *testing.T) {
+	testenv.RequireEngine(t)
+	rows := attackRows()
+	own := os.Getenv(envOwnEngine) == "1"
+	t.Run("scoped", func(t *testing.T) {
+		for _, row := range rows {
+			if row.engineWide {
+				continue
+			}
+			t.Run(row.name, func(t *testing.T) {
+				t.Parallel()
+				runAttack(t, row, false)
+			})
+		}
+	})
+	t.Run("engine-wide", func(t *testing.T) {
+		for _, row := range rows {
+			if !row.engineWide {
+				continue
+			}
+			t.Run(row.name, func(t *testing.T) { runAttack(t, row, !own) })
+		}
+	})
+}
+
+func attackRows() []attackRow {
+	standalone := func(a *attack) { a.standalone() }
+	composeUp := func(a *attack) { a.composeUp() }
+	docker := func(args ...string) attackStep { return attackStep{bin: "docker", args: args} }
+	refuse := func(s attackStep) attackStep { s.refuse = true; return s }
+	with := func(s attackStep, env ...string) attackStep { s.env = append(s.env, env...); return s }
+	pruneFilters := func(a *attack) {
+		a.standalone()
+		a.writeConfig(`{"pruneFilters": ["label!=` + protectLabel + `"]}`)
+	}
+	var rows []attackRow
+
+	// install.sh's pruneFilters are not applied by docker CLI >= 28.1 when
+	// no label= filter is given; without them nothing else stands in the way.
+	configs := []struct {
+		name  string
+		setup func(a *attack)
+	}{{"no pruneFilters", standalone}, {"install.sh pruneFilters", pruneFilters}}
+	for _, cfg := range configs {
+		for _, args := range [][]string{
+			{"volume", "prune", "-f"},
+			{"volume", "prune", "--force"},
+			{"system", "prune", "--volumes", "-af"},
+		} {
+			rows = append(rows, attackRow{
+				name:       "docker " + strings.Join(args, " ") + " (" + cfg.name + ")",
+				engineWide: true,
+				setup:      cfg.setup,
+				steps:      func(a *attack) []attackStep { return []attackStep{docker(args...)} },
+			})
+		}
+	}
+
+	// Filter keys the CLI lower-cases and trims before the engine sees them
+	// (and before it merges pruneFilters). The second filter, spelled the
+	// same way, keeps the prune to this row.
+	for _, cfg := range configs {
+		for _, f := range []struct{ cmd, key string }{
+			{"volume prune -f", "LABEL="},
+			{"volume prune -f", "label= "},
+			{"system prune --volumes -f", "Label="},
+		} {
+			rows = append(rows, attackRow{
+				name:  fmt.Sprintf("docker %s --filter %q (%s)", f.cmd, f.key+protectLabel, cfg.name),
+				setup: cfg.setup,
+				steps: func(a *attack) []attackStep {
+					args := append(strings.Fields(f.cmd), "--filter", f.key+protectLabel, "--filter", f.key+a.scope())
+					return []attackStep{docker(args...)}
+				},
+			})
+		}
+	}
+
+	// --help=false and friends before the verb hide it from the argv parser.
+	for _, h := range []string{"--help=false", "-h=false", "--help=0", "--help=F"} {
+		rows = append(rows,
+			attackRow{name: "docker volume " + h + " rm VOL", setup: standalone,
+				steps: func(a *attack) []attackStep { return []attackStep{refuse(docker("volume", h, "rm", a.solo))} }},
+			attackRow{name: "docker volume " + h + " remove VOL", setup: standalone,
+				steps: func(a *attack) []attackStep { return []attackStep{refuse(docker("volume", h, "remove", a.solo))} }},
+			attackRow{name: "docker system " + h + " prune --volumes -f", setup: standalone,
+				steps: func(a *attack) []attackStep {
+					return []attackStep{docker("system", h, "prune", "--volumes", "-f", "--filter", "label="+a.scope())}
+				}},
+			attackRow{name: "docker container " + h + " rm -v C", setup: standalone,
+				steps: func(a *attack) []attackStep { return []attackStep{refuse(docker("container", h, "rm", "-v", a.ctr))} }},
+			attackRow{name: "docker container " + h + " remove --volumes C", setup: standalone,
+				steps: func(a *attack) []attackStep {
+					return []attackStep{refuse(docker("container", h, "remove", "--volumes", a.ctr))}
+				}},
+		)
+	}
+	rows = append(rows, attackRow{name: "docker volume --help=F rm -f VOL", setup: standalone,
+		steps: func(a *attack) []attackStep {
+			return []attackStep{refuse(docker("volume", "--help=F", "rm", "-f", a.solo))}
+		}})
+
+	// A top-level alias the parser does not know.
+	rows = append(rows, attackRow{name: "docker remove -v C (anonymous volume)", setup: standalone,
+		steps: func(a *attack) []attackStep { return []attackStep{refuse(docker("remove", "-v", a.ctr))} }})
+
+	// config.json aliases: docker/cli lets `builder` stand for a plugin.
+	const aliases = `{"aliases": {"builder": "compose"}}`
+	rows = append(rows,
+		attackRow{name: "docker builder down -v (config.json aliases builder=compose, DOCKER_CONFIG set)",
+			setup: func(a *attack) { a.composeUp(); a.writeConfig(aliases) },
+			steps: func(a *attack) []attackStep { return []attackStep{refuse(docker("builder", "down", "-v"))} }},
+		attackRow{name: "docker builder down -v (~/.docker/config.json aliases builder=compose, no DOCKER_CONFIG)",
+			setup: composeUp,
+			steps: func(a *attack) []attackStep {
+				home := filepath.Join(a.p.Home, "alias-home")
+				a.dockerConfig(filepath.Join(home, ".docker"), aliases)
+				s := refuse(docker("builder", "down", "-v"))
+				s.env = []string{"HOME=" + home}
+				s.unset = []string{"DOCKER_CONFIG"}
+				return []attackStep{s}
+			}},
+	)
+
+	// Compose lower-cases project names; the real project is lower-case.
+	rows = append(rows,
+		attackRow{name: "docker compose -p UPPER down -v", setup: composeUp,
+			steps: func(a *attack) []attackStep {
+				return []attackStep{refuse(docker("compose", "-p", strings.ToUpper(a.p.Name), "down", "-v"))}
+			}},
+		attackRow{name: "docker compose --project-name=Capitalised down -v", setup: composeUp,
+			steps: func(a *attack) []attackStep {
+				return []attackStep{refuse(docker("compose", "--project-name="+strings.ToUpper(a.p.Name[:1])+a.p.Name[1:], "down", "-v"))}
+			}},
+		attackRow{name: "COMPOSE_PROJECT_NAME=UPPER docker compose down -v", setup: composeUp,
+			steps: func(a *attack) []attackStep {
+				return []attackStep{refuse(with(docker("compose", "down", "-v"), "COMPOSE_PROJECT_NAME="+strings.ToUpper(a.p.Name)))}
+			}},
+		attackRow{name: "docker compose down -v in a folder with only .env COMPOSE_PROJECT_NAME", setup: composeUp,
+			steps: func(a *attack) []attackStep {
+				dir := filepath.Join(a.p.Home, "no-compose-file")
+				a.write(filepath.Join(dir, ".env"), "COMPOSE_PROJECT_NAME="+a.p.Name+"\n")
+				s := refuse(docker("compose", "down", "-v"))
+				s.dir, s.unset = dir, []string{"COMPOSE_PROJECT_NAME"}
+				return []attackStep{s}
+			}},
+	)
+
+	// Compose v1 through the shim: its own file names, .env and endpoint rules.
+	v1 := func() attackStep { return refuse(attackStep{bin: "docker-compose", args: []string{"down", "-v"}}) }
+	rows = append(rows,
+		attackRow{name: "docker-compose down -v with docker-compose.yml and compose.yaml", scenario: "attack-v1-both",
+			setup: func(a *attack) { a.v1Up(a.p.Dir) },
+			steps: func(a *attack) []attackStep { return []attackStep{v1()} }},
+		attackRow{name: "docker-compose down -v with .env COMPOSE_PROJECT_NAME: alpha (v1 names the project after the folder)",
+			setup: func(a *attack) {
+				// v1 names the project after its folder: give the folder the project's name.
+				dir := filepath.Join(filepath.Dir(a.p.Dir), a.p.Name)
+				if err := os.CopyFS(dir, os.DirFS(a.p.Dir)); err != nil {
+					a.t.Fatal(err)
+				}
+				a.v1Up(dir)
+				a.write(filepath.Join(dir, ".env"), "COMPOSE_PROJECT_NAME: alpha\n")
+			},
+			steps: func(a *attack) []attackStep {
+				s := v1()
+				s.dir, s.unset = filepath.Join(filepath.Dir(a.p.Dir), a.p.Name), []string{"COMPOSE_PROJECT_NAME"}
+				return []attackStep{s}
+			}},
+		attackRow{name: "DOCKER_CONTEXT=elsewhere docker-compose down -v (v1 ignores contexts)",
+			setup: func(a *attack) {
+				if h := engineHost(a); h != "unix:///var/run/docker.sock" {
+					a.t.Skipf("the engine is at %s: docker-compose without DOCKER_HOST would not reach it", h)
+				}
+				a.v1Up(a.p.Dir)
+				a.createContext("elsewhere", emptyEngine(a.t))
+			},
+			steps: func(a *attack) []attackStep {
+				s := with(v1(), "DOCKER_CONTEXT=elsewhere")
+				s.unset = []string{"DOCKER_HOST"}
+				return []attackStep{s}
+			}},
+		attackRow{name: "docker-compose down -v with DOCKER_HOST in .env (current context elsewhere)",
+			setup: func(a *attack) {
+				a.v1Up(a.p.Dir)
+				a.write(filepath.Join(a.p.Dir, ".env"), "DOCKER_HOST="+engineHost(a)+"\n")
+				a.createContext("elsewhere", emptyEngine(a.t))
+				a.dockerCmd("context", "use", "elsewhere")
+			},
+			steps: func(a *attack) []attackStep {
+				s := v1()
+				s.unset = []string{"DOCKER_HOST", "DOCKER_CONTEXT"}
+				return []attackStep{s}
+			}},
+	)
+
+	// Compose commands that recreate a changed volume after a y/N prompt.
+	changed := func(a *attack) {
+		a.composeUp()
+		a.p.WriteFile("compose.override.yaml", "volumes:\n  vault:\n    labels:\n      tier: changed\n")
+	}
+	for _, args := range [][]string{{"compose", "scale", "app=2"}, {"compose", "run", "--rm", "app", "true"}} {
+		rows = append(rows, attackRow{name: "docker " + strings.Join(args, " ") + " answering y to recreate the changed volume",
+			setup: changed,
+			steps: func(a *attack) []attackStep {
+				s := refuse(docker(args...))
+				s.stdin = "y\ny\n"
+				return []attackStep{s}
+			}})
+	}
+
+	rows = append(rows,
+		// C is removed (no -v) while a --rm container holds its anonymous
+		// volume through --volumes-from; when that one ends, the engine
+		// removes the volume with it.
+		attackRow{name: "docker run --rm --volumes-from C IMAGE, docker rm C, then the --rm container ends", setup: standalone,
+			steps: func(a *attack) []attackStep {
+				vf := a.p.Name + "_volumes_from"
+				return []attackStep{
+					refuse(docker("run", "-d", "--rm", "--init", "--name", vf, "--volumes-from", a.ctr,
+						testenv.PostgresImage(a.t), "sleep", "infinity")),
+					docker("rm", a.ctr),
+					docker("stop", vf),
+				}
+			}},
+		// Any decision taken before the command runs leaves this gap.
+		attackRow{name: "docker volume prune answered y after the container using the volume is removed",
+			setup: func(a *attack) {
+				a.standalone()
+				a.dockerCmd("create", "--name", a.p.Name+"_user", "--label", "com.ledgerflow.e2e="+a.p.Name,
+					"-v", a.solo+":/d", testenv.PostgresImage(a.t), "true")
+			},
+			steps: func(a *attack) []attackStep {
+				s := docker("volume", "prune", "--filter", "label="+a.scope())
+				s.race = func(a *attack) { a.dockerCmd("rm", a.p.Name+"_user") }
+				return []attackStep{s}
+			}},
+		attackRow{name: "LEDGER_EXPLAIN=true docker volume rm VOL (must explain, not run)", setup: standalone,
+			steps: func(a *attack) []attackStep {
+				s := with(docker("volume", "rm", a.solo), "LEDGER_EXPLAIN=true")
+				s.explain = true
+				return []attackStep{s}
+			}},
+		attackRow{name: "LEDGER_EXPLAIN=true docker remove -v C (must explain, not run)", setup: standalone,
+			steps: func(a *attack) []attackStep {
+				s := with(docker("remove", "-v", a.ctr), "LEDGER_EXPLAIN=true")
+				s.explain = true
+				return []attackStep{s}
+			}},
+		// No environment or configuration may remove the default protect key.
+		attackRow{name: "LEDGER_PROTECT_LABEL=other docker volume rm VOL", setup: standalone,
+			steps: func(a *attack) []attackStep {
+				return []attackStep{refuse(with(docker("volume", "rm", a.solo), "LEDGER_PROTECT_LABEL=other"))}
+			}},
+		attackRow{name: "LEDGER_CONFIG naming another protect key, docker volume rm VOL", setup: standalone,
+			steps: func(a *attack) []attackStep {
+				cfg := filepath.Join(a.p.Home, "ledger-config.yaml")
+				a.write(cfg, "protect_label: other\nprotect_labels: [other.key]\n")
+				return []attackStep{refuse(with(docker("volume", "rm", a.solo), "LEDGER_CONFIG="+cfg))}
+			}},
+		attackRow{name: "LEDGER_WRAPPER_FULL=<real docker> docker volume rm VOL", setup: standalone,
+			steps: func(a *attack) []attackStep {
+				return []attackStep{refuse(with(docker("volume", "rm", a.solo), "LEDGER_WRAPPER_FULL="+testenv.RealDocker(a.t)))}
+			}},
+	)
+	return rows
+}
+
+// runAttack runs one row. With explainOnly, the row's commands are only
+// explained (LEDGER_EXPLAIN=1) and the row skips with the verdict.
+func runAttack(t *testing.T, row attackRow, explainOnly bool) {
+	scenario := row.scenario
+	if scenario == "" {
+		scenario = "attack"
+	}
+	a := newAttack(t, testenv.NewProject(t, scenario))
+	row.setup(a)
+	steps := row.steps(a)
+	if explainOnly {
+		var verdicts []string
+		for _, s := range steps {
+			s.env, s.stdin, s.race = append(s.env, "LEDGER_EXPLAIN=1"), "", nil
+			r := a.run(s)
+			verdicts = append(verdicts, fmt.Sprintf("exit %d: %s", r.ExitCode, strings.TrimSpace(r.Stdout+r.Stderr)))
+		}
+		t.Skipf("prunes every unused volume of the engine: runs only with %s=1 (an engine of its own); explain says %s",
+			envOwnEngine, strings.Join(verdicts, "; "))
+	}
+	var codes []string
+	for _, s := range steps {
+		r := a.run(s)
+		codes = append(codes, fmt.Sprint(r.ExitCode))
+		t.Logf("%s %s: exit %d\n--- stderr:\n%s", s.bin, strings.Join(s.args, " "), r.ExitCode, strings.TrimSpace(r.Stderr))
+		switch {
+		case s.explain:
+			var obj map[string]any
+			if r.ExitCode != 0 || json.Unmarshal([]byte(r.Stdout), &obj) != nil {
+				t.Errorf("%s %v: want an explanation (exit 0, one JSON object on stdout), not a run: %s", s.bin, s.args, r)
+			}
+		case s.refuse && (r.ExitCode == 0 || strings.TrimSpace(r.Stderr) == ""):
+			t.Errorf("%s %v tries to delete a protected volume: want a non-zero exit status (77 when refused) and a message: %s",
+				s.bin, s.args, r)
+		}
+	}
+	if lost := a.lost(); len(lost) > 0 {
+		t.Errorf("RESULT lost: protected data gone (exit %s): %s", strings.Join(codes, ","), strings.Join(lost, "; "))
+	} else {
+		t.Logf("RESULT kept: every protected volume and its marker (exit %s)", strings.Join(codes, ","))
+	}
+}
+
+func newAttack(t *testing.T, p *testenv.Project) *attack {
+	a := &attack{t: t, p: p, marks: map[string]string{}}
+	a.shim = filepath.Join(p.Home, "shim")
+	if err := os.MkdirAll(a.shim, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"docker", "docker-compose"} {
+		if err := os.Symlink(testenv.Binary(t, "ledger_docker"), filepath.Join(a.shim, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.cfg = filepath.Join(p.Home, "docker-config")
+	a.dockerConfig(a.cfg, "")
+	return a
+}
+
+// scope is a label filter value that only this row's objects match.
+func (a *attack) scope() string { return "com.ledgerflow.e2e=" + a.p.Name }
+
+// standalone creates <project>_solo, a protected volume no container uses,
+// and <project>_c, a created container with a protected anonymous volume,
+// each with a marker.
+func (a *attack) standalone() {
+	a.solo = a.p.Name + "_solo"
+	a.dockerCmd("volume", "create", "--label", protectLabel, "--label", a.scope(), a.solo)
+	a.ctr = a.p.Name + "_c"
+	a.dockerCmd("create", "--name", a.ctr, "--label", a.scope(),
+		"--mount", "type=volume,dst=/data,volume-label="+protectLabel+",volume-label="+a.scope(),
+		testenv.PostgresImage(a.t), "true")
+	r := a.dockerCmd("inspect", "-f", `{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}`, a.ctr)
+	a.anon = strings.TrimSpace(r.Stdout)
+	if a.anon == "" {
+		a.t.Fatalf("container %s has no anonymous volume at /data", a.ctr)
+	}
+	a.mark(a.solo)
+	a.mark(a.anon)
+}
+
+// composeUp starts the project with the real Compose v2 and marks its
+// protected volume.
+func (a *attack) composeUp() {
+	a.p.Compose("up", "-d") // not p.Up: app runs the PostgreSQL image, but no server
+	a.mark(a.p.Volume("vault"))
+}
+
+// v1Up starts the project in dir with the real docker-compose (v1) and
+// marks its protected volume.
+func (a *attack) v1Up(dir string) {
+	compose, err := exec.LookPath("docker-compose")
+	if err == nil {
+		if real, err2 := filepath.EvalSymlinks(compose); err2 != nil || filepath.Base(real) == "ledger_docker" {
+			err = fmt.Errorf("%s is ledger_docker's shim", compose)
+		}
+	}
+	if err != nil {
+		a.t.Fatalf("Compose v1 (docker-compose) is needed for this row: %v", err)
+	}
+	if r := a.p.Exec(testenv.Cmd{Bin: compose, Args: []string{"up", "-d"}, Dir: dir}); r.ExitCode != 0 {
+		a.t.Fatalf("docker-compose up -d: %s", r)
+	}
+	a.mark(a.p.Volume("vault"))
+}
+
+// mark writes a random marker into a protected volume with the real docker.
+func (a *attack) mark(volume string) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	m := hex.EncodeToString(b[:])
+	a.dockerCmd("run", "--rm", "--label", a.scope(), "-v", volume+":/d", testenv.PostgresImage(a.t),
+		"sh", "-c", `printf %s "$1" > /d/`+attackMarker, "sh", m)
+	a.marks[volume] = m
+	a.order = append(a.order, volume)
+}
+
+// lost checks every protected volume and its marker with the real docker.
+func (a *attack) lost() []string {
+	var lost []string
+	for _, v := range a.order {
+		if r := a.p.Docker("volume", "inspect", v); r.ExitCode != 0 {
+			lost = append(lost, v+": volume gone")
+			continue
+		}
+		r := a.p.Docker("run", "--rm", "--label", a.scope(), "-v", v+":/d:ro", testenv.PostgresImage(a.t), "cat", "/d/"+attackMarker)
+		if r.ExitCode != 0 || r.Stdout != a.marks[v] {
+			lost = append(lost, fmt.Sprintf("%s: marker %q, want %q (%s)", v, r.Stdout, a.marks[v], strings.TrimSpace(r.Stderr)))
+		}
+	}
+	return lost
+}
+
+// dockerCmd runs the real docker for the row's state and fails on error.
+func (a *attack) dockerCmd(args ...string) testenv.Result {
+	a.t.Helper()
+	r := a.p.Exec(testenv.Cmd{Bin: "docker", Args: args, Env: []string{"DOCKER_CONFIG=" + a.cfg}})
+	if r.ExitCode != 0 {
+		a.t.Fatalf("docker %s: %s", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// dockerConfig makes a private docker config folder: config.json (when
+// given) and cli-plugins/docker-compose linked to the real Compose v2
+// plugin, so that nothing of the tester's ~/.docker is read.
+// (testenv is getting its own private DOCKER_CONFIG; this one is the row's.)
+func (a *attack) dockerConfig(dir, configJSON string) {
+	if err := os.MkdirAll(filepath.Join(dir, "cli-plugins"), 0o700); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := os.Symlink(composePlugin(a.t), filepath.Join(dir, "cli-plugins", "docker-compose")); err != nil {
+		a.t.Fatal(err)
+	}
+	if configJSON != "" {
+		a.write(filepath.Join(dir, "config.json"), configJSON)
+	}
+}
+
+func (a *attack) writeConfig(configJSON string) {
+	a.write(filepath.Join(a.cfg, "config.json"), configJSON)
+}
+
+// createContext adds a docker context to the row's DOCKER_CONFIG.
+func (a *attack) createContext(name, host string) {
+	a.dockerCmd("context", "create", name, "--docker", "host="+host)
+}
+
+func (a *attack) write(path, content string) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+var composePluginPath struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// composePlugin is the Compose v2 plugin the real docker runs.
+func composePlugin(t *testing.T) string {
+	t.Helper()
+	testenv.ComposeV2(t)
+	composePluginPath.once.Do(func() {
+		out, err := exec.Command(testenv.RealDocker(t), "info", "--format",
+			`{{range .ClientInfo.Plugins}}{{if eq .Name "compose"}}{{.Path}}{{end}}{{end}}`).Output()
+		p := strings.TrimSpace(string(out))
+		if err == nil && p == "" {
+			err = errors.New("docker info lists no compose plugin")
+		}
+		if err == nil {
+			p, err = filepath.EvalSymlinks(p)
+		}
+		composePluginPath.path, composePluginPath.err = p, err
+	})
+	if composePluginPath.err != nil {
+		t.Fatalf("find the Compose v2 plugin: %v", composePluginPath.err)
+	}
+	return composePluginPath.path
+}
+
+// engineHost is the real engine's endpoint, as the real docker reaches it.
+func engineHost(a *attack) string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return strings.TrimSpace(a.p.Docker("context", "inspect", "-f", "{{.Endpoints.docker.Host}}").Stdout)
+}
+
+// environ is a step's environment: the test process's, without the
+// tester's docker, compose and ledger-docker settings, then the project's,
+// then the shim as install.sh sets it up (the shim folder first on PATH, the
+// real binaries found behind it), then the step's.
+func (a *attack) environ(s attackStep) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "LEDGER_") || strings.HasPrefix(k, "COMPOSE_") || strings.HasPrefix(k, "XDG_") ||
+			k == "DOCKER_CONFIG" || k == "DOCKER_CONTEXT" || k == "HOME" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "HOME="+a.p.Home)
+	env = append(env, a.p.Env...)
+	env = append(env, "PATH="+a.shim+string(os.PathListSeparator)+os.Getenv("PATH"), "LEDGER_SHIM_DIR="+a.shim,
+		"LEDGER_REAL_DOCKER=", "DOCKER_CONFIG="+a.cfg)
+	env = append(env, s.env...)
+	out := env[:0]
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		drop := false
+		for _, u := range s.unset {
+			drop = drop || k == u
+		}
+		if !drop {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// run runs a step through the shim. A race step gets its stdin from a
+// pipe: once the y/N prompt shows, race runs, then "y" is sent.
+func (a *attack) run(s attackStep) testenv.Result {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(a.shim, s.bin), s.args...)
+	cmd.Dir = a.p.Dir
+	if s.dir != "" {
+		cmd.Dir = s.dir
+	}
+	cmd.Env = a.environ(s)
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stdin io.WriteCloser
+	if s.race != nil {
+		var err error
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			a.t.Fatal(err)
+		}
+	} else {
+		cmd.Stdin = strings.NewReader(s.stdin)
+	}
+	if err := cmd.Start(); err != nil {
+		a.t.Fatalf("start %s %v: %v", s.bin, s.args, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	finished := false
+	if s.race != nil {
+		tick := time.NewTicker(50 * time.Millisecond)
+		deadline := time.After(2 * time.Minute)
+	wait:
+		for {
+			select {
+			case err = <-done:
+				finished = true
+				a.t.Logf("%s %v ended before its y/N prompt", s.bin, s.args)
+				break wait
+			case <-deadline:
+				a.t.Errorf("%s %v: no y/N prompt within 2 minutes", s.bin, s.args)
+				break wait
+			case <-tick.C:
+				if strings.Contains(stdout.String(), "[y/N]") {
+					s.race(a)
+					_, _ = io.WriteString(stdin, "y\n")
+					break wait
+				}
+			}
+		}
+		tick.Stop()
+		_ = stdin.Close()
+		if !finished {
+			err = <-done
+		}
+	} else {
+		err = <-done
+	}
+	r := testenv.Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.ExitCode = ee.ExitCode()
+	case err != nil:
+		a.t.Fatalf("run %s %v: %v", s.bin, s.args, err)
+	}
+	return r
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var apiVersionPrefix = regexp.MustCompile(`^/v[0-9.]+`)
+
+// emptyEngine serves, on a unix socket, a Docker Engine API with nothing in
+// it: no containers, no volumes; it refuses every change. A context or
+// DOCKER_HOST naming it is "the wrong engine" a wrapper may look at while
+// the command goes to the real one. It returns the socket's unix:// URL.
+func emptyEngine(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "lde2e-engine-") // short: a socket path has at most 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: time.Minute, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Api-Version", "1.41")
+		w.Header().Set("Ostype", "linux")
+		w.Header().Set("Server", "Docker/20.10.24 (linux)")
+		path := apiVersionPrefix.ReplaceAllString(r.URL.Path, "")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && path != "/_ping" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"message":"empty test engine: changes are refused"}`)
+			return
+		}
+		body := ""
+		switch path {
+		case "/_ping":
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = io.WriteString(w, "OK")
+			return
+		case "/version":
+			body = `{"Version":"20.10.24","ApiVersion":"1.41","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}`
+		case "/info":
+			body = `{"ID":"empty-test-engine","Name":"empty-test-engine","ServerVersion":"20.10.24","OSType":"linux"}`
+		case "/containers/json", "/networks", "/images/json":
+			body = `[]`
+		case "/volumes":
+			body = `{"Volumes":[],"Warnings":null}`
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"message":"no such object in the empty test engine"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		_ = os.RemoveAll(dir)
+	})
+	return "unix://" + sock
+}
