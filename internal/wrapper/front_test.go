@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envRecorder) != "" {
 		exe, _ := os.Executable()
 		if os.Getenv(envWrapperMain) != "" && filepath.Base(exe) == wrapper.FullName {
-			os.Exit(wrapper.Main(os.Args, os.Environ()))
+			os.Exit(wrapper.Main(os.Args, os.Environ(), nil))
 		}
 		_ = json.NewEncoder(os.Stdout).Encode(record{Exe: exe, Argv: os.Args, Env: os.Environ()})
 		os.Exit(0)

@@ -67,8 +67,12 @@ const (
 // docker-compose) with env ("KEY=value") and returns the exit status when
 // it could not exec. It answers the handshake; passes a command line that
 // intercept.PassesThrough allows to the real docker; hands every other
-// one to the plugin's guard (or its explain verb in explain mode).
-func Main(argv []string, env []string) int {
+// one to the engine API guard: in-process through guarded when the
+// command line says nothing may be deleted (no early refusal, no database
+// backup to take: docker run, exec, cp, volume ls...), else through the
+// plugin's guard verb (or its explain verb in explain mode). guarded may
+// be nil (always the plugin).
+func Main(argv []string, env []string, guarded Guarded) int {
 	if len(argv) == 2 && argv[1] == HandshakeArg {
 		_, _ = io.WriteString(os.Stdout, HandshakeAnswer)
 		return 0
@@ -78,6 +82,15 @@ func Main(argv []string, env []string) int {
 		return ExecReal(intercept.Docker, argv[1:], env, os.Stderr)
 	}
 	in := intercept.Parse(argv, getenv)
+	if self, err := os.Executable(); err == nil {
+		if front := getenv(EnvSelf); front != "" {
+			self = front + string(os.PathListSeparator) + self
+		}
+		env = append(env[:len(env):len(env)], EnvSelf+"="+self)
+	}
+	if guarded != nil && !in.Destructive() && !intercept.ExplainOn(getenv) {
+		return guarded(in.Program, in.Args, env)
+	}
 	plugin, err := FindPlugin(getenv)
 	if err != nil {
 		say(os.Stderr, "ledger_docker: cannot check `"+in.CommandLine()+"`: "+err.Error()+
@@ -89,16 +102,15 @@ func Main(argv []string, env []string) int {
 		verb = ExplainVerb
 	}
 	args := append([]string{PluginName, pluginCommandPrefix, verb, ProgramFlag, string(in.Program), "--"}, in.Args...)
-	if self, err := os.Executable(); err == nil {
-		if front := getenv(EnvSelf); front != "" {
-			self = front + string(os.PathListSeparator) + self
-		}
-		env = append(env[:len(env):len(env)], EnvSelf+"="+self)
-	}
 	err = syscall.Exec(plugin, args, env)
 	say(os.Stderr, "ledger_docker: run "+plugin+": "+err.Error()+"\nNothing was run.")
 	return exitUnavailable
 }
+
+// Guarded runs a command behind the engine API guard in-process and
+// returns its exit status (guardrun.Main; this package does not import
+// it: guardrun uses FindReal and CheckReal from here).
+type Guarded func(prog intercept.Program, args, env []string) int
 
 // say writes one line. (No fmt: the wrapper links as little as it can.)
 func say(w io.Writer, line string) {

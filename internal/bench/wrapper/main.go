@@ -33,7 +33,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/policy"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
-	"github.com/ledger-docker/ledger-docker/internal/wrapper/guard"
+	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 )
 
 const (
