@@ -56,7 +56,14 @@ type Server struct {
 	saved  map[string]time.Time
 	// conns are the hijacked connections, closed with the server.
 	conns map[net.Conn]struct{}
+	// busy counts requests being handled: Close waits for them, so that a
+	// snapshot cut short by a vanished client removes its temp file and
+	// its helper container before the process ends.
+	busy sync.WaitGroup
 }
+
+// closeWait bounds how long Close waits for requests being handled.
+const closeWait = 2 * time.Minute
 
 // Start listens on a fresh socket and serves until Close.
 func Start(o Options) (*Server, error) {
@@ -116,6 +123,13 @@ func (s *Server) Close() error {
 		_ = c.Close()
 	}
 	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.busy.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(closeWait):
+		err = errors.Join(err, errors.New("the engine API guard stopped with requests still running"))
+	}
 	if rmErr := os.RemoveAll(s.dir); rmErr != nil {
 		err = errors.Join(err, rmErr)
 	}
@@ -136,6 +150,8 @@ func needsBody(method, rest string) bool {
 
 // ServeHTTP decides and forwards one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.busy.Add(1)
+	defer s.busy.Done()
 	clean, version, rest := splitPath(r.URL.Path)
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	form := query

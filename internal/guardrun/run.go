@@ -110,7 +110,7 @@ func Run(ctx context.Context, r Request) int {
 		fmt.Fprintf(r.Stderr, "ledger_docker: %v\n", err)
 	}
 	denied := srv.Denied()
-	if len(denied) == 0 {
+	if len(denied) == 0 || code == ExitInterrupted {
 		return code
 	}
 	fmt.Fprintf(r.Stderr, "ledger_docker: the engine API guard refused %d request(s) of `%s`; no protected volume was lost.\n", len(denied), in.CommandLine())

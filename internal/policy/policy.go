@@ -78,9 +78,6 @@ type Request struct {
 	Env []string
 	// Context is the docker context in use.
 	Context string
-	// PruneFilters are the docker CLI config's pruneFilters, which the CLI
-	// adds to every prune.
-	PruneFilters []string
 }
 
 // errUnreadable: the project could not be read, so the effect is unknown.
@@ -328,7 +325,10 @@ func containerRm(ctx context.Context, req Request) ([]Volume, error) {
 // prune evaluates volume prune (and system prune --volumes) the way the
 // engine does: unused local volumes; on API < 1.42 named ones too, from
 // 1.42 anonymous ones only unless --all (filter all=true); then the label
-// filters, including the CLI config's pruneFilters.
+// filters. Protected volumes are not listed: the engine API guard holds
+// them in use while any prune runs, so a prune keeps them whatever its
+// filters (and whatever the CLI config's pruneFilters, which docker CLI
+// 28.1 and newer do not always apply).
 func prune(ctx context.Context, req Request) ([]Volume, error) {
 	in := req.Intent
 	api := in.APIVersion
@@ -340,7 +340,7 @@ func prune(ctx context.Context, req Request) ([]Volume, error) {
 		api = info.APIVersion
 	}
 	legacy := versionLess(api, "1.42")
-	filters := mergePruneFilters(in.Filters, req.PruneFilters)
+	filters := in.Filters
 	all := in.Op == intercept.OpVolumePrune && in.All
 	for _, f := range filters {
 		if k, v, _ := strings.Cut(f, "="); k == "all" && (v == "true" || v == "1") {
@@ -364,38 +364,12 @@ func prune(ctx context.Context, req Request) ([]Volume, error) {
 		if !legacy && !all && !v.Anonymous {
 			continue
 		}
-		if !matchLabels(filters, v.Labels) {
+		if !matchLabels(filters, v.Labels) || req.Config.IsProtected(v.Labels) {
 			continue
 		}
 		c.add(v, ActionDelete, why, nil, "", "")
 	}
 	return c.out, nil
-}
-
-// mergePruneFilters adds the config's pruneFilters to the command's, as
-// docker/cli's command.PruneFilters does: a command-line label filter wins
-// over the opposite one from the config.
-func mergePruneFilters(cmd, cfg []string) []string {
-	out := append([]string(nil), cmd...)
-	has := func(key, val string) bool {
-		for _, f := range cmd {
-			if k, v, _ := strings.Cut(f, "="); k == key && v == val {
-				return true
-			}
-		}
-		return false
-	}
-	for _, f := range cfg {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			continue
-		}
-		if (k == "label" && has("label!", v)) || (k == "label!" && has("label", v)) {
-			continue
-		}
-		out = append(out, f)
-	}
-	return out
 }
 
 // matchLabels applies label= and label!= filters like the engine

@@ -131,14 +131,12 @@ const (
 func TestDecideTable(t *testing.T) {
 	cwd, _ := os.Getwd()
 	shopAll := "A1,shop_dbdata!,shop_media,shop_toolcache"
-	legacyPrune := "A2,blog_logs,fromdotenv_data!,keepme!,labelsonly_cache,labelsonly_db!,orphan,renamed_data,shop_toolcache"
 	legacyPruneKept := "A2,blog_logs,labelsonly_cache,orphan,renamed_data,shop_toolcache"
 	tests := []struct {
 		name    string
 		argv    string
 		env     []string
-		pruneCf []string // docker config pruneFilters
-		down    bool     // engine unreachable
+		down    bool // engine unreachable
 		verdict Verdict
 		vols    string
 	}{
@@ -258,24 +256,21 @@ func TestDecideTable(t *testing.T) {
 		{argv: "docker -H tcp://127.0.0.1:2375 volume rm orphan", verdict: Backup, vols: "orphan"},
 
 		// volume prune: API 1.41 deletes named volumes too; >= 1.42 anonymous only unless -a
-		{argv: "docker volume prune", verdict: Block, vols: legacyPrune},
-		{argv: "docker volume prune -f", verdict: Block, vols: legacyPrune},
-		{argv: "docker volume prune -af", verdict: Block, vols: legacyPrune},
+		{argv: "docker volume prune", verdict: Backup, vols: legacyPruneKept},
+		{argv: "docker volume prune -f", verdict: Backup, vols: legacyPruneKept},
+		{argv: "docker volume prune -af", verdict: Backup, vols: legacyPruneKept},
 		{argv: "docker volume prune -f --filter label!=" + protect + "=true", verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -f", pruneCf: []string{"label!=" + protect + "=true"}, verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -af", pruneCf: []string{"label!=" + protect + "=true"}, verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -f --filter label=" + protect + "=true", pruneCf: []string{"label!=" + protect + "=true"}, verdict: Block, vols: "fromdotenv_data!,keepme!,labelsonly_db!"},
+		{argv: "docker volume prune -f --filter label=" + protect + "=true", verdict: Pass},
 		{argv: "docker volume prune -f --filter label=team", verdict: Backup, vols: "orphan"},
 		{argv: "docker volume prune -f --filter=label=team=b", verdict: Pass},
 		{argv: "docker volume prune -f", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: "A2"},
-		{argv: "docker volume prune -a -f", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Block, vols: legacyPrune},
-		{argv: "docker volume prune --all --force", env: []string{"DOCKER_API_VERSION=1.43"}, pruneCf: []string{"label!=" + protect + "=true"}, verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -f --filter all=true", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Block, vols: legacyPrune},
+		{argv: "docker volume prune -a -f", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: legacyPruneKept},
+		{argv: "docker volume prune -f --filter all=true", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: legacyPruneKept},
 		{argv: "docker volume prune -f --filter all=1 --filter label=team", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: "orphan"},
 
 		// system prune --volumes
-		{argv: "docker system prune --volumes -f", verdict: Block, vols: legacyPrune},
-		{argv: "docker system prune -af --volumes", verdict: Block, vols: legacyPrune},
+		{argv: "docker system prune --volumes -f", verdict: Backup, vols: legacyPruneKept},
+		{argv: "docker system prune -af --volumes", verdict: Backup, vols: legacyPruneKept},
 		{argv: "docker system prune -a --volumes -f", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: "A2"},
 		{argv: "docker system prune --volumes -f --filter label!=" + protect, verdict: Backup, vols: legacyPruneKept},
 
@@ -308,7 +303,7 @@ func TestDecideTable(t *testing.T) {
 		// DOCKER_* environment does not change what the command deletes
 		{argv: "docker compose " + shopF + " down -v", env: []string{"DOCKER_HOST=tcp://127.0.0.1:2375"}, verdict: Block, vols: shopAll},
 		{argv: "docker volume rm orphan", env: []string{"DOCKER_CONFIG=/nonexistent", "DOCKER_CONTEXT=default"}, verdict: Backup, vols: "orphan"},
-		{argv: "docker system prune --volumes -f", env: []string{"DOCKER_API_VERSION=1.41"}, verdict: Block, vols: legacyPrune},
+		{argv: "docker system prune --volumes -f", env: []string{"DOCKER_API_VERSION=1.41"}, verdict: Backup, vols: legacyPruneKept},
 	}
 	for _, tt := range tests {
 		name := tt.argv
@@ -345,7 +340,7 @@ func TestDecideTable(t *testing.T) {
 			}
 			d := Decide(context.Background(), Request{
 				Intent: in, Engine: e, Config: cfg, Getenv: getenv, Env: envList,
-				Context: ctxName, PruneFilters: tt.pruneCf,
+				Context: ctxName,
 			})
 			if d.Verdict != tt.verdict || render(d.Volumes) != tt.vols {
 				t.Errorf("got %s [%s], want %s [%s]\nreason: %s", d.Verdict, render(d.Volumes), tt.verdict, tt.vols, d.Reason)
@@ -388,9 +383,9 @@ func TestAddedProtectKeys(t *testing.T) {
 		{"docker volume rm shoutkeep", "block", "shoutkeep!", "(label com.ledgerflow.protect=true)"},
 		{"docker volume rm orphan otherkeep keepme", "block", "keepme!,orphan,otherkeep!", "(label " + both + ")"},
 		{"docker volume rm orphan", "backup", "orphan", ""},
-		// the engine's filter compares exactly: TRUE is pruned, so blocked
-		{"docker volume prune -f --filter label!=" + protect + "=true", "block", "otherkeep!,shoutkeep!",
-			"(label other=true or com.ledgerflow.protect=true)"},
+		// the engine's filter compares exactly (TRUE would be pruned), but a
+		// prune never lists a protected volume: the guard keeps them all
+		{"docker volume prune -f --filter label!=" + protect + "=true", "backup", "", ""},
 	}
 	for name, env := range map[string][]string{
 		"env":       {"LEDGER_PROTECT_LABEL=other"},
