@@ -8,7 +8,14 @@
 //   - decision: `LEDGER_EXPLAIN=1 ledger_docker compose down -v` on a real
 //     project (a protected and an unprotected volume on the engine): the
 //     whole wall time of deciding, wrapper hand-off included (target <=
-//     100 ms), and the in-process policy.Decide for reference.
+//     100 ms), and the in-process policy.Decide for reference;
+//   - guarded commands (guarded.go), each against the same docker command
+//     in the same run: `volume ls` (target <= 5 ms slower), `cp` of 100 MB
+//     into a container and `run --rm IMAGE /true` (targets <= 1.05x).
+//
+// The bench runs with a private DOCKER_CONFIG (never the user's ~/.docker)
+// and without any LEDGER_* variable (no LEDGER_REAL_DOCKER handshake is
+// timed, no user configuration is read).
 //
 // Run it with `make bench` (it needs bin/ledger_docker, bin/ledger_docker-full
 // and bin/docker-ledger) or `go run ./internal/bench/wrapper -bin bin/ledger_docker`.
@@ -22,18 +29,22 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
+	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/policy"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
-	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 )
 
 const (
@@ -48,24 +59,40 @@ func main() {
 	fullBin := flag.String("full", "bin/ledger_docker-full", "the Go wrapper the front hands to")
 	runs := flag.Int("runs", 301, "alternating pass-through runs of each command")
 	decisions := flag.Int("decisions", 21, "timed decisions")
+	var guarded guardedRuns
+	flag.IntVar(&guarded.ls, "ls-runs", 201, "alternating runs of volume ls")
+	flag.IntVar(&guarded.cp, "cp-runs", 15, "alternating runs of cp of 100 MB")
+	flag.IntVar(&guarded.run, "run-runs", 31, "alternating runs of run --rm")
 	flag.Parse()
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		runCleanups()
+		os.Exit(130)
+	}()
+	work, err := isolate()
+	if err != nil {
+		fatal(err)
+	}
 
 	wrap, err := filepath.Abs(*bin)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	full, err := filepath.Abs(*fullBin)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	for _, p := range []string{wrap, full} {
 		if _, err := os.Stat(p); err != nil {
-			log.Fatalf("%v (run make build first)", err)
+			fatalf("%v (run make build first)", err)
 		}
 	}
 	real, err := wrapper.FindReal(intercept.Docker, os.Getenv)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 
 	// pass-through: the same command line, alternating, after a warm-up
@@ -74,7 +101,7 @@ func main() {
 		cmd.Env = env
 		start := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			log.Fatalf("%s %v: %v\n%s", path, args, err, out)
+			fatalf("%s %v: %v\n%s", path, args, err, out)
 		}
 		return time.Since(start)
 	}
@@ -82,9 +109,9 @@ func main() {
 	// The floor of any Go wrapper: a program that only execs docker.
 	floor, floorCleanup, err := buildFloor()
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
-	defer floorCleanup()
+	atExit(floorCleanup)
 	floorEnv := append(os.Environ(), "FLOOR_TARGET="+real)
 	for i := 0; i < 5; i++ {
 		run(real, env, "ps")
@@ -111,9 +138,9 @@ func main() {
 	// decision on a real project
 	dir, cleanup, err := project()
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
-	defer cleanup()
+	atExit(cleanup)
 	file := filepath.Join(dir, "compose.yaml")
 	explainEnv := append(os.Environ(), "LEDGER_EXPLAIN=1")
 	args := []string{"compose", "-f", file, "down", "-v"}
@@ -123,7 +150,7 @@ func main() {
 		out, err := cmd.Output()
 		var d policy.Decision
 		if err != nil || json.Unmarshal(out, &d) != nil || d.Verdict != policy.Block || len(d.Volumes) != 2 {
-			log.Fatalf("explain compose down -v: %v %s", err, out)
+			fatalf("explain compose down -v: %v %s", err, out)
 		}
 	}
 	check()
@@ -138,22 +165,83 @@ func main() {
 		*decisions, mdec.Round(10*time.Microsecond), maxDecision)
 	fmt.Printf("  in-process connect + policy.Decide: median %v\n", inproc.Round(10*time.Microsecond))
 
-	failed := false
+	failed := benchGuarded(timer{env: env}, real, wrap, work, guarded)
 	if ratio > maxRatio {
-		fmt.Printf("FAIL: pass-through ratio %.3f > %.2f\n", ratio, maxRatio)
-		failed = true
+		failed = append(failed, fmt.Sprintf("pass-through ratio %.3f > %.2f", ratio, maxRatio))
 	}
 	if mdec > maxDecision {
-		fmt.Printf("FAIL: decision %v > %v\n", mdec, maxDecision)
-		failed = true
+		failed = append(failed, fmt.Sprintf("decision %v > %v", mdec, maxDecision))
 	}
-	if failed {
-		// os.Exit skips deferred calls: remove the project's volumes first.
-		cleanup()
-		floorCleanup()
+	runCleanups()
+	for _, f := range failed {
+		fmt.Println("FAIL: " + f)
+	}
+	if len(failed) > 0 {
 		os.Exit(1)
 	}
 	fmt.Println("ok")
+}
+
+const workPrefix = "ledger-bench-guard-"
+
+// buildEnv is the environment the bench started with: the go tool builds
+// the helper programs with the user's own go settings.
+var buildEnv = os.Environ()
+
+// isolate gives the bench a private DOCKER_CONFIG and XDG_CONFIG_HOME in a
+// temp folder (also its work folder, removed at exit) and drops every
+// LEDGER_* variable, so that neither the user's ~/.docker nor their ledger
+// configuration is read and no LEDGER_REAL_DOCKER handshake is timed.
+func isolate() (string, error) {
+	work, err := os.MkdirTemp("", workPrefix)
+	if err != nil {
+		return "", err
+	}
+	atExit(func() { _ = os.RemoveAll(work) })
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "LEDGER_") {
+			_ = os.Unsetenv(k)
+		}
+	}
+	for _, v := range []string{"DOCKER_CONFIG", "XDG_CONFIG_HOME"} {
+		dir := filepath.Join(work, strings.ToLower(v))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return "", err
+		}
+		if err := os.Setenv(v, dir); err != nil {
+			return "", err
+		}
+	}
+	return work, nil
+}
+
+// Cleanups run at exit in reverse order, on failure and interrupt too
+// (os.Exit and log.Fatal skip deferred calls).
+var (
+	cleanupMu sync.Mutex
+	cleanups  []func()
+)
+
+func atExit(f func()) {
+	cleanupMu.Lock()
+	defer cleanupMu.Unlock()
+	cleanups = append(cleanups, f)
+}
+
+func runCleanups() {
+	cleanupMu.Lock()
+	defer cleanupMu.Unlock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	cleanups = nil
+}
+
+func fatal(err error) { fatalf("%v", err) }
+
+func fatalf(format string, args ...any) {
+	runCleanups()
+	log.Fatalf(format, args...)
 }
 
 // buildFloor compiles the smallest possible exec wrapper (its own module,
@@ -187,7 +275,7 @@ func main() {
 	bin := filepath.Join(dir, "floor")
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	cmd.Env = append(buildEnv, "CGO_ENABLED=0", "GOFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		cleanup()
 		return "", nil, fmt.Errorf("build the reference exec program: %v\n%s", err, out)
@@ -261,7 +349,7 @@ func inProcess(file string, n int) time.Duration {
 	ctx := context.Background()
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	in := intercept.Parse([]string{"docker", "compose", "-f", file, "down", "-v"}, os.Getenv)
 	var ds []time.Duration
@@ -269,18 +357,18 @@ func inProcess(file string, n int) time.Duration {
 		start := time.Now()
 		cmd, err := guardrun.SplitDocker(nil, in.Args)
 		if err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		conn, err := guardrun.Connect(ctx, cmd.Opts)
 		if err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		d := policy.Decide(ctx, policy.Request{Intent: in, Engine: conn.Engine, Config: cfg, Getenv: os.Getenv,
 			Env: os.Environ(), Context: conn.Context})
 		ds = append(ds, time.Since(start))
 		_ = conn.Engine.Close()
 		if d.Verdict != policy.Block {
-			log.Fatalf("in-process decision: %+v", d)
+			fatalf("in-process decision: %+v", d)
 		}
 	}
 	return median(ds)
