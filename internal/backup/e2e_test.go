@@ -62,7 +62,7 @@ func (s *story) start(args ...string) *running {
 	s.t.Helper()
 	cmd := exec.Command(s.plugin, append([]string{"ledger"}, args...)...)
 	cmd.Dir = s.Dir
-	cmd.Env = append(append(os.Environ(), s.Project.Env...), s.env...)
+	cmd.Env = testenv.Environ(append(append([]string(nil), s.Project.Env...), s.env...)...)
 	r := &running{cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
 	if err := cmd.Start(); err != nil {

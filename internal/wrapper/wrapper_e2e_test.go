@@ -413,7 +413,7 @@ func TestInterruptedSnapshotRunsNothing(t *testing.T) {
 	}
 	dir := filepath.Join(p.Home, "snaps")
 	cmd := exec.Command(testenv.Binary(t, "ledger_docker"), "volume", "rm", vol)
-	cmd.Env = append(append(os.Environ(), p.Env...), "LEDGER_SNAPSHOT_DIR="+dir)
+	cmd.Env = testenv.Environ(append(p.Env, "LEDGER_SNAPSHOT_DIR="+dir)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -19,7 +19,7 @@ func TestGitCommitHook(t *testing.T) {
 	}
 	hook := testenv.Binary(t, "ledger-precommit")
 	repo := t.TempDir()
-	env := append(os.Environ(),
+	env := testenv.Environ(
 		"GIT_CONFIG_NOSYSTEM=1", "HOME="+t.TempDir(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
 		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "LEDGER_CHECK_ENGINE=0",
 		"XDG_CONFIG_HOME="+t.TempDir(), "LEDGER_PROTECT_LABEL=")
