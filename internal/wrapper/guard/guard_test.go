@@ -256,4 +256,3 @@ func TestSplitProgram(t *testing.T) {
 		}
 	}
 }
-
