@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,7 +80,7 @@ type attack struct {
 	t    *testing.T
 	p    *testenv.Project
 	shim string // docker and docker-compose -> ledger_docker
-	cfg  string // private DOCKER_CONFIG (cli-plugins/docker-compose only)
+	cfg  string // the project's private DOCKER_CONFIG (testenv's: cli-plugins/docker-compose)
 	// protected volumes to check, with their markers
 	marks map[string]string
 	order []string
@@ -263,7 +264,7 @@ func attackRows() []attackRow {
 					a.t.Skipf("the engine is at %s: docker-compose without DOCKER_HOST would not reach it", h)
 				}
 				a.v1Up(a.p.Dir)
-				a.createContext("elsewhere", emptyEngine(a.t))
+				a.createContext(a.cfg, "elsewhere", emptyEngine(a.t))
 			},
 			steps: func(a *attack) []attackStep {
 				s := with(v1(), "DOCKER_CONTEXT=elsewhere")
@@ -274,11 +275,13 @@ func attackRows() []attackRow {
 			setup: func(a *attack) {
 				a.v1Up(a.p.Dir)
 				a.write(filepath.Join(a.p.Dir, ".env"), "DOCKER_HOST="+engineHost(a)+"\n")
-				a.createContext("elsewhere", emptyEngine(a.t))
-				a.dockerCmd("context", "use", "elsewhere")
+				// A config of its own: the row's checks must still reach the real engine.
+				cfg := a.dockerConfig(filepath.Join(a.p.Home, "elsewhere-config"), "")
+				a.createContext(cfg, "elsewhere", emptyEngine(a.t))
+				a.p.Exec(testenv.Cmd{Bin: "docker", Args: []string{"context", "use", "elsewhere"}, Env: []string{"DOCKER_CONFIG=" + cfg}})
 			},
 			steps: func(a *attack) []attackStep {
-				s := v1()
+				s := with(v1(), "DOCKER_CONFIG="+filepath.Join(a.p.Home, "elsewhere-config"))
 				s.unset = []string{"DOCKER_HOST", "DOCKER_CONTEXT"}
 				return []attackStep{s}
 			}},
@@ -391,7 +394,8 @@ func runAttack(t *testing.T, row attackRow, explainOnly bool) {
 	for _, s := range steps {
 		r := a.run(s)
 		codes = append(codes, fmt.Sprint(r.ExitCode))
-		t.Logf("%s %s: exit %d\n--- stderr:\n%s", s.bin, strings.Join(s.args, " "), r.ExitCode, strings.TrimSpace(r.Stderr))
+		t.Logf("%s %s: exit %d\n--- stdout:\n%s\n--- stderr:\n%s", s.bin, strings.Join(s.args, " "), r.ExitCode,
+			strings.TrimSpace(r.Stdout), strings.TrimSpace(r.Stderr))
 		switch {
 		case s.explain:
 			var obj map[string]any
@@ -421,8 +425,7 @@ func newAttack(t *testing.T, p *testenv.Project) *attack {
 			t.Fatal(err)
 		}
 	}
-	a.cfg = filepath.Join(p.Home, "docker-config")
-	a.dockerConfig(a.cfg, "")
+	a.cfg = p.DockerConfig
 	return a
 }
 
@@ -478,8 +481,9 @@ func (a *attack) mark(volume string) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	m := hex.EncodeToString(b[:])
-	a.dockerCmd("run", "--rm", "--label", a.scope(), "-v", volume+":/d", testenv.PostgresImage(a.t),
-		"sh", "-c", `printf %s "$1" > /d/`+attackMarker, "sh", m)
+	if r := a.helper("-v", volume+":/d", testenv.PostgresImage(a.t), "sh", "-c", `printf %s "$1" > /d/`+attackMarker, "sh", m); r.ExitCode != 0 {
+		a.t.Fatalf("write the marker into %s: %s", volume, r)
+	}
 	a.marks[volume] = m
 	a.order = append(a.order, volume)
 }
@@ -492,7 +496,7 @@ func (a *attack) lost() []string {
 			lost = append(lost, v+": volume gone")
 			continue
 		}
-		r := a.p.Docker("run", "--rm", "--label", a.scope(), "-v", v+":/d:ro", testenv.PostgresImage(a.t), "cat", "/d/"+attackMarker)
+		r := a.helper("-v", v+":/d:ro", testenv.PostgresImage(a.t), "cat", "/d/"+attackMarker)
 		if r.ExitCode != 0 || r.Stdout != a.marks[v] {
 			lost = append(lost, fmt.Sprintf("%s: marker %q, want %q (%s)", v, r.Stdout, a.marks[v], strings.TrimSpace(r.Stderr)))
 		}
@@ -500,39 +504,57 @@ func (a *attack) lost() []string {
 	return lost
 }
 
+// helper runs a container with the real docker and removes it before it
+// returns (with --rm the engine removes it a moment after docker run
+// returns, and a volume it used stays in use until then).
+func (a *attack) helper(args ...string) testenv.Result {
+	a.t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	name := a.p.Name + "_helper_" + hex.EncodeToString(b[:])
+	r := a.p.Docker(append([]string{"run", "--name", name, "--label", a.scope()}, args...)...)
+	a.dockerCmd("rm", "-f", name)
+	return r
+}
+
 // dockerCmd runs the real docker for the row's state and fails on error.
 func (a *attack) dockerCmd(args ...string) testenv.Result {
 	a.t.Helper()
-	r := a.p.Exec(testenv.Cmd{Bin: "docker", Args: args, Env: []string{"DOCKER_CONFIG=" + a.cfg}})
+	r := a.p.Exec(testenv.Cmd{Bin: "docker", Args: args})
 	if r.ExitCode != 0 {
 		a.t.Fatalf("docker %s: %s", strings.Join(args, " "), r)
 	}
 	return r
 }
 
-// dockerConfig makes a private docker config folder: config.json (when
-// given) and cli-plugins/docker-compose linked to the real Compose v2
-// plugin, so that nothing of the tester's ~/.docker is read.
-// (testenv is getting its own private DOCKER_CONFIG; this one is the row's.)
-func (a *attack) dockerConfig(dir, configJSON string) {
-	if err := os.MkdirAll(filepath.Join(dir, "cli-plugins"), 0o700); err != nil {
+// dockerConfig makes another private docker config folder, beside the
+// project's (testenv's DOCKER_CONFIG): its cli-plugins are the project's
+// (Compose v2), config.json is configJSON when given.
+func (a *attack) dockerConfig(dir, configJSON string) string {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		a.t.Fatal(err)
 	}
-	if err := os.Symlink(composePlugin(a.t), filepath.Join(dir, "cli-plugins", "docker-compose")); err != nil {
+	if err := os.Symlink(filepath.Join(a.p.DockerConfig, "cli-plugins"), filepath.Join(dir, "cli-plugins")); err != nil {
 		a.t.Fatal(err)
 	}
 	if configJSON != "" {
 		a.write(filepath.Join(dir, "config.json"), configJSON)
 	}
+	return dir
 }
 
+// writeConfig writes the project's DOCKER_CONFIG/config.json.
 func (a *attack) writeConfig(configJSON string) {
 	a.write(filepath.Join(a.cfg, "config.json"), configJSON)
 }
 
-// createContext adds a docker context to the row's DOCKER_CONFIG.
-func (a *attack) createContext(name, host string) {
-	a.dockerCmd("context", "create", name, "--docker", "host="+host)
+// createContext adds a docker context to the docker config folder cfg.
+func (a *attack) createContext(cfg, name, host string) {
+	r := a.p.Exec(testenv.Cmd{Bin: "docker", Args: []string{"context", "create", name, "--docker", "host=" + host},
+		Env: []string{"DOCKER_CONFIG=" + cfg}})
+	if r.ExitCode != 0 {
+		a.t.Fatalf("docker context create %s: %s", name, r)
+	}
 }
 
 func (a *attack) write(path, content string) {
@@ -544,34 +566,6 @@ func (a *attack) write(path, content string) {
 	}
 }
 
-var composePluginPath struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// composePlugin is the Compose v2 plugin the real docker runs.
-func composePlugin(t *testing.T) string {
-	t.Helper()
-	testenv.ComposeV2(t)
-	composePluginPath.once.Do(func() {
-		out, err := exec.Command(testenv.RealDocker(t), "info", "--format",
-			`{{range .ClientInfo.Plugins}}{{if eq .Name "compose"}}{{.Path}}{{end}}{{end}}`).Output()
-		p := strings.TrimSpace(string(out))
-		if err == nil && p == "" {
-			err = errors.New("docker info lists no compose plugin")
-		}
-		if err == nil {
-			p, err = filepath.EvalSymlinks(p)
-		}
-		composePluginPath.path, composePluginPath.err = p, err
-	})
-	if composePluginPath.err != nil {
-		t.Fatalf("find the Compose v2 plugin: %v", composePluginPath.err)
-	}
-	return composePluginPath.path
-}
-
 // engineHost is the real engine's endpoint, as the real docker reaches it.
 func engineHost(a *attack) string {
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
@@ -580,33 +574,19 @@ func engineHost(a *attack) string {
 	return strings.TrimSpace(a.p.Docker("context", "inspect", "-f", "{{.Endpoints.docker.Host}}").Stdout)
 }
 
-// environ is a step's environment: the test process's, without the
-// tester's docker, compose and ledger-docker settings, then the project's,
-// then the shim as install.sh sets it up (the shim folder first on PATH, the
-// real binaries found behind it), then the step's.
+// environ is a step's environment: testenv's (nothing of the tester's own
+// configuration) with the project's, then the shim as install.sh sets it
+// up (the shim folder first on PATH, the real binaries found behind it),
+// then the step's, without the keys it unsets.
 func (a *attack) environ(s attackStep) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "LEDGER_") || strings.HasPrefix(k, "COMPOSE_") || strings.HasPrefix(k, "XDG_") ||
-			k == "DOCKER_CONFIG" || k == "DOCKER_CONTEXT" || k == "HOME" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "HOME="+a.p.Home)
-	env = append(env, a.p.Env...)
-	env = append(env, "PATH="+a.shim+string(os.PathListSeparator)+os.Getenv("PATH"), "LEDGER_SHIM_DIR="+a.shim,
-		"LEDGER_REAL_DOCKER=", "DOCKER_CONFIG="+a.cfg)
-	env = append(env, s.env...)
+	extra := append([]string(nil), a.p.Env...)
+	extra = append(extra, "PATH="+a.shim+string(os.PathListSeparator)+os.Getenv("PATH"), "LEDGER_SHIM_DIR="+a.shim,
+		"LEDGER_REAL_DOCKER=")
+	env := testenv.Environ(append(extra, s.env...)...)
 	out := env[:0]
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		drop := false
-		for _, u := range s.unset {
-			drop = drop || k == u
-		}
-		if !drop {
+		if !slices.Contains(s.unset, k) {
 			out = append(out, kv)
 		}
 	}
