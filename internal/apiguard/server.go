@@ -90,11 +90,16 @@ func Start(o Options) (*Server, error) {
 		DisableCompression:  true,
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     30 * time.Second,
+		// docker cp and image loads stream hundreds of MB: large buffers
+		// keep the second copy through the guard cheap.
+		WriteBufferSize: copyBuffer,
+		ReadBufferSize:  copyBuffer,
 	}
 	s.proxy = &httputil.ReverseProxy{
 		Rewrite:       func(*httputil.ProxyRequest) {},
 		Transport:     tr,
 		FlushInterval: -1,
+		BufferPool:    bufferPool{},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeError(w, http.StatusBadGateway, Prefix+"the engine API guard could not reach the engine: "+err.Error())
 		},
@@ -103,6 +108,17 @@ func Start(o Options) (*Server, error) {
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }
+
+// copyBuffer is the size of the guard's stream buffers.
+const copyBuffer = 256 << 10
+
+// bufferPool lends the reverse proxy its copy buffers.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, copyBuffer); return &b }}
+
+func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 
 // Host is the DOCKER_HOST value that reaches the guard.
 func (s *Server) Host() string { return "unix://" + s.sock }
@@ -188,13 +204,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	undo, err := s.prepare(ctx, d)
+	pinned := len(d.Pin) > 0 || d.PinNew
 	if err != nil {
 		d = deny(d.Endpoint, http.StatusServiceUnavailable, "%s %s was not run: %v", r.Method, rest, err)
 		d.BackupFailed = true
 		s.refuse(w, d)
 		return
 	}
-	defer undo()
+	if !pinned {
+		defer undo()
+	}
 	// Forward exactly what was decided on: the cleaned path, the query
 	// as parsed (re-encoded: no spelling the engine could read otherwise).
 	out := r.Clone(ctx)
@@ -210,9 +229,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if isUpgrade(r) {
 		s.upgrade(w, out)
+		if pinned {
+			undo()
+		}
+		return
+	}
+	if pinned {
+		s.forwardThenUnpin(w, out, undo)
 		return
 	}
 	s.proxy.ServeHTTP(w, out)
+}
+
+// forwardThenUnpin forwards a request that runs with volumes pinned, reads
+// the engine's (small) answer, unpins, and only then answers the client:
+// a command's next request must never find a volume still held by the
+// guard.
+func (s *Server) forwardThenUnpin(w http.ResponseWriter, out *http.Request, undo func()) {
+	resp, err := s.proxy.Transport.RoundTrip(out)
+	if err != nil {
+		undo()
+		writeError(w, http.StatusBadGateway, Prefix+"the engine API guard could not reach the engine: "+err.Error())
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	resp.Body.Close()
+	undo()
+	if err != nil {
+		writeError(w, http.StatusBadGateway, Prefix+"read the engine's answer: "+err.Error())
+		return
+	}
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.Header().Del("Content-Length")
+	w.Header().Del("Transfer-Encoding")
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body)
 }
 
 func isUpgrade(r *http.Request) bool {
