@@ -235,3 +235,29 @@ func TestDecideIsPure(t *testing.T) {
 		t.Errorf("%s", b)
 	}
 }
+
+// A volume deleted by someone else after the guard listed it must not come
+// back: the engine creates a missing volume when a container mounts it,
+// so the pin removes what it created.
+func TestPinDoesNotResurrect(t *testing.T) {
+	ctx := context.Background()
+	e := world()
+	free, _ := e.InspectVolume(ctx, "free")
+	keep, _ := e.InspectVolume(ctx, "keep")
+	if err := e.RemoveVolume(ctx, "free", false); err != nil {
+		t.Fatal(err)
+	}
+	undo, err := apiguard.Pin(ctx, e, []engine.Volume{free, keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RemoveVolume(ctx, "keep", false); err == nil {
+		t.Fatal("a pinned volume was deleted")
+	}
+	if err := undo(); err != nil {
+		t.Fatal(err)
+	}
+	if e.HasVolume("free") || !e.HasVolume("keep") {
+		t.Errorf("after the pin: free exists %v, keep exists %v", e.HasVolume("free"), e.HasVolume("keep"))
+	}
+}

@@ -69,7 +69,7 @@ type Decision struct {
 	// Pin lists volumes to hold in use (a created, never started helper
 	// container mounts them) while the request runs: the engine never
 	// deletes a volume in use, whatever the request says.
-	Pin []string
+	Pin []engine.Volume
 	// Kept lists protected volumes the request would have deleted and
 	// that the pin keeps, for the message.
 	Kept []string
@@ -166,10 +166,10 @@ func volumeDelete(ctx context.Context, st State, p Policy, name string) (Decisio
 }
 
 // volumePrune: POST /volumes/prune. The engine never prunes a volume in
-// use, whatever the filters, the client or the API version; so every local
-// volume the guard has not saved (protected ones first) is pinned while
-// the prune runs, and the engine can delete at most the unprotected unused
-// volumes the guard saved. Which ones those are is read from the request's
+// use, whatever the filters, the client or the API version; so every
+// protected local volume, and every unused one the guard has not saved, is
+// pinned while the prune runs, and the engine can delete at most the
+// unprotected unused volumes the guard saved. Which ones those are is read from the request's
 // filters as the engine reads them; reading them wrong costs a needless
 // snapshot or a volume the prune keeps, never a volume lost.
 func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, error) {
@@ -212,13 +212,18 @@ func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, 
 		}
 		candidate := isUnused[v.Name] && (legacy || all || v.Anonymous) && matchLabels(f, v.Labels)
 		switch {
-		case candidate && p.Protected(v.Labels):
-			d.Kept = append(d.Kept, v.Name)
-			d.Pin = append(d.Pin, v.Name)
+		case p.Protected(v.Labels):
+			// in use or not: its container may go while the prune runs
+			if candidate {
+				d.Kept = append(d.Kept, v.Name)
+			}
+			d.Pin = append(d.Pin, v)
 		case candidate:
 			d.Snapshot = append(d.Snapshot, Save{Volume: v})
-		default:
-			d.Pin = append(d.Pin, v.Name)
+		case isUnused[v.Name]:
+			// the engine may read the filters otherwise: it takes nothing
+			// that was not saved
+			d.Pin = append(d.Pin, v)
 		}
 	}
 	return d, nil
@@ -261,7 +266,7 @@ func containerDelete(ctx context.Context, st State, p Policy, id string, r Reque
 		}
 		switch {
 		case shared:
-			d.Pin = append(d.Pin, v.Name)
+			d.Pin = append(d.Pin, v)
 		case p.Protected(v.Labels):
 			return deny("", http.StatusForbidden, "container %s holds anonymous volume %s, which is protected (label %s=true), and removing the container with its volumes would delete it; nothing was deleted. Remove the container without -v to keep the volume",
 				c.Name, v.Name, p.Label), nil

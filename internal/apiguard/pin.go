@@ -19,14 +19,17 @@ const PinLabel = "com.ledgerflow.pin"
 // started helper container mounts them all. The engine refuses to delete a
 // volume in use, by `volume rm`, by prune (whatever its filters) and when
 // a container goes with its volumes. It returns the undo, which removes
-// the container (never its volumes).
-func Pin(ctx context.Context, e engine.Engine, volumes []string) (func() error, error) {
+// the container (never its volumes). A volume deleted since it was listed
+// is created again, empty, by the engine when the container mounts it:
+// Pin notices (its creation time or labels changed) and the undo removes
+// such a volume again.
+func Pin(ctx context.Context, e engine.Engine, volumes []engine.Volume) (func() error, error) {
 	if err := snapshot.EnsureHelper(ctx, e); err != nil {
 		return nil, err
 	}
 	mounts := make([]engine.Mount, len(volumes))
 	for i, v := range volumes {
-		mounts[i] = engine.Mount{Type: "volume", Name: v, Destination: "/pin/" + strconv.Itoa(i), ReadOnly: true}
+		mounts[i] = engine.Mount{Type: "volume", Name: v.Name, Destination: "/pin/" + strconv.Itoa(i), ReadOnly: true}
 	}
 	// Not cancelled with ctx: a create cut short may still make the
 	// container, and we would not know its id to remove it.
@@ -42,11 +45,21 @@ func Pin(ctx context.Context, e engine.Engine, volumes []string) (func() error, 
 	if err != nil {
 		return nil, fmt.Errorf("pin container: %w", err)
 	}
+	var made []string
+	for _, v := range volumes {
+		now, err := e.InspectVolume(cctx, v.Name)
+		if err == nil && (!now.CreatedAt.Equal(v.CreatedAt) || len(now.Labels) < len(v.Labels)) {
+			made = append(made, v.Name)
+		}
+	}
 	return func() error {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := e.RemoveContainer(rctx, id, false); err != nil && !errors.Is(err, engine.ErrNotFound) {
 			return fmt.Errorf("remove pin container %s: %w (remove it with: docker rm %s)", id, err, id)
+		}
+		for _, name := range made {
+			_ = e.RemoveVolume(rctx, name, false) // in use again by someone else: theirs now
 		}
 		return nil
 	}, nil

@@ -330,8 +330,8 @@ func (s *Server) prepare(ctx context.Context, d Decision) (func(), error) {
 // neither saves nor pins: a prune must not take them unsaved.
 func (s *Server) pinNew(ctx context.Context, d Decision) (func() error, error) {
 	known := map[string]bool{}
-	for _, n := range d.Pin {
-		known[n] = true
+	for _, v := range d.Pin {
+		known[v.Name] = true
 	}
 	for _, sv := range d.Snapshot {
 		known[sv.Volume.Name] = true
@@ -340,10 +340,10 @@ func (s *Server) pinNew(ctx context.Context, d Decision) (func() error, error) {
 	if err != nil {
 		return nil, err
 	}
-	var extra []string
+	var extra []engine.Volume
 	for _, v := range vols {
 		if !known[v.Name] && (v.Driver == "" || v.Driver == "local") {
-			extra = append(extra, v.Name)
+			extra = append(extra, v)
 		}
 	}
 	if len(extra) == 0 {
