@@ -332,11 +332,29 @@ func (p *Project) cleanup() {
 	errs = append(errs, err)
 	for _, v := range vols {
 		if p.owns(v.Name, v.Labels) {
-			errs = append(errs, ignoreNotFound(e.RemoveVolume(ctx, v.Name, true)))
+			errs = append(errs, ignoreNotFound(removeVolume(ctx, e, v.Name)))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		p.t.Errorf("cleanup of project %s: %v", p.Name, err)
+	}
+}
+
+// removeVolume removes a volume, waiting (up to 30 s) while another test's
+// guard holds it in use: a prune through ledger_docker pins every protected
+// volume on the shared engine for as long as the prune runs.
+func removeVolume(ctx context.Context, e engine.Engine, name string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := e.RemoveVolume(ctx, name, true)
+		if !errors.Is(err, engine.ErrConflict) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
