@@ -167,11 +167,11 @@ func volumeDelete(ctx context.Context, st State, p Policy, name string) (Decisio
 
 // volumePrune: POST /volumes/prune. The engine never prunes a volume in
 // use, whatever the filters, the client or the API version; so every
-// protected local volume, and every unused one the guard has not saved, is
-// pinned while the prune runs, and the engine can delete at most the
-// unprotected unused volumes the guard saved. Which ones those are is read from the request's
-// filters as the engine reads them; reading them wrong costs a needless
-// snapshot or a volume the prune keeps, never a volume lost.
+// protected local volume is pinned while the prune runs. The unprotected
+// unused volumes the prune selects, read from its filters as the engine
+// reads them, are saved first; the engine's report is checked against
+// them afterwards (Server). Unprotected volumes are not pinned: a pin on
+// every volume of the engine would get in the way of every other command.
 func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, error) {
 	f, err := parseFilters(r.Form.Get("filters"))
 	if err != nil {
@@ -220,10 +220,6 @@ func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, 
 			d.Pin = append(d.Pin, v)
 		case candidate:
 			d.Snapshot = append(d.Snapshot, Save{Volume: v})
-		case isUnused[v.Name]:
-			// the engine may read the filters otherwise: it takes nothing
-			// that was not saved
-			d.Pin = append(d.Pin, v)
 		}
 	}
 	return d, nil

@@ -235,7 +235,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if pinned {
-		s.forwardThenUnpin(w, out, undo)
+		s.forwardThenUnpin(w, out, undo, d)
 		return
 	}
 	s.proxy.ServeHTTP(w, out)
@@ -245,7 +245,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the engine's (small) answer, unpins, and only then answers the client:
 // a command's next request must never find a volume still held by the
 // guard.
-func (s *Server) forwardThenUnpin(w http.ResponseWriter, out *http.Request, undo func()) {
+func (s *Server) forwardThenUnpin(w http.ResponseWriter, out *http.Request, undo func(), d Decision) {
 	resp, err := s.proxy.Transport.RoundTrip(out)
 	if err != nil {
 		undo()
@@ -259,6 +259,7 @@ func (s *Server) forwardThenUnpin(w http.ResponseWriter, out *http.Request, undo
 		writeError(w, http.StatusBadGateway, Prefix+"read the engine's answer: "+err.Error())
 		return
 	}
+	s.checkPruned(d, body)
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
 	}
@@ -326,8 +327,7 @@ func (s *Server) prepare(ctx context.Context, d Decision) (func(), error) {
 	}, nil
 }
 
-// pinNew pins the local volumes created since d was decided that d
-// neither saves nor pins: a prune must not take them unsaved.
+// pinNew pins the protected local volumes created since d was decided.
 func (s *Server) pinNew(ctx context.Context, d Decision) (func() error, error) {
 	known := map[string]bool{}
 	for _, v := range d.Pin {
@@ -342,7 +342,7 @@ func (s *Server) pinNew(ctx context.Context, d Decision) (func() error, error) {
 	}
 	var extra []engine.Volume
 	for _, v := range vols {
-		if !known[v.Name] && (v.Driver == "" || v.Driver == "local") {
+		if !known[v.Name] && (v.Driver == "" || v.Driver == "local") && s.o.Policy.Protected(v.Labels) {
 			extra = append(extra, v)
 		}
 	}
@@ -372,6 +372,28 @@ func (s *Server) save(ctx context.Context, sv Save) error {
 	s.mu.Unlock()
 	s.logf("%svolume %s saved to %s (restore: docker ledger volume restore %s --to NEW_VOLUME)", Prefix, v.Name, path, path)
 	return nil
+}
+
+// checkPruned compares a prune's report with the volumes saved before it:
+// a volume the engine deleted that was not saved means the guard read the
+// prune's filters otherwise than the engine, and is said loudly.
+func (s *Server) checkPruned(d Decision, body []byte) {
+	if !d.PinNew {
+		return
+	}
+	var rep struct{ VolumesDeleted []string }
+	if json.Unmarshal(body, &rep) != nil {
+		return
+	}
+	saved := map[string]bool{}
+	for _, sv := range d.Snapshot {
+		saved[sv.Volume.Name] = true
+	}
+	for _, name := range rep.VolumesDeleted {
+		if !saved[name] {
+			s.logf("%sWARNING: the engine pruned volume %s, which the guard had not saved (it read the prune's filters otherwise); please report this", Prefix, name)
+		}
+	}
 }
 
 // upgrade forwards a request that switches protocols (attach, exec start,
