@@ -2,6 +2,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/docker/cli/cli-plugins/metadata"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
@@ -11,9 +13,15 @@ import (
 	_ "github.com/ledger-docker/ledger-docker/internal/cli/verbs"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
+	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
 
 func main() {
+	// The wrapper hands its guard only to a program that answers this.
+	if len(os.Args) == 2 && os.Args[1] == wrapper.HandshakeArg {
+		_, _ = os.Stdout.WriteString(wrapper.PluginHandshakeAnswer)
+		return
+	}
 	plugin.Run(func(dockerCli command.Cli) *cobra.Command {
 		f := cli.NewFactory(func() (engine.Engine, error) { return docker.New(dockerCli.Client()), nil })
 		f.Context = dockerCli.CurrentContext()

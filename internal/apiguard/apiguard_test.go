@@ -114,7 +114,7 @@ func TestRequests(t *testing.T) {
 		{"rm without v", "DELETE", "/v1.41/containers/c1?v=no", "", 204, nil, nil, ""},
 		{"run --rm --volumes-from", "POST", "/v1.41/containers/create", `{"Image":"x","HostConfig":{"AutoRemove":true,"VolumesFrom":["c1:ro"]}}`, 403, nil, nil, "--volumes-from c1"},
 		{"run --rm, protected anonymous mount", "POST", "/v1.41/containers/create", `{"HostConfig":{"autoremove":true,"Mounts":[{"Type":"volume","Target":"/d","VolumeOptions":{"Labels":{"com.ledgerflow.protect":"true"}}}]}}`, 403, nil, nil, "protected"},
-		{"run --volumes-from without --rm", "POST", "/v1.41/containers/create", `{"HostConfig":{"VolumesFrom":["c1"]}}`, 200, nil, nil, ""},
+		{"run --volumes-from without --rm", "POST", "/v1.41/containers/create", `{"HostConfig":{"VolumesFrom":["c1"]}}`, 201, nil, nil, ""},
 		{"create, bad JSON", "POST", "/v1.41/containers/create", `{"HostConfig":`, 400, nil, nil, "cannot read"},
 		{"service with protected anonymous", "POST", "/v1.41/services/create", `{"TaskTemplate":{"ContainerSpec":{"Mounts":[{"Type":"volume","Target":"/d","VolumeOptions":{"Labels":{"com.ledgerflow.protect":"true"}}}]}}}`, 403, nil, nil, "swarm"},
 		{"unknown write endpoint", "POST", "/v1.99/volumes/keep/reset", "", 403, nil, nil, "does not know"},
@@ -155,10 +155,17 @@ func TestRequests(t *testing.T) {
 			if fmt.Sprint(gone) != fmt.Sprint(tt.gone) || fmt.Sprint(*saved) != fmt.Sprint(tt.saved) {
 				t.Errorf("gone %v (want %v), saved %v (want %v)", gone, tt.gone, *saved, tt.saved)
 			}
+			pins, removed := 0, 0
 			for _, c := range e.Calls() {
-				if strings.HasPrefix(c, "CreateContainer") && !strings.Contains(strings.Join(e.Calls(), ","), "RemoveContainer") {
-					t.Errorf("a pin container was not removed: %v", e.Calls())
+				if c == "CreateContainer "+snapshot.HelperImage {
+					pins++
 				}
+				if strings.HasPrefix(c, "RemoveContainer") {
+					removed++
+				}
+			}
+			if removed < pins {
+				t.Errorf("a pin container was not removed: %v", e.Calls())
 			}
 		})
 	}
@@ -259,5 +266,82 @@ func TestPinDoesNotResurrect(t *testing.T) {
 	}
 	if e.HasVolume("free") || !e.HasVolume("keep") {
 		t.Errorf("after the pin: free exists %v, keep exists %v", e.HasVolume("free"), e.HasVolume("keep"))
+	}
+}
+
+// Red-team findings: each kept as a test.
+func TestRedTeamForms(t *testing.T) {
+	prot := `{"Labels":{"com.ledgerflow.protect":"true"}}`
+	for _, tt := range []struct {
+		name, method, url, body string
+		force                   bool // the engine makes every container AutoRemove
+		status                  int
+	}{
+		{"start with a HostConfig body (API < 1.24)", "POST", "/v1.23/containers/c1/start", `{"AutoRemove":true}`, false, 403},
+		{"start without a body", "POST", "/v1.41/containers/c1/start", ``, false, 200},
+		{"create: top-level AutoRemove and Mounts", "POST", "/v1.41/containers/create",
+			`{"Image":"x","AutoRemove":true,"Mounts":[{"Type":"volume","Target":"/d","VolumeOptions":` + prot + `}]}`, false, 403},
+		{"create: HostConfig null, top-level fields", "POST", "/v1.41/containers/create",
+			`{"Image":"x","HostConfig":null,"AutoRemove":true,"Mounts":[{"Type":"volume","Target":"/d","VolumeOptions":` + prot + `}]}`, false, 403},
+		{"create: top-level VolumesFrom", "POST", "/v1.41/containers/create", `{"Image":"x","AutoRemove":true,"VolumesFrom":["c1"]}`, false, 403},
+		{"create: an engine that reads AutoRemove where the guard does not", "POST", "/v1.41/containers/create",
+			`{"Image":"x","HostConfig":{"VolumesFrom":["c1"]}}`, true, 403},
+		{"create: that engine, nothing protected", "POST", "/v1.41/containers/create", `{"Image":"x"}`, true, 201},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := world()
+			fe := apiguardtest.New(t, e)
+			fe.ForceAutoRemove = tt.force
+			srv, err := apiguard.Start(apiguard.Options{Dial: fe.Dial, Engine: e, Policy: policy,
+				Snapshot: func(context.Context, apiguard.Save) (string, error) { return "saved", nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
+			}}}
+			status, body := do(t, c, tt.method, tt.url, tt.body)
+			if status != tt.status {
+				t.Fatalf("status %d %s", status, body)
+			}
+			cs, _ := e.ListContainers(context.Background(), engine.ContainerFilter{All: true})
+			for _, ct := range cs {
+				if ct.AutoRemove && tt.status == 403 {
+					t.Errorf("a refused create left container %s (AutoRemove) on the engine", ct.Name)
+				}
+			}
+		})
+	}
+}
+
+// A container removal decided on a name is forwarded with the container's
+// ID: a rename while the guard saves a volume changes nothing.
+func TestContainerRemoveForwardsTheID(t *testing.T) {
+	e := world()
+	e.AddContainer(engine.Container{ID: "c9id", Name: "c9", Mounts: []engine.Mount{{Type: "volume", Name: anonFree, Destination: "/f"}}})
+	fe := apiguardtest.New(t, e)
+	srv, err := apiguard.Start(apiguard.Options{Dial: fe.Dial, Engine: e, Policy: policy,
+		Snapshot: func(context.Context, apiguard.Save) (string, error) {
+			// the rename race: c9 becomes c9old, c1 (protected) becomes c9
+			e.RenameContainer("c9id", "c9old")
+			e.RenameContainer("c1", "c9")
+			return "saved", nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
+	}}}
+	if status, body := do(t, c, "DELETE", "/v1.41/containers/c9?v=1", ""); status != 204 {
+		t.Fatalf("status %d %s", status, body)
+	}
+	if !e.HasVolume(anonProt) {
+		t.Fatal("the protected volume of the renamed container was deleted")
+	}
+	if got := fe.Requests(); len(got) == 0 || got[len(got)-1] != "DELETE /v1.41/containers/c9id" {
+		t.Errorf("forwarded %v", got)
 	}
 }

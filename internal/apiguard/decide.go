@@ -73,6 +73,18 @@ type Decision struct {
 	// Kept lists protected volumes the request would have deleted and
 	// that the pin keeps, for the message.
 	Kept []string
+	// Path, when set, replaces the request's path (after the version
+	// prefix) when forwarded: a container name resolved to its ID, so that
+	// a rename between the decision and the engine changes nothing.
+	Path string
+	// Unchanged lists volumes that must still be the ones decided on (same
+	// creation time, still unprotected) right before the request is
+	// forwarded, after the snapshots.
+	Unchanged []engine.Volume
+	// CheckCreated: check the container the engine created (its actual
+	// AutoRemove and mounts) before answering, and remove it if it would
+	// take a protected anonymous volume with it.
+	CheckCreated bool
 	// BackupFailed: refused because the snapshot before it failed.
 	BackupFailed bool
 	// PinNew also pins, once the pin holds, every local volume created
@@ -125,6 +137,8 @@ func Decide(ctx context.Context, st State, p Policy, r Request) Decision {
 		d, err = containerCreate(ctx, st, p, r)
 	case kindServiceWrite:
 		d, err = serviceWrite(p, r)
+	case kindContainerStart:
+		d = containerStart(r)
 	}
 	if err != nil {
 		var bad badRequest
@@ -162,7 +176,19 @@ func volumeDelete(ctx context.Context, st State, p Policy, name string) (Decisio
 	if p.Protected(v.Labels) {
 		return deny("", http.StatusForbidden, "%s", p.protectedMsg("volume "+v.Name)), nil
 	}
-	return Decision{Snapshot: []Save{{Volume: v}}}, nil
+	return Decision{Snapshot: []Save{{Volume: v}}, Unchanged: []engine.Volume{v}}, nil
+}
+
+// containerStart: POST /containers/{id}/start. Below API 1.24 the engine
+// applies a HostConfig sent with start to the existing container (it could
+// turn on AutoRemove for a container holding a protected anonymous
+// volume); no docker client sends one: a start with a body is refused.
+func containerStart(r Request) Decision {
+	switch strings.TrimSpace(string(r.Body)) {
+	case "", "null", "{}":
+		return Decision{}
+	}
+	return deny("", http.StatusForbidden, "a container start that carries a configuration (the API before 1.24 applies it to the container) is refused by the engine API guard; nothing was started")
 }
 
 // volumePrune: POST /volumes/prune. The engine never prunes a volume in
@@ -241,21 +267,12 @@ func containerDelete(ctx context.Context, st State, p Policy, id string, r Reque
 	if err != nil {
 		return Decision{}, err
 	}
-	var d Decision
-	for _, m := range c.Mounts {
-		if m.Type != "volume" || m.Name == "" {
-			continue
-		}
-		v, err := st.InspectVolume(ctx, m.Name)
-		if errors.Is(err, engine.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return Decision{}, err
-		}
-		if !v.Anonymous {
-			continue // a named mount is never deleted with its container
-		}
+	d := Decision{Path: "/containers/" + c.ID}
+	anon, err := anonymousVolumes(ctx, st, c)
+	if err != nil {
+		return Decision{}, err
+	}
+	for _, v := range anon {
 		shared, err := usedByOthers(ctx, st, v.Name, c.ID)
 		if err != nil {
 			return Decision{}, err
@@ -288,21 +305,33 @@ func usedByOthers(ctx context.Context, st State, volume, self string) (bool, err
 
 // containerCreate: POST /containers/create. A container created with
 // AutoRemove deletes its anonymous volumes when it stops, those it shares
-// through VolumesFrom included: refused when one of them is protected.
+// through VolumesFrom included: refused when one of them is protected. The
+// engine also reads the HostConfig fields at the top level of the body
+// (deprecated, when HostConfig is absent or null): both places are read.
+// And whatever the body says, the container the engine created is checked
+// before the client hears of it (CheckCreated).
 func containerCreate(ctx context.Context, st State, p Policy, r Request) (Decision, error) {
+	type hostConfig struct {
+		AutoRemove  bool
+		VolumesFrom []string
+		Mounts      []mountSpec
+	}
 	var body struct {
-		HostConfig *struct {
-			AutoRemove  bool
-			VolumesFrom []string
-			Mounts      []mountSpec
-		}
+		hostConfig
+		HostConfig *hostConfig
 	}
 	if err := json.Unmarshal(r.Body, &body); err != nil {
 		return Decision{}, badRequest{fmt.Errorf("cannot read the container configuration: %w", err)}
 	}
-	hc := body.HostConfig
-	if hc == nil || !hc.AutoRemove {
-		return Decision{}, nil
+	hc := body.hostConfig
+	if n := body.HostConfig; n != nil {
+		hc.AutoRemove = hc.AutoRemove || n.AutoRemove
+		hc.VolumesFrom = append(hc.VolumesFrom, n.VolumesFrom...)
+		hc.Mounts = append(hc.Mounts, n.Mounts...)
+	}
+	d := Decision{CheckCreated: true}
+	if !hc.AutoRemove {
+		return d, nil
 	}
 	for _, m := range hc.Mounts {
 		if m.protectedAnonymous(p) {
@@ -318,24 +347,71 @@ func containerCreate(ctx context.Context, st State, p Policy, r Request) (Decisi
 		if err != nil {
 			return Decision{}, err
 		}
-		for _, m := range c.Mounts {
-			if m.Type != "volume" || m.Name == "" {
-				continue
-			}
-			v, err := st.InspectVolume(ctx, m.Name)
-			if errors.Is(err, engine.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return Decision{}, err
-			}
-			if v.Anonymous && p.Protected(v.Labels) {
-				return deny("", http.StatusForbidden, "a container removed when it stops (--rm) with --volumes-from %s would delete that container's anonymous volume %s, which is protected (label %s=true); nothing was created. Run it without --rm, or mount the volume by name",
-					c.Name, v.Name, p.Label), nil
-			}
+		v, err := protectedAnonymous(ctx, st, p, c)
+		if err != nil {
+			return Decision{}, err
+		}
+		if v != "" {
+			return deny("", http.StatusForbidden, "a container removed when it stops (--rm) with --volumes-from %s would delete that container's anonymous volume %s, which is protected (label %s=true); nothing was created. Run it without --rm, or mount the volume by name",
+				c.Name, v, p.Label), nil
 		}
 	}
-	return Decision{}, nil
+	return d, nil
+}
+
+// CheckCreated looks at a container the engine has just created: when it
+// is removed on stop (AutoRemove) and holds a protected anonymous volume,
+// it returns the refusal message ("" when all is well).
+func CheckCreated(ctx context.Context, st State, p Policy, id string) (string, error) {
+	c, err := st.InspectContainer(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if !c.AutoRemove {
+		return "", nil
+	}
+	v, err := protectedAnonymous(ctx, st, p, c)
+	if err != nil || v == "" {
+		return "", err
+	}
+	return Prefix + fmt.Sprintf("the container would be removed when it stops (--rm) and take the protected anonymous volume %s (label %s=true) with it; it was removed again before it could start", v, p.Label), nil
+}
+
+// protectedAnonymous returns a protected anonymous volume mounted by c
+// ("" when none).
+func protectedAnonymous(ctx context.Context, st State, p Policy, c engine.Container) (string, error) {
+	anon, err := anonymousVolumes(ctx, st, c)
+	if err != nil {
+		return "", err
+	}
+	for _, v := range anon {
+		if p.Protected(v.Labels) {
+			return v.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// anonymousVolumes are the anonymous volumes c mounts: the ones the engine
+// deletes with the container (a named mount never goes with it).
+func anonymousVolumes(ctx context.Context, st State, c engine.Container) ([]engine.Volume, error) {
+	var out []engine.Volume
+	for _, m := range c.Mounts {
+		if m.Type != "volume" || m.Name == "" {
+			continue
+		}
+		v, err := st.InspectVolume(ctx, m.Name)
+		if errors.Is(err, engine.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if v.Anonymous {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // mountSpec is a mount of a create request (API field names: the engine

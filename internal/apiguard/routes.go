@@ -17,6 +17,7 @@ const (
 	kindContainerDelete
 	kindContainerCreate
 	kindServiceWrite
+	kindContainerStart
 )
 
 // route is one Engine API endpoint, path relative to the version prefix.
@@ -39,6 +40,7 @@ var routes = []route{
 	{"POST", "/volumes/prune", kindVolumePrune},
 	{"DELETE", "/containers/{id}", kindContainerDelete},
 	{"POST", "/containers/create", kindContainerCreate},
+	{"POST", "/containers/{id}/start", kindContainerStart},
 	{"POST", "/services/create", kindServiceWrite},
 	{"POST", "/services/{id}/update", kindServiceWrite},
 
@@ -58,7 +60,6 @@ var routes = []route{
 	{"GET", "/containers/{id}/export", kindSafe},
 	{"GET", "/containers/{id}/stats", kindSafe},
 	{"POST", "/containers/{id}/resize", kindSafe},
-	{"POST", "/containers/{id}/start", kindSafe},
 	{"POST", "/containers/{id}/stop", kindSafe},
 	{"POST", "/containers/{id}/restart", kindSafe},
 	{"POST", "/containers/{id}/kill", kindSafe},

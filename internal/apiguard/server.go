@@ -161,7 +161,7 @@ func needsBody(method, rest string) bool {
 		return false
 	}
 	rt, _, ok := lookup(method, rest)
-	return ok && (rt.kind == kindContainerCreate || rt.kind == kindServiceWrite || rt.kind == kindVolumePrune)
+	return ok && rt.kind != kindSafe
 }
 
 // ServeHTTP decides and forwards one request.
@@ -178,8 +178,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body []byte
 	if needsBody(r.Method, rest) {
 		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil || len(body) > maxBody {
-			s.refuse(w, deny(r.Method+" "+rest, http.StatusBadRequest, "cannot read the request body (at most %d bytes): %v; nothing was run", maxBody, err))
+		if err != nil {
+			s.refuse(w, deny(r.Method+" "+rest, http.StatusBadRequest, "cannot read the request body: %v; nothing was run", err))
+			return
+		}
+		if len(body) > maxBody {
+			s.refuse(w, deny(r.Method+" "+rest, http.StatusRequestEntityTooLarge, "the request body is larger than the %d bytes the engine API guard reads to decide; nothing was run", maxBody))
 			return
 		}
 		if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
@@ -198,7 +202,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := Request{Method: r.Method, Path: rest, Version: version, Form: form, Body: body}
 	ctx := r.Context()
-	d := Decide(ctx, s.o.Engine, s.o.Policy, req)
+	// Deciding only reads; an engine that never answers must not hang the
+	// command: past the deadline the guard refuses.
+	dctx, cancel := context.WithTimeout(ctx, decideTimeout)
+	d := Decide(dctx, s.o.Engine, s.o.Policy, req)
+	cancel()
 	if d.Deny {
 		s.refuse(w, d)
 		return
@@ -213,6 +221,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !pinned {
 		defer undo()
+	}
+	if err := s.unchanged(ctx, d); err != nil {
+		if pinned {
+			undo()
+		}
+		s.refuse(w, deny(d.Endpoint, http.StatusServiceUnavailable, "%s %s was not run: %v", r.Method, rest, err))
+		return
+	}
+	if d.Path != "" {
+		clean = strings.TrimSuffix(clean, rest) + d.Path
 	}
 	// Forward exactly what was decided on: the cleaned path, the query
 	// as parsed (re-encoded: no spelling the engine could read otherwise).
@@ -234,17 +252,76 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if pinned {
+	if pinned || d.CheckCreated {
+		if !pinned {
+			undo = func() {}
+		}
 		s.forwardThenUnpin(w, out, undo, d)
 		return
 	}
 	s.proxy.ServeHTTP(w, out)
 }
 
-// forwardThenUnpin forwards a request that runs with volumes pinned, reads
-// the engine's (small) answer, unpins, and only then answers the client:
-// a command's next request must never find a volume still held by the
-// guard.
+// decideTimeout bounds the engine questions of one decision.
+const decideTimeout = 2 * time.Minute
+
+// unchanged checks, right before forwarding, that the volumes d decided
+// on are still the same ones and still unprotected: a volume deleted and
+// created again under the same name while it was being saved is not the
+// volume the decision was about.
+func (s *Server) unchanged(ctx context.Context, d Decision) error {
+	for _, v := range d.Unchanged {
+		now, err := s.o.Engine.InspectVolume(ctx, v.Name)
+		if errors.Is(err, engine.ErrNotFound) {
+			continue // the engine answers 404
+		}
+		if err != nil {
+			return err
+		}
+		if !now.CreatedAt.Equal(v.CreatedAt) || s.o.Policy.Protected(now.Labels) {
+			return fmt.Errorf("volume %s changed while the guard was saving it", v.Name)
+		}
+	}
+	return nil
+}
+
+// checkCreated looks at the container the engine just created; when it
+// would take a protected anonymous volume with it, it removes it again
+// (never its volumes) and returns the refusal.
+func (s *Server) checkCreated(ctx context.Context, d Decision, status int, body []byte) *Decision {
+	if !d.CheckCreated || status != http.StatusCreated {
+		return nil
+	}
+	var created struct{ ID string }
+	if err := json.Unmarshal(body, &created); err != nil || created.ID == "" {
+		x := deny(d.Endpoint, http.StatusBadGateway, "cannot read the engine's answer to a container create (%v); check the new container's volumes", err)
+		return &x
+	}
+	msg, err := CheckCreated(ctx, s.o.Engine, s.o.Policy, created.ID)
+	if err == nil && msg == "" {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	rmErr := s.o.Engine.RemoveContainer(rctx, created.ID, false)
+	var x Decision
+	switch {
+	case err != nil:
+		x = deny(d.Endpoint, http.StatusServiceUnavailable, "cannot check the container the engine created (%v); it was removed again", err)
+	default:
+		x = deny(d.Endpoint, http.StatusForbidden, "%s", strings.TrimPrefix(msg, Prefix))
+	}
+	if rmErr != nil {
+		x.Message += fmt.Sprintf(" (removing it failed: %v; remove it with docker rm %s, without -v)", rmErr, created.ID)
+	}
+	return &x
+}
+
+// forwardThenUnpin forwards a request that runs with volumes pinned (or
+// whose result must be checked), reads the engine's (small) answer,
+// unpins and checks, and only then answers the client: a command's next
+// request must never find a volume still held by the guard, nor start a
+// container the guard has not seen.
 func (s *Server) forwardThenUnpin(w http.ResponseWriter, out *http.Request, undo func(), d Decision) {
 	resp, err := s.proxy.Transport.RoundTrip(out)
 	if err != nil {
@@ -260,6 +337,10 @@ func (s *Server) forwardThenUnpin(w http.ResponseWriter, out *http.Request, undo
 		return
 	}
 	s.checkPruned(d, body)
+	if x := s.checkCreated(out.Context(), d, resp.StatusCode, body); x != nil {
+		s.refuse(w, *x)
+		return
+	}
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
 	}

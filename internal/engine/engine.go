@@ -81,6 +81,9 @@ type Container struct {
 	Env     []string
 	Mounts  []Mount
 	Created time.Time
+	// AutoRemove: the engine removes the container, with its anonymous
+	// volumes, when it stops (docker run --rm). Set by InspectContainer.
+	AutoRemove bool
 }
 
 // ContainerFilter narrows ListContainers.

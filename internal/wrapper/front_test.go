@@ -47,6 +47,10 @@ type record struct {
 func TestMain(m *testing.M) {
 	if os.Getenv(envRecorder) != "" {
 		exe, _ := os.Executable()
+		if len(os.Args) == 2 && os.Args[1] == wrapper.HandshakeArg && filepath.Base(exe) == wrapper.PluginName {
+			_, _ = os.Stdout.WriteString(wrapper.PluginHandshakeAnswer) // a recorder as the plugin
+			os.Exit(0)
+		}
 		if os.Getenv(envWrapperMain) != "" && filepath.Base(exe) == wrapper.FullName {
 			os.Exit(wrapper.Main(os.Args, os.Environ(), nil))
 		}
@@ -98,10 +102,15 @@ const recorderSrc = `package main
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 )
 
 func main() {
 	exe, _ := os.Executable()
+	if len(os.Args) == 2 && os.Args[1] == "--ledger-docker-handshake" && filepath.Base(exe) == "docker-ledger" {
+		_, _ = os.Stdout.WriteString("docker-ledger handshake 1\n")
+		return
+	}
 	_ = json.NewEncoder(os.Stdout).Encode(map[string]any{"exe": exe, "argv": os.Args, "env": os.Environ()})
 }
 `
@@ -909,6 +918,15 @@ func TestGoWrapperMain(t *testing.T) {
 	t.Run("handshake", func(t *testing.T) {
 		r := runFront(t, full, "", []string{wrapper.FullName, wrapper.HandshakeArg}, base)
 		if r.code != 0 || r.stdout != wrapper.HandshakeAnswer || r.stderr != "" {
+			t.Errorf("%+v", r)
+		}
+	})
+	// A plugin that does not answer docker-ledger's handshake (here: the
+	// real docker, which would run the command unguarded) gets nothing.
+	t.Run("plugin without handshake", func(t *testing.T) {
+		env := append(slices.Clone(base), wrapper.EnvPlugin+"="+real)
+		r := runFront(t, full, "", []string{"docker", "volume", "rm", "x"}, env)
+		if r.code != 69 || r.stdout != "" || !strings.Contains(r.stderr, "handshake") {
 			t.Errorf("%+v", r)
 		}
 	})

@@ -61,6 +61,10 @@ const (
 	HandshakeArg         = "--ledger-docker-handshake"
 	HandshakeAnswer      = "ledger_docker-full handshake 1\n"
 	FrontHandshakeAnswer = "ledger_docker handshake 1\n"
+	// PluginHandshakeAnswer is docker-ledger's answer: the wrapper hands
+	// its guard only to a program that gives it (LEDGER_PLUGIN, or a file
+	// named docker-ledger in a plugin folder, could be anything).
+	PluginHandshakeAnswer = "docker-ledger handshake 1\n"
 )
 
 // Main runs the wrapper for argv (argv[0] decides between docker and
@@ -92,6 +96,14 @@ func Main(argv []string, env []string, guarded Guarded) int {
 		return guarded(in.Program, in.Args, env)
 	}
 	plugin, err := FindPlugin(getenv)
+	if err == nil {
+		if answer, herr := handshake(plugin); answer != PluginHandshakeAnswer {
+			err = errors.New(plugin + " does not answer docker-ledger's handshake (it is not ledger-docker's plugin)")
+			if herr != nil {
+				err = herr
+			}
+		}
+	}
 	if err != nil {
 		say(os.Stderr, "ledger_docker: cannot check `"+in.CommandLine()+"`: "+err.Error()+
 			"\nNothing was run. Install ledger-docker's plugin (./install.sh) or set "+EnvPlugin+".")
@@ -180,6 +192,19 @@ func CheckReal(path string) error {
 	if isWrapper(path) {
 		return &notRealError{path, "its links resolve to " + FrontName + " or " + FullName}
 	}
+	s, err := handshake(path)
+	if err != nil {
+		return err
+	}
+	if s == HandshakeAnswer || s == FrontHandshakeAnswer {
+		return &notRealError{path, "it answers ledger_docker's handshake"}
+	}
+	return nil
+}
+
+// handshake runs path with the handshake argument alone (no shell, no
+// stdin, 2 s at most) and returns what it printed.
+func handshake(path string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, HandshakeArg)
@@ -187,13 +212,10 @@ func CheckReal(path string) error {
 	var out bytes.Buffer
 	cmd.Stdout = &limitWriter{w: &out, n: 256}
 	if err := cmd.Start(); err != nil {
-		return errors.New("cannot run " + path + ": " + err.Error())
+		return "", errors.New("cannot run " + path + ": " + err.Error())
 	}
 	_ = cmd.Wait() // the real program refuses the unknown flag: any status
-	if s := out.String(); s == HandshakeAnswer || s == FrontHandshakeAnswer {
-		return &notRealError{path, "it answers ledger_docker's handshake"}
-	}
-	return nil
+	return out.String(), nil
 }
 
 type notRealError struct{ path, why string }

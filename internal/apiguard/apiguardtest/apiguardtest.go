@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
@@ -29,6 +30,19 @@ import (
 type Engine struct {
 	*fake.Engine
 	Socket string
+	// ForceAutoRemove makes every container create AutoRemove, whatever
+	// the body says: an engine that reads a body otherwise than the guard.
+	ForceAutoRemove bool
+
+	mu    sync.Mutex
+	paths []string
+}
+
+// Requests returns "METHOD PATH" of every request the engine received.
+func (fe *Engine) Requests() []string {
+	fe.mu.Lock()
+	defer fe.mu.Unlock()
+	return append([]string(nil), fe.paths...)
 }
 
 // New starts the fake HTTP engine over e; it stops when the test ends.
@@ -65,6 +79,9 @@ var version = regexp.MustCompile(`^/v([0-9.]+)(/.*)$`)
 // any other request gets 200 {}.
 func (fe *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	fe.mu.Lock()
+	fe.paths = append(fe.paths, r.Method+" "+r.URL.Path)
+	fe.mu.Unlock()
 	p, api := path.Clean(r.URL.Path), fe.InfoValue.APIVersion
 	if m := version.FindStringSubmatch(p); m != nil {
 		p, api = m[2], m[1]
@@ -79,6 +96,15 @@ func (fe *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, err, map[string]any{"VolumesDeleted": deleted, "SpaceReclaimed": 0})
 	case r.Method == http.MethodDelete && len(seg) == 2 && seg[0] == "containers":
 		reply(w, fe.removeContainer(ctx, seg[1], boolValue(r.Form, "v")), nil)
+	case r.Method == http.MethodPost && p == "/containers/create":
+		id, err := fe.create(ctx, r)
+		if err == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusCreated)
+			_ = json.NewEncoder(w).Encode(map[string]any{"Id": id, "Warnings": []string{}})
+			return
+		}
+		reply(w, err, nil)
 	default:
 		reply(w, nil, map[string]any{})
 	}
@@ -173,6 +199,55 @@ func less(a, b string) bool {
 	x, _ := strconv.ParseFloat(a, 64)
 	y, _ := strconv.ParseFloat(b, 64)
 	return x < y
+}
+
+// create makes a container as the engine does: HostConfig, or the
+// deprecated top-level fields when HostConfig is absent; an anonymous
+// volume for each volume mount without a source (with its labels), the
+// mounts of VolumesFrom containers shared.
+func (fe *Engine) create(ctx context.Context, r *http.Request) (string, error) {
+	type hc struct {
+		AutoRemove  bool
+		VolumesFrom []string
+		Mounts      []struct {
+			Type, Source, Target string
+			VolumeOptions        *struct{ Labels map[string]string }
+		}
+	}
+	var body struct {
+		hc
+		HostConfig *hc
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return "", err
+	}
+	h := body.hc
+	if body.HostConfig != nil {
+		h = *body.HostConfig
+	}
+	spec := engine.ContainerSpec{Image: "x", AutoRemove: h.AutoRemove || fe.ForceAutoRemove}
+	for i, m := range h.Mounts {
+		name := m.Source
+		if name == "" {
+			name = strings.Repeat(strconv.Itoa(i%10), 64)
+			var labels map[string]string
+			if m.VolumeOptions != nil {
+				labels = m.VolumeOptions.Labels
+			}
+			fe.AddVolume(engine.Volume{Name: name, Driver: "local", Labels: labels, Anonymous: true}, map[string]string{"marker": "new"})
+		}
+		spec.Mounts = append(spec.Mounts, engine.Mount{Type: "volume", Name: name, Destination: m.Target})
+	}
+	for _, from := range h.VolumesFrom {
+		name, _, _ := strings.Cut(from, ":")
+		c, err := fe.InspectContainer(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		spec.Mounts = append(spec.Mounts, c.Mounts...)
+	}
+	fe.AddImage("x")
+	return fe.CreateContainer(ctx, spec)
 }
 
 // removeContainer removes a container and, with v, its anonymous volumes

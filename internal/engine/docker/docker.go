@@ -217,6 +217,9 @@ func (e *Engine) InspectContainer(ctx context.Context, idOrName string) (engine.
 		out.State = c.State.Status
 		out.Running = c.State.Running
 	}
+	if c.HostConfig != nil {
+		out.AutoRemove = c.HostConfig.AutoRemove
+	}
 	if t, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
 		out.Created = t
 	}

@@ -342,7 +342,7 @@ func (e *Engine) CreateContainer(ctx context.Context, spec engine.ContainerSpec)
 	for k, v := range spec.Labels {
 		labels[k] = v
 	}
-	e.containers[id] = &engine.Container{ID: id, Name: name, Image: spec.Image, State: "created", Labels: labels, Env: spec.Env, Mounts: mounts, Created: time.Now()}
+	e.containers[id] = &engine.Container{ID: id, Name: name, Image: spec.Image, State: "created", Labels: labels, Env: spec.Env, Mounts: mounts, Created: time.Now(), AutoRemove: spec.AutoRemove}
 	e.record("CreateContainer %s", spec.Image)
 	return id, nil
 }
@@ -542,3 +542,12 @@ func (e *Engine) ImportImage(ctx context.Context, ref string, rootfs io.Reader, 
 
 // Close does nothing.
 func (e *Engine) Close() error { return nil }
+
+// RenameContainer renames a container (tests of races on names).
+func (e *Engine) RenameContainer(idOrName, name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, err := e.find(idOrName); err == nil {
+		c.Name = name
+	}
+}
