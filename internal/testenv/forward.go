@@ -22,7 +22,14 @@ import (
 // test ends; ForwardedConnections counts what it carried.
 func ForwardSocket(t testing.TB) string {
 	t.Helper()
-	network, addr, err := engineAddr()
+	return ForwardSocketTo(t, os.Getenv("DOCKER_HOST"))
+}
+
+// ForwardSocketTo is ForwardSocket to the engine at host (unix:// or
+// tcp://; "" is the default socket), e.g. a PrivateEngine.
+func ForwardSocketTo(t testing.TB, host string) string {
+	t.Helper()
+	network, addr, err := hostAddr(host)
 	if err != nil {
 		t.Fatalf("ForwardSocket: %v", err)
 	}
@@ -152,11 +159,10 @@ func (f *forwarder) close() {
 	f.wg.Wait()
 }
 
-// engineAddr is the main engine's address as the in-process client
-// (docker.FromEnv) reaches it: DOCKER_HOST (unix:// or tcp://), else the
-// default unix socket.
-func engineAddr() (network, addr string, err error) {
-	host := os.Getenv("DOCKER_HOST")
+// hostAddr is the network and address of an engine endpoint as the
+// in-process client (docker.FromEnv) reads a DOCKER_HOST value: unix:// or
+// tcp://, and "" for the default unix socket.
+func hostAddr(host string) (network, addr string, err error) {
 	switch {
 	case host == "":
 		return "unix", "/var/run/docker.sock", nil
