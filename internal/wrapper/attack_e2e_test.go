@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,14 +37,31 @@ import (
 // every protected volume still exists and holds its marker. Add every new
 // form found here.
 //
+// Every row runs twice: with the docker config the row writes (none, or
+// install.sh's pruneFilters, or aliases) in the project's private
+// DOCKER_CONFIG, and with a hostile config.json on top of it in a
+// DOCKER_CONFIG of the wrapper's own (hostileConfig): aliases, pruneFilters
+// and a currentContext "second" whose endpoint is a byte-for-byte forward
+// to the same engine (testenv.ForwardSocket), with DOCKER_HOST unset so
+// that the context is what the docker CLI and the wrapper follow. Per group
+// of rows, the wrapper must have gone through that endpoint at least once.
+//
 // Rows marked engineWide prune every unused volume on the engine (no filter
-// can scope them without changing what is tested): they run only where the
-// engine belongs to the test (LEDGER_E2E_OWN_ENGINE=1) and one at a time
-// after the others; elsewhere they skip and log the wrapper's explain
-// verdict instead.
+// can scope them without changing what is tested): they run one at a time
+// on an engine of their own (testenv.PrivateEngine), beside the others.
 
-// envOwnEngine, set to 1, says that nothing but this test uses the engine.
+// envOwnEngine, set to 1, says that nothing but this test uses the engine
+// of DOCKER_HOST: the engine-wide rows then run on it, before the others
+// (not beside them), instead of on a private engine.
 const envOwnEngine = "LEDGER_E2E_OWN_ENGINE"
+
+// hostileConfig is the config.json of a row's hostile variant; the row's
+// own config (aliases, pruneFilters) is merged into it.
+const hostileConfig = `{
+  "aliases": {"builder": "compose"},
+  "pruneFilters": ["label!=` + protectLabel + `"],
+  "currentContext": "second"
+}`
 
 // attackMarker is the file every protected volume holds during a row.
 const attackMarker = "ledger-attack-marker"
@@ -80,7 +99,14 @@ type attack struct {
 	t    *testing.T
 	p    *testenv.Project
 	shim string // docker and docker-compose -> ledger_docker
-	cfg  string // the project's private DOCKER_CONFIG (testenv's: cli-plugins/docker-compose)
+	// cfg is the DOCKER_CONFIG of the row's steps: the project's private one
+	// (testenv's: cli-plugins/docker-compose), or in the hostile variant one
+	// of their own holding hostileConfig and the context "second".
+	cfg  string
+	host string // the private engine's endpoint ("": the engine of DOCKER_HOST)
+	// hostile: base is hostileConfig, second the forward its context names.
+	base   map[string]any
+	second string
 	// protected volumes to check, with their markers
 	marks map[string]string
 	order []string
@@ -92,26 +118,69 @@ type attack struct {
 func TestAttackProtectedVolumesSurvive(t *testing.T) {
 	testenv.RequireEngine(t)
 	rows := attackRows()
-	own := os.Getenv(envOwnEngine) == "1"
+	variants := []struct {
+		suffix  string
+		hostile bool
+	}{{"", false}, {" [hostile config.json]", true}}
 	t.Run("scoped", func(t *testing.T) {
+		t.Parallel()
+		var through endpointTally
+		t.Cleanup(func() { through.check(t) }) // after every row
 		for _, row := range rows {
 			if row.engineWide {
 				continue
 			}
-			t.Run(row.name, func(t *testing.T) {
-				t.Parallel()
-				runAttack(t, row, false)
-			})
+			for _, v := range variants {
+				t.Run(row.name+v.suffix, func(t *testing.T) {
+					t.Parallel()
+					runAttack(t, row, attackOpts{hostile: v.hostile, through: &through})
+				})
+			}
 		}
 	})
 	t.Run("engine-wide", func(t *testing.T) {
+		host := ""
+		if os.Getenv(envOwnEngine) != "1" {
+			t.Parallel() // an engine of its own: beside the scoped rows
+			host = testenv.PrivateEngine(t)
+		}
+		var through endpointTally
 		for _, row := range rows {
 			if !row.engineWide {
 				continue
 			}
-			t.Run(row.name, func(t *testing.T) { runAttack(t, row, !own) })
+			for _, v := range variants {
+				t.Run(row.name+v.suffix, func(t *testing.T) {
+					runAttack(t, row, attackOpts{host: host, hostile: v.hostile, through: &through})
+				})
+			}
 		}
+		through.check(t)
 	})
+}
+
+// attackOpts says where and how a row runs.
+type attackOpts struct {
+	host    string // a private engine's endpoint; "": the engine of DOCKER_HOST
+	hostile bool   // the hostile config.json variant
+	through *endpointTally
+}
+
+// endpointTally counts, over the hostile variants of a group of rows, the
+// connections the wrapper's commands made through the endpoint of the
+// hostile currentContext.
+type endpointTally struct{ rows, conns atomic.Int64 }
+
+// check fails the test when rows ran with the hostile config and none of
+// them went through its context's endpoint: the variant tested nothing.
+func (e *endpointTally) check(t *testing.T) {
+	t.Helper()
+	rows, conns := e.rows.Load(), e.conns.Load()
+	t.Logf("hostile config.json: %d rows, %d connections through its currentContext's endpoint", rows, conns)
+	if rows > 0 && conns == 0 {
+		t.Errorf("no command of the %d rows with the hostile config.json went through its currentContext's endpoint "+
+			"(DOCKER_HOST unset): the variant did not test what it says", rows)
+	}
 }
 
 func attackRows() []attackRow {
@@ -124,6 +193,11 @@ func attackRows() []attackRow {
 		a.standalone()
 		a.writeConfig(`{"pruneFilters": ["label!=` + protectLabel + `"]}`)
 	}
+	// In the hostile variant, hostileConfig without its pruneFilters.
+	noPruneFilters := func(a *attack) {
+		a.standalone()
+		a.writeConfig(`{"pruneFilters": null}`)
+	}
 	var rows []attackRow
 
 	// install.sh's pruneFilters are not applied by docker CLI >= 28.1 when
@@ -131,7 +205,7 @@ func attackRows() []attackRow {
 	configs := []struct {
 		name  string
 		setup func(a *attack)
-	}{{"no pruneFilters", standalone}, {"install.sh pruneFilters", pruneFilters}}
+	}{{"no pruneFilters", noPruneFilters}, {"install.sh pruneFilters", pruneFilters}}
 	for _, cfg := range configs {
 		for _, args := range [][]string{
 			{"volume", "prune", "-f"},
@@ -370,30 +444,24 @@ func attackRows() []attackRow {
 	return rows
 }
 
-// runAttack runs one row. With explainOnly, the row's commands are only
-// explained (LEDGER_EXPLAIN=1) and the row skips with the verdict.
-func runAttack(t *testing.T, row attackRow, explainOnly bool) {
+// runAttack runs one row.
+func runAttack(t *testing.T, row attackRow, opts attackOpts) {
 	scenario := row.scenario
 	if scenario == "" {
 		scenario = "attack"
 	}
-	a := newAttack(t, testenv.NewProject(t, scenario))
-	if row.engineWide && !explainOnly {
+	p := testenv.NewProject(t, scenario)
+	if opts.host != "" {
+		p.Env = append(p.Env, testenv.PrivateEngineEnv(opts.host)...)
+	}
+	a := newAttack(t, p, opts)
+	if row.engineWide {
 		a.keepImages()
 	}
 	row.setup(a)
 	steps := row.steps(a)
-	if explainOnly {
-		var verdicts []string
-		for _, s := range steps {
-			s.env, s.stdin, s.race = append(s.env, "LEDGER_EXPLAIN=1"), "", nil
-			r := a.run(s)
-			verdicts = append(verdicts, fmt.Sprintf("exit %d: %s", r.ExitCode, strings.TrimSpace(r.Stdout+r.Stderr)))
-		}
-		t.Skipf("prunes every unused volume of the engine: runs only with %s=1 (an engine of its own); explain says %s",
-			envOwnEngine, strings.Join(verdicts, "; "))
-	}
 	var codes []string
+	before := testenv.ForwardedConnections(a.second)
 	for _, s := range steps {
 		r := a.run(s)
 		codes = append(codes, fmt.Sprint(r.ExitCode))
@@ -410,6 +478,12 @@ func runAttack(t *testing.T, row attackRow, explainOnly bool) {
 				s.bin, s.args, r)
 		}
 	}
+	if opts.hostile {
+		n := testenv.ForwardedConnections(a.second) - before
+		opts.through.rows.Add(1)
+		opts.through.conns.Add(int64(n))
+		t.Logf("hostile config.json: %d connections through its currentContext's endpoint", n)
+	}
 	if lost := a.lost(); len(lost) > 0 {
 		t.Errorf("RESULT lost: protected data gone (exit %s): %s", strings.Join(codes, ","), strings.Join(lost, "; "))
 	} else {
@@ -417,8 +491,12 @@ func runAttack(t *testing.T, row attackRow, explainOnly bool) {
 	}
 }
 
-func newAttack(t *testing.T, p *testenv.Project) *attack {
-	a := &attack{t: t, p: p, marks: map[string]string{}}
+func newAttack(t *testing.T, p *testenv.Project, opts attackOpts) *attack {
+	a := &attack{t: t, p: p, host: opts.host, marks: map[string]string{}}
+	if opts.host != "" {
+		// The engine is the rows' own: each row leaves it empty.
+		t.Cleanup(a.emptyEngine)
+	}
 	a.shim = filepath.Join(p.Home, "shim")
 	if err := os.MkdirAll(a.shim, 0o755); err != nil {
 		t.Fatal(err)
@@ -429,7 +507,43 @@ func newAttack(t *testing.T, p *testenv.Project) *attack {
 		}
 	}
 	a.cfg = p.DockerConfig
+	if opts.hostile {
+		if opts.host == "" {
+			a.second = testenv.ForwardSocket(t)
+		} else {
+			a.second = testenv.ForwardSocketTo(t, opts.host)
+		}
+		if err := json.Unmarshal([]byte(hostileConfig), &a.base); err != nil {
+			t.Fatal(err)
+		}
+		a.cfg = a.dockerConfig(filepath.Join(p.Home, "hostile-docker"), "")
+	}
 	return a
+}
+
+// emptyEngine removes every container and volume of the private engine.
+func (a *attack) emptyEngine() {
+	ids := strings.Fields(a.p.Docker("ps", "-aq").Stdout)
+	if len(ids) > 0 {
+		if r := a.p.Docker(append([]string{"rm", "-f"}, ids...)...); r.ExitCode != 0 {
+			a.t.Errorf("empty the private engine: %s", r)
+		}
+	}
+	vols := strings.Fields(a.p.Docker("volume", "ls", "-q").Stdout)
+	if len(vols) > 0 {
+		if r := a.p.Docker(append([]string{"volume", "rm", "-f"}, vols...)...); r.ExitCode != 0 {
+			a.t.Errorf("empty the private engine: %s", r)
+		}
+	}
+}
+
+// noNetwork is the network flag of a container on a private engine, which
+// has no bridge.
+func (a *attack) noNetwork() []string {
+	if a.host == "" {
+		return nil
+	}
+	return []string{"--network", "none"}
 }
 
 // scope is a label filter value that only this row's objects match.
@@ -442,9 +556,9 @@ func (a *attack) standalone() {
 	a.solo = a.p.Name + "_solo"
 	a.dockerCmd("volume", "create", "--label", protectLabel, "--label", a.scope(), a.solo)
 	a.ctr = a.p.Name + "_c"
-	a.dockerCmd("create", "--name", a.ctr, "--label", a.scope(),
-		"--mount", "type=volume,dst=/data,volume-label="+protectLabel+",volume-label="+a.scope(),
-		testenv.PostgresImage(a.t), "true")
+	a.dockerCmd(slices.Concat([]string{"create", "--name", a.ctr, "--label", a.scope()}, a.noNetwork(), []string{
+		"--mount", "type=volume,dst=/data,volume-label=" + protectLabel + ",volume-label=" + a.scope(),
+		testenv.PostgresImage(a.t), "true"})...)
 	r := a.dockerCmd("inspect", "-f", `{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}`, a.ctr)
 	a.anon = strings.TrimSpace(r.Stdout)
 	if a.anon == "" {
@@ -457,8 +571,9 @@ func (a *attack) standalone() {
 // keepImages runs a container of each test image until the row ends, so
 // that system prune -a keeps the images (the checks need them).
 func (a *attack) keepImages() {
-	a.dockerCmd("run", "-d", "--init", "--name", a.p.Name+"_keep_postgres", testenv.PostgresImage(a.t), "sleep", "infinity")
-	a.dockerCmd("run", "-d", "--name", a.p.Name+"_keep_idle", testenv.IdleImage(a.t))
+	run := slices.Concat([]string{"run", "-d"}, a.noNetwork())
+	a.dockerCmd(append(run, "--init", "--name", a.p.Name+"_keep_postgres", testenv.PostgresImage(a.t), "sleep", "infinity")...)
+	a.dockerCmd(append(run, "--name", a.p.Name+"_keep_idle", testenv.IdleImage(a.t))...)
 }
 
 // composeUp starts the project with the real Compose v2 and marks its
@@ -527,7 +642,7 @@ func (a *attack) helper(args ...string) testenv.Result {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := a.p.Name + "_helper_" + hex.EncodeToString(b[:])
-	r := a.p.Docker(append([]string{"run", "--name", name, "--label", a.scope()}, args...)...)
+	r := a.p.Docker(slices.Concat([]string{"run", "--name", name, "--label", a.scope()}, a.noNetwork(), args)...)
 	a.dockerCmd("rm", "-f", name)
 	return r
 }
@@ -544,7 +659,9 @@ func (a *attack) dockerCmd(args ...string) testenv.Result {
 
 // dockerConfig makes another private docker config folder, beside the
 // project's (testenv's DOCKER_CONFIG): its cli-plugins are the project's
-// (Compose v2), config.json is configJSON when given.
+// (Compose v2), config.json is configJSON when given. In the hostile
+// variant it is hostileConfig with configJSON merged in, and the folder
+// has the context "second".
 func (a *attack) dockerConfig(dir, configJSON string) string {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		a.t.Fatal(err)
@@ -552,15 +669,48 @@ func (a *attack) dockerConfig(dir, configJSON string) string {
 	if err := os.Symlink(filepath.Join(a.p.DockerConfig, "cli-plugins"), filepath.Join(dir, "cli-plugins")); err != nil {
 		a.t.Fatal(err)
 	}
-	if configJSON != "" {
-		a.write(filepath.Join(dir, "config.json"), configJSON)
+	if a.base != nil {
+		a.createContext(dir, "second", "unix://"+a.second)
 	}
+	a.writeConfigIn(dir, configJSON)
 	return dir
 }
 
-// writeConfig writes the project's DOCKER_CONFIG/config.json.
+// writeConfig writes the steps' DOCKER_CONFIG/config.json (see
+// writeConfigIn).
 func (a *attack) writeConfig(configJSON string) {
-	a.write(filepath.Join(a.cfg, "config.json"), configJSON)
+	a.writeConfigIn(a.cfg, configJSON)
+}
+
+// writeConfigIn writes dir/config.json: configJSON, merged into
+// hostileConfig in the hostile variant (a key set to null is removed).
+// Nothing is written when that leaves no key in a config that had none.
+func (a *attack) writeConfigIn(dir, configJSON string) {
+	cfg := maps.Clone(a.base)
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	if configJSON != "" {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(configJSON), &row); err != nil {
+			a.t.Fatalf("config.json %s: %v", configJSON, err)
+		}
+		for k, v := range row {
+			if v == nil {
+				delete(cfg, k)
+			} else {
+				cfg[k] = v
+			}
+		}
+	}
+	if len(cfg) == 0 && a.base == nil {
+		return
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.write(filepath.Join(dir, "config.json"), string(b)+"\n")
 }
 
 // createContext adds a docker context to the docker config folder cfg.
@@ -592,16 +742,23 @@ func engineHost(a *attack) string {
 // environ is a step's environment: testenv's (nothing of the tester's own
 // configuration) with the project's, then the shim as install.sh sets it
 // up (the shim folder first on PATH, the real binaries found behind it),
-// then the step's, without the keys it unsets.
+// then the steps' DOCKER_CONFIG, then the step's, without the keys it
+// unsets. In the hostile variant a docker step has no DOCKER_HOST (nor its
+// TLS settings): DOCKER_HOST would beat the currentContext. Compose v1
+// reads no context, so a docker-compose step keeps it.
 func (a *attack) environ(s attackStep) []string {
 	extra := append([]string(nil), a.p.Env...)
 	extra = append(extra, "PATH="+a.shim+string(os.PathListSeparator)+os.Getenv("PATH"), "LEDGER_SHIM_DIR="+a.shim,
-		"LEDGER_REAL_DOCKER=")
+		"LEDGER_REAL_DOCKER=", "DOCKER_CONFIG="+a.cfg)
 	env := testenv.Environ(append(extra, s.env...)...)
+	unset := s.unset
+	if a.base != nil && s.bin == "docker" && !slices.ContainsFunc(s.env, func(kv string) bool { return strings.HasPrefix(kv, "DOCKER_HOST=") }) {
+		unset = append(slices.Clip(unset), "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+	}
 	out := env[:0]
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if !slices.Contains(s.unset, k) {
+		if !slices.Contains(unset, k) {
 			out = append(out, kv)
 		}
 	}
