@@ -345,3 +345,41 @@ func TestContainerRemoveForwardsTheID(t *testing.T) {
 		t.Errorf("forwarded %v", got)
 	}
 }
+
+// The engine's prune would take any unused volume that matches when it
+// runs, one created after the guard's checks included: the guard deletes
+// exactly the volumes it saved instead, and never calls the engine's prune.
+func TestPruneTakesOnlyWhatWasSaved(t *testing.T) {
+	ctx := context.Background()
+	e := world()
+	fe := apiguardtest.New(t, e)
+	srv, err := apiguard.Start(apiguard.Options{Dial: fe.Dial, Engine: e, Policy: policy,
+		Snapshot: func(context.Context, apiguard.Save) (string, error) {
+			// created while the prune runs
+			e.AddVolume(engine.Volume{Name: "late", Driver: "local", Labels: map[string]string{config.DefaultProtectLabel: "true"}}, nil)
+			e.AddVolume(engine.Volume{Name: "late2", Driver: "local"}, nil)
+			return "saved", nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
+	}}}
+	status, body := do(t, c, "POST", "/v1.41/volumes/prune", "")
+	if status != 200 || !strings.Contains(body, `"VolumesDeleted":["free"]`) {
+		t.Fatalf("status %d %s", status, body)
+	}
+	for _, v := range []string{"late", "late2", "keep"} {
+		if !e.HasVolume(v) {
+			t.Errorf("volume %s was pruned", v)
+		}
+	}
+	for _, r := range fe.Requests() {
+		if strings.Contains(r, "prune") {
+			t.Errorf("the engine's prune was called: %s", r)
+		}
+	}
+	_ = ctx
+}

@@ -87,9 +87,10 @@ type Decision struct {
 	CheckCreated bool
 	// BackupFailed: refused because the snapshot before it failed.
 	BackupFailed bool
-	// PinNew also pins, once the pin holds, every local volume created
-	// since the decision that is neither saved nor pinned (prune).
-	PinNew bool
+	// Prune: the guard performs the prune itself, as the deletion of
+	// exactly the Snapshot volumes, one by one, and answers with the
+	// engine's report shape; the engine's own prune is never called.
+	Prune bool
 }
 
 // Save is a volume to snapshot, with the container that holds it (zero
@@ -191,13 +192,13 @@ func containerStart(r Request) Decision {
 	return deny("", http.StatusForbidden, "a container start that carries a configuration (the API before 1.24 applies it to the container) is refused by the engine API guard; nothing was started")
 }
 
-// volumePrune: POST /volumes/prune. The engine never prunes a volume in
-// use, whatever the filters, the client or the API version; so every
-// protected local volume is pinned while the prune runs. The unprotected
-// unused volumes the prune selects, read from its filters as the engine
-// reads them, are saved first; the engine's report is checked against
-// them afterwards (Server). Unprotected volumes are not pinned: a pin on
-// every volume of the engine would get in the way of every other command.
+// volumePrune: POST /volumes/prune. The engine's prune deletes whatever
+// unused volume matches at the moment it runs: one created (protected or
+// not) after any check of the guard would go too. So the guard does not
+// forward it: it reads the filters as the engine reads them, selects the
+// unused, local, unprotected volumes the prune would take, saves them, and
+// deletes exactly those, one by one (Prune). Protected volumes are never
+// in the list, whatever the filters, the client or the API version.
 func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, error) {
 	f, err := parseFilters(r.Form.Get("filters"))
 	if err != nil {
@@ -231,21 +232,18 @@ func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, 
 	for _, v := range unused {
 		isUnused[v.Name] = true
 	}
-	d := Decision{PinNew: true}
+	d := Decision{Prune: true}
 	for _, v := range vols {
 		if v.Driver != "" && v.Driver != "local" {
 			continue // prune deletes local volumes only; pinning a plugin's could call it
 		}
 		candidate := isUnused[v.Name] && (legacy || all || v.Anonymous) && matchLabels(f, v.Labels)
 		switch {
-		case p.Protected(v.Labels):
-			// in use or not: its container may go while the prune runs
-			if candidate {
-				d.Kept = append(d.Kept, v.Name)
-			}
-			d.Pin = append(d.Pin, v)
+		case candidate && p.Protected(v.Labels):
+			d.Kept = append(d.Kept, v.Name)
 		case candidate:
 			d.Snapshot = append(d.Snapshot, Save{Volume: v})
+			d.Unchanged = append(d.Unchanged, v)
 		}
 	}
 	return d, nil

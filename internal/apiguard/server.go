@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
@@ -56,6 +57,9 @@ type Server struct {
 	saved  map[string]time.Time
 	// conns are the hijacked connections, closed with the server.
 	conns map[net.Conn]struct{}
+	// unreachable: a request could not be forwarded, the engine did not
+	// answer (Unreachable).
+	unreachable atomic.Bool
 	// busy counts requests being handled: Close waits for them, so that a
 	// snapshot cut short by a vanished client removes its temp file and
 	// its helper container before the process ends.
@@ -101,6 +105,7 @@ func Start(o Options) (*Server, error) {
 		FlushInterval: -1,
 		BufferPool:    bufferPool{},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			s.unreachable.Store(true)
 			writeError(w, http.StatusBadGateway, Prefix+"the engine API guard could not reach the engine: "+err.Error())
 		},
 	}
@@ -119,6 +124,10 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, copyBuffer); return 
 
 func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
 func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+// Unreachable reports whether a request could not be forwarded because
+// the engine did not answer.
+func (s *Server) Unreachable() bool { return s.unreachable.Load() }
 
 // Host is the DOCKER_HOST value that reaches the guard.
 func (s *Server) Host() string { return "unix://" + s.sock }
@@ -212,7 +221,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	undo, err := s.prepare(ctx, d)
-	pinned := len(d.Pin) > 0 || d.PinNew
+	pinned := len(d.Pin) > 0
 	if err != nil {
 		d = deny(d.Endpoint, http.StatusServiceUnavailable, "%s %s was not run: %v", r.Method, rest, err)
 		d.BackupFailed = true
@@ -221,6 +230,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !pinned {
 		defer undo()
+	}
+	if d.Prune {
+		s.prune(w, ctx, d)
+		return
 	}
 	if err := s.unchanged(ctx, d); err != nil {
 		if pinned {
@@ -326,6 +339,7 @@ func (s *Server) forwardThenUnpin(w http.ResponseWriter, out *http.Request, undo
 	resp, err := s.proxy.Transport.RoundTrip(out)
 	if err != nil {
 		undo()
+		s.unreachable.Store(true)
 		writeError(w, http.StatusBadGateway, Prefix+"the engine API guard could not reach the engine: "+err.Error())
 		return
 	}
@@ -336,7 +350,6 @@ func (s *Server) forwardThenUnpin(w http.ResponseWriter, out *http.Request, undo
 		writeError(w, http.StatusBadGateway, Prefix+"read the engine's answer: "+err.Error())
 		return
 	}
-	s.checkPruned(d, body)
 	if x := s.checkCreated(out.Context(), d, resp.StatusCode, body); x != nil {
 		s.refuse(w, *x)
 		return
@@ -383,54 +396,19 @@ func (s *Server) prepare(ctx context.Context, d Decision) (func(), error) {
 			return nil, fmt.Errorf("the snapshot of volume %s before it is deleted failed: %w", sv.Volume.Name, err)
 		}
 	}
-	if len(d.Pin) == 0 && !d.PinNew {
+	if len(d.Pin) == 0 {
 		return func() {}, nil
 	}
 	unpin, err := Pin(ctx, s.o.Engine, d.Pin)
 	if err != nil {
 		return nil, fmt.Errorf("cannot hold the volumes it must keep in use: %w", err)
 	}
-	if d.PinNew {
-		more, err := s.pinNew(ctx, d)
-		if err != nil {
-			return nil, errors.Join(err, unpin())
-		}
-		first := unpin
-		unpin = func() error { return errors.Join(more(), first()) }
-	}
-	if len(d.Kept) > 0 {
-		s.logf("%skept protected volume(s) %s (label %s=true) out of the prune", Prefix, strings.Join(d.Kept, ", "), s.o.Policy.Label)
-	}
+
 	return func() {
 		if err := unpin(); err != nil {
 			s.logf("%s%v", Prefix, err)
 		}
 	}, nil
-}
-
-// pinNew pins the protected local volumes created since d was decided.
-func (s *Server) pinNew(ctx context.Context, d Decision) (func() error, error) {
-	known := map[string]bool{}
-	for _, v := range d.Pin {
-		known[v.Name] = true
-	}
-	for _, sv := range d.Snapshot {
-		known[sv.Volume.Name] = true
-	}
-	vols, err := s.o.Engine.ListVolumes(ctx, engine.VolumeFilter{})
-	if err != nil {
-		return nil, err
-	}
-	var extra []engine.Volume
-	for _, v := range vols {
-		if !known[v.Name] && (v.Driver == "" || v.Driver == "local") && s.o.Policy.Protected(v.Labels) {
-			extra = append(extra, v)
-		}
-	}
-	if len(extra) == 0 {
-		return func() error { return nil }, nil
-	}
-	return Pin(ctx, s.o.Engine, extra)
 }
 
 func (s *Server) save(ctx context.Context, sv Save) error {
@@ -455,26 +433,34 @@ func (s *Server) save(ctx context.Context, sv Save) error {
 	return nil
 }
 
-// checkPruned compares a prune's report with the volumes saved before it:
-// a volume the engine deleted that was not saved means the guard read the
-// prune's filters otherwise than the engine, and is said loudly.
-func (s *Server) checkPruned(d Decision, body []byte) {
-	if !d.PinNew {
-		return
-	}
-	var rep struct{ VolumesDeleted []string }
-	if json.Unmarshal(body, &rep) != nil {
-		return
-	}
-	saved := map[string]bool{}
-	for _, sv := range d.Snapshot {
-		saved[sv.Volume.Name] = true
-	}
-	for _, name := range rep.VolumesDeleted {
-		if !saved[name] {
-			s.logf("%sWARNING: the engine pruned volume %s, which the guard had not saved (it read the prune's filters otherwise); please report this", Prefix, name)
+// prune performs a volume prune as the deletion of exactly the volumes d
+// saved, each checked again right before (still there, same creation
+// time, still unprotected), and answers with the engine's report shape.
+// A volume in use again is skipped, as the engine's prune would skip it.
+// The space reclaimed is not known to the guard: it reports 0.
+func (s *Server) prune(w http.ResponseWriter, ctx context.Context, d Decision) {
+	deleted := []string{}
+	for _, v := range d.Unchanged {
+		if err := s.unchanged(ctx, Decision{Unchanged: []engine.Volume{v}}); err != nil {
+			s.logf("%skept volume %s: %v", Prefix, v.Name, err)
+			continue
+		}
+		err := s.o.Engine.RemoveVolume(ctx, v.Name, false)
+		switch {
+		case err == nil:
+			deleted = append(deleted, v.Name)
+		case errors.Is(err, engine.ErrNotFound), errors.Is(err, engine.ErrConflict):
+		default:
+			writeError(w, http.StatusInternalServerError, fmt.Sprintf("%sthe prune stopped after deleting %d volume(s) (%s): %v",
+				Prefix, len(deleted), strings.Join(deleted, ", "), err))
+			return
 		}
 	}
+	if len(d.Kept) > 0 {
+		s.logf("%skept protected volume(s) %s (label %s=true) out of the prune", Prefix, strings.Join(d.Kept, ", "), s.o.Policy.Label)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"VolumesDeleted": deleted, "SpaceReclaimed": 0})
 }
 
 // upgrade forwards a request that switches protocols (attach, exec start,
@@ -483,6 +469,7 @@ func (s *Server) checkPruned(d Decision, body []byte) {
 func (s *Server) upgrade(w http.ResponseWriter, out *http.Request) {
 	up, err := s.o.Dial(out.Context())
 	if err != nil {
+		s.unreachable.Store(true)
 		writeError(w, http.StatusBadGateway, Prefix+"the engine API guard could not reach the engine: "+err.Error())
 		return
 	}

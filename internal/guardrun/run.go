@@ -110,6 +110,10 @@ func Run(ctx context.Context, r Request) int {
 		fmt.Fprintf(r.Stderr, "ledger_docker: %v\n", err)
 	}
 	denied := srv.Denied()
+	if len(denied) == 0 && code != 0 && code != ExitInterrupted && srv.Unreachable() {
+		fmt.Fprintf(r.Stderr, "ledger_docker: the engine `%s` uses did not answer (see above); no volume was touched by the guard.\n", in.CommandLine())
+		return ExitUnavailable
+	}
 	if len(denied) == 0 || code == ExitInterrupted {
 		return code
 	}
