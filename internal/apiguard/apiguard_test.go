@@ -249,12 +249,13 @@ func TestDecideIsPure(t *testing.T) {
 func TestPinDoesNotResurrect(t *testing.T) {
 	ctx := context.Background()
 	e := world()
-	free, _ := e.InspectVolume(ctx, "free")
+	e.AddVolume(engine.Volume{Name: "gone", Driver: "local", Labels: map[string]string{"team": "a"}}, nil)
+	gone, _ := e.InspectVolume(ctx, "gone")
 	keep, _ := e.InspectVolume(ctx, "keep")
-	if err := e.RemoveVolume(ctx, "free", false); err != nil {
+	if err := e.RemoveVolume(ctx, "gone", false); err != nil {
 		t.Fatal(err)
 	}
-	undo, err := apiguard.Pin(ctx, e, []engine.Volume{free, keep})
+	undo, err := apiguard.Pin(ctx, e, []engine.Volume{gone, keep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,8 +265,8 @@ func TestPinDoesNotResurrect(t *testing.T) {
 	if err := undo(); err != nil {
 		t.Fatal(err)
 	}
-	if e.HasVolume("free") || !e.HasVolume("keep") {
-		t.Errorf("after the pin: free exists %v, keep exists %v", e.HasVolume("free"), e.HasVolume("keep"))
+	if e.HasVolume("gone") || !e.HasVolume("keep") {
+		t.Errorf("after the pin: gone exists %v, keep exists %v", e.HasVolume("gone"), e.HasVolume("keep"))
 	}
 }
 

@@ -77,9 +77,8 @@ type Decision struct {
 	// prefix) when forwarded: a container name resolved to its ID, so that
 	// a rename between the decision and the engine changes nothing.
 	Path string
-	// Unchanged lists volumes that must still be the ones decided on (same
-	// creation time, still unprotected) right before the request is
-	// forwarded, after the snapshots.
+	// Unchanged lists volumes that must still be unprotected right before
+	// the request is forwarded, after the snapshots.
 	Unchanged []engine.Volume
 	// CheckCreated: check the container the engine created (its actual
 	// AutoRemove and mounts) before answering, and remove it if it would

@@ -20,9 +20,11 @@ const PinLabel = "com.ledgerflow.pin"
 // volume in use, by `volume rm`, by prune (whatever its filters) and when
 // a container goes with its volumes. It returns the undo, which removes
 // the container (never its volumes). A volume deleted since it was listed
-// is created again, empty, by the engine when the container mounts it:
-// Pin notices (its creation time or labels changed) and the undo removes
-// such a volume again.
+// is created again, empty and without labels, by the engine when the
+// container mounts it: Pin notices a labelled volume that lost its labels
+// and the undo removes it again (an unlabelled one cannot be told from
+// the original and is left; the engine reports a folder's modification
+// time as a local volume's creation time, so that cannot tell either).
 func Pin(ctx context.Context, e engine.Engine, volumes []engine.Volume) (func() error, error) {
 	if err := snapshot.EnsureHelper(ctx, e); err != nil {
 		return nil, err
@@ -48,7 +50,7 @@ func Pin(ctx context.Context, e engine.Engine, volumes []engine.Volume) (func() 
 	var made []string
 	for _, v := range volumes {
 		now, err := e.InspectVolume(cctx, v.Name)
-		if err == nil && (!now.CreatedAt.Equal(v.CreatedAt) || len(now.Labels) < len(v.Labels)) {
+		if err == nil && len(v.Labels) > 0 && len(now.Labels) == 0 {
 			made = append(made, v.Name)
 		}
 	}

@@ -279,9 +279,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const decideTimeout = 2 * time.Minute
 
 // unchanged checks, right before forwarding, that the volumes d decided
-// on are still the same ones and still unprotected: a volume deleted and
-// created again under the same name while it was being saved is not the
-// volume the decision was about.
+// on are still unprotected: a volume deleted and created again under the
+// same name, protected, while it was being saved is not the volume the
+// decision was about. (A volume's creation time cannot tell: the local
+// driver of engine 20.10 reports its folder's modification time.)
 func (s *Server) unchanged(ctx context.Context, d Decision) error {
 	for _, v := range d.Unchanged {
 		now, err := s.o.Engine.InspectVolume(ctx, v.Name)
@@ -291,8 +292,8 @@ func (s *Server) unchanged(ctx context.Context, d Decision) error {
 		if err != nil {
 			return err
 		}
-		if !now.CreatedAt.Equal(v.CreatedAt) || s.o.Policy.Protected(now.Labels) {
-			return fmt.Errorf("volume %s changed while the guard was saving it", v.Name)
+		if s.o.Policy.Protected(now.Labels) {
+			return fmt.Errorf("volume %s is protected now (it was created again while the guard was saving it)", v.Name)
 		}
 	}
 	return nil
