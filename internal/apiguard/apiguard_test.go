@@ -106,7 +106,8 @@ func TestRequests(t *testing.T) {
 		{"prune legacy", "POST", "/v1.41/volumes/prune", "", 200, []string{"free"}, []string{"free"}, ""},
 		{"prune label!= another key", "POST", `/v1.41/volumes/prune?filters={"label!":{"x=y":true}}`, "", 200, []string{"free"}, []string{"free"}, ""},
 		{"prune label= protect", "POST", `/v1.41/volumes/prune?filters={"label":{"com.ledgerflow.protect=true":true}}`, "", 200, nil, nil, ""},
-		{"prune LABEL key", "POST", `/v1.41/volumes/prune?filters={"LABEL":{"com.ledgerflow.protect=true":true}}`, "", 200, []string{"free"}, []string{"free"}, ""},
+		{"prune LABEL key (the engine refuses it too)", "POST", `/v1.41/volumes/prune?filters={"LABEL":{"com.ledgerflow.protect=true":true}}`, "", 400, nil, nil, "invalid filter"},
+		{"prune dangling filter", "POST", `/v1.41/volumes/prune?filters={"dangling":{"false":true}}`, "", 400, nil, nil, "invalid filter"},
 		{"prune, semicolon query", "POST", `/v1.41/volumes/prune?a=1;filters=x`, "", 400, nil, nil, "malformed query"},
 		{"prune form body", "POST", `/v1.41/volumes/prune`, "", 200, []string{"free"}, []string{"free"}, ""},
 		{"rm -v container with protected anonymous", "DELETE", "/v1.41/containers/c1?v=1", "", 403, nil, nil, "protected"},
@@ -383,4 +384,40 @@ func TestPruneTakesOnlyWhatWasSaved(t *testing.T) {
 		}
 	}
 	_ = ctx
+}
+
+// A volume gone by the time the guard checks it again is not deleted by
+// name: a volume created under that name since (protected, perhaps) would
+// go instead. Red team round 3 lost one that way.
+func TestGoneVolumeIsNotDeletedByName(t *testing.T) {
+	for _, req := range []struct{ method, url string }{{"POST", "/v1.41/volumes/prune"}, {"DELETE", "/v1.41/volumes/free"}} {
+		e := world()
+		fe := apiguardtest.New(t, e)
+		srv, err := apiguard.Start(apiguard.Options{Dial: fe.Dial, Engine: e, Policy: policy,
+			Snapshot: func(ctx context.Context, s apiguard.Save) (string, error) {
+				return "saved", e.RemoveVolume(ctx, s.Volume.Name, false) // someone else deletes it meanwhile
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
+		}}}
+		_, _ = do(t, c, req.method, req.url, "")
+		n := 0
+		for _, call := range e.Calls() {
+			if call == "RemoveVolume free" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s %s: the guard deleted a volume it found gone (%d removals)", req.method, req.url, n)
+		}
+		for _, r := range fe.Requests() {
+			if strings.HasPrefix(r, "DELETE") {
+				t.Errorf("%s %s: forwarded %s", req.method, req.url, r)
+			}
+		}
+		srv.Close()
+	}
 }

@@ -203,6 +203,13 @@ func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, 
 	if err != nil {
 		return Decision{}, badRequest{fmt.Errorf("filters: %w", err)}
 	}
+	for k := range f {
+		// the engine refuses any other filter ("Invalid filter"): so does
+		// the guard, rather than prune more than asked
+		if k != "label" && k != "label!" && k != "all" {
+			return Decision{}, badRequest{fmt.Errorf("invalid filter %q for a volume prune", k)}
+		}
+	}
 	api := r.Version
 	info, err := st.Info(ctx)
 	if err != nil {

@@ -239,6 +239,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if pinned {
 			undo()
 		}
+		if errors.Is(err, errGone) {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
 		s.refuse(w, deny(d.Endpoint, http.StatusServiceUnavailable, "%s %s was not run: %v", r.Method, rest, err))
 		return
 	}
@@ -278,6 +282,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // decideTimeout bounds the engine questions of one decision.
 const decideTimeout = 2 * time.Minute
 
+// errGone: a volume decided on no longer exists.
+var errGone = errors.New("no such volume")
+
 // unchanged checks, right before forwarding, that the volumes d decided
 // on are still unprotected: a volume deleted and created again under the
 // same name, protected, while it was being saved is not the volume the
@@ -287,7 +294,9 @@ func (s *Server) unchanged(ctx context.Context, d Decision) error {
 	for _, v := range d.Unchanged {
 		now, err := s.o.Engine.InspectVolume(ctx, v.Name)
 		if errors.Is(err, engine.ErrNotFound) {
-			continue // the engine answers 404
+			// gone meanwhile: deleting the name now could delete a volume
+			// created under it since
+			return fmt.Errorf("%w: volume %s", errGone, v.Name)
 		}
 		if err != nil {
 			return err
@@ -443,7 +452,9 @@ func (s *Server) prune(w http.ResponseWriter, ctx context.Context, d Decision) {
 	deleted := []string{}
 	for _, v := range d.Unchanged {
 		if err := s.unchanged(ctx, Decision{Unchanged: []engine.Volume{v}}); err != nil {
-			s.logf("%skept volume %s: %v", Prefix, v.Name, err)
+			if !errors.Is(err, errGone) {
+				s.logf("%skept volume %s: %v", Prefix, v.Name, err)
+			}
 			continue
 		}
 		err := s.o.Engine.RemoveVolume(ctx, v.Name, false)
