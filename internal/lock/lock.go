@@ -76,7 +76,7 @@ func Acquire(dir, project, what string) (*Lock, error) {
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s of project %s (%s); wait for it to finish, then try again",
-			cli.ErrLocked, describe(path), project, path)
+			cli.ErrLocked, describeHolder(path), project, path)
 	}
 	if err != nil {
 		f.Close()
@@ -89,6 +89,19 @@ func Acquire(dir, project, what string) (*Lock, error) {
 		_, _ = f.WriteAt(append(data, '\n'), 0)
 	}
 	return &Lock{f: f, path: path}, nil
+}
+
+// describeHolder is describe, giving the holder a moment to write its
+// details: it takes the lock first and writes them just after, so a run
+// that comes in between finds the file still empty.
+func describeHolder(path string) string {
+	for i := 0; i < 20; i++ {
+		if h, err := Read(path); err == nil && h.PID != 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return describe(path)
 }
 
 // describe says who holds the lock at path, as far as its file tells.
