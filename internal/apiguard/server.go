@@ -37,9 +37,6 @@ type Options struct {
 	// Snapshot saves an unprotected volume before a request that may
 	// delete it, and returns the file's path.
 	Snapshot func(ctx context.Context, s Save) (string, error)
-	// Saved lists volumes already saved by this run (name -> creation
-	// time): not saved again.
-	Saved map[string]time.Time
 	// Log gets one line per refusal, snapshot and kept volume (stderr).
 	Log io.Writer
 }
@@ -86,9 +83,6 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("guard socket: %w", err)
 	}
 	s := &Server{o: o, dir: dir, sock: sock, ln: ln, saved: map[string]time.Time{}, conns: map[net.Conn]struct{}{}}
-	for k, v := range o.Saved {
-		s.saved[k] = v
-	}
 	tr := &http.Transport{
 		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return o.Dial(ctx) },
 		DisableCompression:  true,
