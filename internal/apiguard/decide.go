@@ -215,10 +215,10 @@ func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, 
 	if err != nil {
 		return Decision{}, err
 	}
-	if api == "" || versionLess(info.APIVersion, api) {
+	if api == "" || VersionLess(info.APIVersion, api) {
 		api = info.APIVersion
 	}
-	legacy := versionLess(api, "1.42")
+	legacy := VersionLess(api, "1.42")
 	all := false
 	for _, v := range f["all"] {
 		if b, err := strconv.ParseBool(v); err == nil && b {
@@ -243,7 +243,7 @@ func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, 
 		if v.Driver != "" && v.Driver != "local" {
 			continue // prune deletes local volumes only; pinning a plugin's could call it
 		}
-		candidate := isUnused[v.Name] && (legacy || all || v.Anonymous) && matchLabels(f, v.Labels)
+		candidate := isUnused[v.Name] && (legacy || all || v.Anonymous) && MatchLabels(f, v.Labels)
 		switch {
 		case candidate && p.Protected(v.Labels):
 			d.Kept = append(d.Kept, v.Name)
@@ -483,8 +483,10 @@ func parseFilters(s string) (map[string][]string, error) {
 	return legacy, nil
 }
 
-// matchLabels applies label and label! filters as the engine does.
-func matchLabels(f map[string][]string, labels map[string]string) bool {
+// MatchLabels applies a prune's label and label! filters to a volume's
+// labels as the engine does (filters.Args.MatchKVList: every label= must
+// match; a volume is excluded when it matches every label!= given).
+func MatchLabels(f map[string][]string, labels map[string]string) bool {
 	if pos := f["label"]; len(pos) > 0 && !matchKVList(pos, labels) {
 		return false
 	}
@@ -508,8 +510,8 @@ func matchKVList(want []string, labels map[string]string) bool {
 	return true
 }
 
-// versionLess compares API versions: "1.41" < "1.42".
-func versionLess(a, b string) bool {
+// VersionLess compares API versions: "1.41" < "1.42".
+func VersionLess(a, b string) bool {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(pa) || i < len(pb); i++ {
 		var x, y int

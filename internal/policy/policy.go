@@ -15,6 +15,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/ledger-docker/ledger-docker/internal/apiguard"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
@@ -339,8 +340,13 @@ func prune(ctx context.Context, req Request) ([]Volume, error) {
 		}
 		api = info.APIVersion
 	}
-	legacy := versionLess(api, "1.42")
+	legacy := apiguard.VersionLess(api, "1.42")
 	filters := in.Filters
+	byKey := map[string][]string{}
+	for _, f := range filters {
+		k, v, _ := strings.Cut(f, "=")
+		byKey[k] = append(byKey[k], v)
+	}
 	all := in.Op == intercept.OpVolumePrune && in.All
 	for _, f := range filters {
 		if k, v, _ := strings.Cut(f, "="); k == "all" && (v == "true" || v == "1") {
@@ -364,67 +370,12 @@ func prune(ctx context.Context, req Request) ([]Volume, error) {
 		if !legacy && !all && !v.Anonymous {
 			continue
 		}
-		if !matchLabels(filters, v.Labels) || req.Config.IsProtected(v.Labels) {
+		if !apiguard.MatchLabels(byKey, v.Labels) || req.Config.IsProtected(v.Labels) {
 			continue
 		}
 		c.add(v, ActionDelete, why, nil, "", "")
 	}
 	return c.out, nil
-}
-
-// matchLabels applies label= and label!= filters like the engine
-// (filters.Args.MatchKVList): every label= must match; a volume is
-// excluded when it matches every label!= given.
-func matchLabels(filters []string, labels map[string]string) bool {
-	var pos, neg []string
-	for _, f := range filters {
-		k, v, _ := strings.Cut(f, "=")
-		switch k {
-		case "label":
-			pos = append(pos, v)
-		case "label!":
-			neg = append(neg, v)
-		}
-	}
-	if len(pos) > 0 && !matchKVList(pos, labels) {
-		return false
-	}
-	if len(neg) > 0 && matchKVList(neg, labels) {
-		return false
-	}
-	return true
-}
-
-func matchKVList(want []string, labels map[string]string) bool {
-	if len(labels) == 0 {
-		return false
-	}
-	for _, w := range want {
-		k, v, hasV := strings.Cut(w, "=")
-		got, ok := labels[k]
-		if !ok || (hasV && got != v) {
-			return false
-		}
-	}
-	return true
-}
-
-// versionLess compares API versions "1.41" < "1.42".
-func versionLess(a, b string) bool {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		var x, y int
-		if i < len(pa) {
-			x, _ = strconv.Atoi(pa[i])
-		}
-		if i < len(pb) {
-			y, _ = strconv.Atoi(pb[i])
-		}
-		if x != y {
-			return x < y
-		}
-	}
-	return false
 }
 
 // composeOp handles compose down -v, rm -v and up.
