@@ -39,7 +39,7 @@ import (
 //
 //	HOME=<home>  XDG_CONFIG_HOME=<home>/config  XDG_DATA_HOME=<home>/data
 //	XDG_STATE_HOME=<home>/state  XDG_CACHE_HOME=<home>/cache
-//	DOCKER_CONFIG=<home>/.docker   (holds only cli-plugins/docker-compose)
+//	DOCKER_CONFIG=<home>/.docker   (holds only cli-plugins/docker-compose and docker-buildx)
 //
 // where <home> is a Project's Home, or for commands outside a project one
 // folder per test process (under TMPDIR, removed by a later test process).
@@ -91,13 +91,36 @@ func makeHome(home string) error {
 }
 
 // linkCompose links dockerConfig/cli-plugins/docker-compose to the Compose
-// v2 plugin the harness found (nothing when none was found yet).
+// v2 plugin the harness found (nothing when none was found yet), and
+// docker-buildx to the Buildx plugin when there is one.
 func linkCompose(dockerConfig string) error {
-	plugin := foundCompose()
+	if err := linkPlugin(dockerConfig, "docker-compose", foundCompose()); err != nil {
+		return err
+	}
+	return linkPlugin(dockerConfig, "docker-buildx", findBuildx())
+}
+
+// findBuildx looks for the Buildx plugin binary in the folders the Compose
+// plugin is looked for in ("" when there is none).
+func findBuildx() string {
+	for _, dir := range composeDirs() {
+		p := filepath.Join(dir, "docker-buildx")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			if resolved, err := filepath.EvalSymlinks(p); err == nil {
+				return resolved
+			}
+			return p
+		}
+	}
+	return ""
+}
+
+// linkPlugin links dockerConfig/cli-plugins/name to plugin ("" : nothing).
+func linkPlugin(dockerConfig, name, plugin string) error {
 	if plugin == "" {
 		return nil
 	}
-	link := filepath.Join(dockerConfig, "cli-plugins", "docker-compose")
+	link := filepath.Join(dockerConfig, "cli-plugins", name)
 	if cur, err := os.Readlink(link); err == nil && cur == plugin {
 		return nil
 	}

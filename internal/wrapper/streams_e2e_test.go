@@ -387,7 +387,7 @@ func TestStreamBuild(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.env != nil && c.env[0] == "DOCKER_BUILDKIT=1" && buildx.ExitCode != 0 {
-				t.Skip("docker buildx is not installed: the docker CLI builds with BuildKit only through buildx")
+				t.Fatal("docker buildx is not installed: the docker CLI builds with BuildKit only through buildx; install it with: bash testdata/images/buildx/build.sh")
 			}
 			p := testenv.NewProject(t, "streams")
 			viaGuard(t, p, c.env...)
