@@ -343,7 +343,7 @@ func TestContainerRemoveForwardsTheID(t *testing.T) {
 	if !e.HasVolume(anonProt) {
 		t.Fatal("the protected volume of the renamed container was deleted")
 	}
-	if got := fe.Requests(); len(got) == 0 || got[len(got)-1] != "DELETE /v1.41/containers/c9id" {
+	if got := fe.Requests(); len(got) == 0 || got[len(got)-1] != "DELETE /v1.41/containers/c9id?v=1" {
 		t.Errorf("forwarded %v", got)
 	}
 }
@@ -417,6 +417,27 @@ func TestGoneVolumeIsNotDeletedByName(t *testing.T) {
 			if strings.HasPrefix(r, "DELETE") {
 				t.Errorf("%s %s: forwarded %s", req.method, req.url, r)
 			}
+		}
+		srv.Close()
+	}
+}
+
+// The engine gets the v the guard decided on, in one spelling: a value the
+// guard reads as false is not forwarded at all.
+func TestContainerRemoveForwardsTheDecidedV(t *testing.T) {
+	for q, want := range map[string]string{"v=no&force=1": "DELETE /v1.41/containers/c1?force=1", "v=0": "DELETE /v1.41/containers/c1"} {
+		e := world()
+		fe := apiguardtest.New(t, e)
+		srv, err := apiguard.Start(apiguard.Options{Dial: fe.Dial, Engine: e, Policy: policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
+		}}}
+		_, _ = do(t, c, "DELETE", "/v1.41/containers/c1?"+q, "")
+		if got := fe.Requests(); len(got) != 1 || got[0] != want {
+			t.Errorf("?%s: forwarded %v, want %s", q, got, want)
 		}
 		srv.Close()
 	}

@@ -77,6 +77,10 @@ type Decision struct {
 	// prefix) when forwarded: a container name resolved to its ID, so that
 	// a rename between the decision and the engine changes nothing.
 	Path string
+	// Query, when set, replaces these query parameters of the forwarded
+	// request ("" removes one): the engine reads the value decided on,
+	// never a spelling it might read otherwise.
+	Query map[string]string
 	// Unchanged lists volumes that must still be unprotected right before
 	// the request is forwarded, after the snapshots.
 	Unchanged []engine.Volume
@@ -262,16 +266,18 @@ func volumePrune(ctx context.Context, st State, p Policy, r Request) (Decision, 
 // keeps it); an unprotected one is saved first.
 func containerDelete(ctx context.Context, st State, p Policy, id string, r Request) (Decision, error) {
 	if !boolValue(r.Form, "v") {
-		return Decision{}, nil
+		return Decision{Query: map[string]string{"v": ""}}, nil
 	}
 	c, err := st.InspectContainer(ctx, id)
 	if errors.Is(err, engine.ErrNotFound) {
-		return Decision{}, nil
+		// not there now: one created under the name before the request
+		// arrives loses no volume with it
+		return Decision{Query: map[string]string{"v": ""}}, nil
 	}
 	if err != nil {
 		return Decision{}, err
 	}
-	d := Decision{Path: "/containers/" + c.ID}
+	d := Decision{Path: "/containers/" + c.ID, Query: map[string]string{"v": "1"}}
 	anon, err := anonymousVolumes(ctx, st, c)
 	if err != nil {
 		return Decision{}, err

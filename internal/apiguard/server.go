@@ -243,6 +243,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.Path != "" {
 		clean = strings.TrimSuffix(clean, rest) + d.Path
 	}
+	for k, v := range d.Query {
+		if v == "" {
+			query.Del(k)
+		} else {
+			query.Set(k, v)
+		}
+	}
 	// Forward exactly what was decided on: the cleaned path, the query
 	// as parsed (re-encoded: no spelling the engine could read otherwise).
 	out := r.Clone(ctx)

@@ -38,7 +38,7 @@ type Engine struct {
 	paths []string
 }
 
-// Requests returns "METHOD PATH" of every request the engine received.
+// Requests returns "METHOD PATH[?QUERY]" of every request the engine received.
 func (fe *Engine) Requests() []string {
 	fe.mu.Lock()
 	defer fe.mu.Unlock()
@@ -80,7 +80,11 @@ var version = regexp.MustCompile(`^/v([0-9.]+)(/.*)$`)
 func (fe *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	fe.mu.Lock()
-	fe.paths = append(fe.paths, r.Method+" "+r.URL.Path)
+	req := r.Method + " " + r.URL.Path
+	if r.URL.RawQuery != "" {
+		req += "?" + r.URL.RawQuery
+	}
+	fe.paths = append(fe.paths, req)
 	fe.mu.Unlock()
 	p, api := path.Clean(r.URL.Path), fe.InfoValue.APIVersion
 	if m := version.FindStringSubmatch(p); m != nil {
