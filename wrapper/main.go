@@ -13,7 +13,10 @@ import (
 )
 
 func main() {
-	os.Exit(wrapper.Main(os.Args, os.Environ(), func(prog intercept.Program, args, env []string) int {
+	os.Exit(wrapper.Main(os.Args, os.Environ(), func(prog intercept.Program, args, env []string, fc *wrapper.FrontChild) int {
+		if fc != nil {
+			return guardrun.Adopt(args, env, os.Stderr, fc.PID, fc.FD)
+		}
 		return guardrun.Main(prog, args, env, os.Stderr)
 	}))
 }

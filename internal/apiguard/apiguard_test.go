@@ -9,7 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +72,13 @@ func guard(t *testing.T, e *fake.Engine) (*apiguard.Server, *http.Client, *[]str
 			return d.DialContext(ctx, "unix", sock)
 		}}}
 	return srv, c, &saved
+}
+
+// client is an HTTP client that reaches srv.
+func client(srv *apiguard.Server) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
+	}}}
 }
 
 func do(t *testing.T, c *http.Client, method, url, body string) (int, string) {
@@ -217,9 +227,7 @@ func TestFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
-	}}}
+	c := client(srv)
 	if status, body := do(t, c, "DELETE", "/v1.41/volumes/free", ""); status != 503 || !strings.Contains(body, "disk full") || !e.HasVolume("free") {
 		t.Errorf("failed snapshot: %d %s", status, body)
 	}
@@ -334,9 +342,7 @@ func TestContainerRemoveForwardsTheID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
-	}}}
+	c := client(srv)
 	if status, body := do(t, c, "DELETE", "/v1.41/containers/c9?v=1", ""); status != 204 {
 		t.Fatalf("status %d %s", status, body)
 	}
@@ -366,9 +372,7 @@ func TestPruneTakesOnlyWhatWasSaved(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
-	}}}
+	c := client(srv)
 	status, body := do(t, c, "POST", "/v1.41/volumes/prune", "")
 	if status != 200 || !strings.Contains(body, `"VolumesDeleted":["free"]`) {
 		t.Fatalf("status %d %s", status, body)
@@ -400,9 +404,7 @@ func TestGoneVolumeIsNotDeletedByName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
-		}}}
+		c := client(srv)
 		_, _ = do(t, c, req.method, req.url, "")
 		n := 0
 		for _, call := range e.Calls() {
@@ -432,13 +434,172 @@ func TestContainerRemoveForwardsTheDecidedV(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return net.Dial("unix", strings.TrimPrefix(srv.Host(), "unix://"))
-		}}}
+		c := client(srv)
 		_, _ = do(t, c, "DELETE", "/v1.41/containers/c1?"+q, "")
 		if got := fe.Requests(); len(got) != 1 || got[0] != want {
 			t.Errorf("?%s: forwarded %v, want %s", q, got, want)
 		}
 		srv.Close()
+	}
+}
+
+// unserved is a guard that listens and does not answer yet, in front of
+// the fake engine, and a client for it.
+func unserved(t *testing.T) (*fake.Engine, *apiguardtest.Engine, *apiguard.Server, *http.Client) {
+	t.Helper()
+	e := world()
+	fe := apiguardtest.New(t, e)
+	srv, err := apiguard.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return e, fe, srv, client(srv)
+}
+
+// A client that connects before the guard is set up waits; once the
+// guard serves, its request is decided and forwarded.
+func TestListenThenServe(t *testing.T) {
+	e, fe, srv, c := unserved(t)
+	type answer struct {
+		status int
+		body   string
+	}
+	got := make(chan answer, 1)
+	go func() {
+		status, body := do(t, c, "DELETE", "/v1.41/volumes/keep", "")
+		got <- answer{status, body}
+	}()
+	select {
+	case a := <-got:
+		t.Fatalf("answered before the guard served: %d %s", a.status, a.body)
+	case <-time.After(100 * time.Millisecond):
+	}
+	srv.Serve(apiguard.Options{Dial: fe.Dial, Engine: e, Policy: policy})
+	if a := <-got; a.status != http.StatusForbidden || !e.HasVolume("keep") {
+		t.Errorf("after Serve: %d %s, volume kept %v", a.status, a.body, e.HasVolume("keep"))
+	}
+}
+
+// A guard that could not be set up refuses every request, reads included,
+// and forwards none.
+func TestFailRefusesEverything(t *testing.T) {
+	e, fe, srv, c := unserved(t)
+	srv.Fail("the configuration cannot be read")
+	for _, r := range [][2]string{{"HEAD", "/_ping"}, {"GET", "/v1.41/volumes"}, {"DELETE", "/v1.41/volumes/free"}} {
+		status, body := do(t, c, r[0], r[1], "")
+		if status != http.StatusServiceUnavailable || (r[0] != "HEAD" && !strings.Contains(body, "the configuration cannot be read")) {
+			t.Errorf("%s %s: %d %s, want 503 and the reason", r[0], r[1], status, body)
+		}
+	}
+	if n := len(fe.Requests()); n != 0 || len(srv.Denied()) != 3 || !e.HasVolume("free") {
+		t.Errorf("forwarded %d request(s), recorded %d refusal(s)", n, len(srv.Denied()))
+	}
+}
+
+// A guard that never served still closes and removes its socket folder.
+func TestCloseBeforeServe(t *testing.T) {
+	srv, err := apiguard.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := strings.TrimPrefix(srv.Host(), "unix://")
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(sock)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket folder left behind: %v", err)
+	}
+}
+
+// The socket folder is private, in $XDG_RUNTIME_DIR when there is one.
+func TestSocketFolder(t *testing.T) {
+	run := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", run)
+	srv, err := apiguard.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := filepath.Dir(strings.TrimPrefix(srv.Host(), "unix://"))
+	fi, err := os.Stat(dir)
+	if err != nil || filepath.Dir(dir) != run || fi.Mode().Perm() != 0o700 {
+		t.Errorf("socket folder %s (%v): want a 0700 folder in %s", dir, err, run)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", "relative/dir")
+	if d := apiguard.SocketDir(); d != os.TempDir() {
+		t.Errorf("relative XDG_RUNTIME_DIR: socket folder in %s, want %s", d, os.TempDir())
+	}
+}
+
+// Adopt takes only a listening socket the front makes: docker.sock in a
+// private ledger-guard-* folder of this user's.
+func TestAdoptChecksTheSocket(t *testing.T) {
+	base, err := os.MkdirTemp("", "lg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	listener := func(dir, name string, perm os.FileMode, listen bool) *os.File {
+		t.Helper()
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, perm); err != nil {
+			t.Fatal(err)
+		}
+		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: filepath.Join(dir, name)}); err != nil {
+			t.Fatal(err)
+		}
+		if listen {
+			if err := syscall.Listen(fd, 8); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return os.NewFile(uintptr(fd), "sock")
+	}
+	for _, tt := range []struct {
+		name, dir, sock string
+		perm            os.FileMode
+		listen          bool
+	}{
+		{"wrong socket name", "ledger-guard-a", "other.sock", 0o700, true},
+		{"wrong folder name", "guard-b", "docker.sock", 0o700, true},
+		{"folder others can open", "ledger-guard-c", "docker.sock", 0o755, true},
+		{"not listening", "ledger-guard-d", "docker.sock", 0o700, false},
+	} {
+		dir := filepath.Join(base, tt.dir)
+		if _, err := apiguard.Adopt(listener(dir, tt.sock, tt.perm, tt.listen)); err == nil {
+			t.Errorf("%s: adopted", tt.name)
+		}
+		if _, err := os.Stat(dir); err != nil {
+			t.Errorf("%s: the folder went: %v", tt.name, err)
+		}
+	}
+	dir := filepath.Join(base, "ledger-guard-ok")
+	srv, err := apiguard.Adopt(listener(dir, "docker.sock", 0o700, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.Host() != "unix://"+filepath.Join(dir, "docker.sock") {
+		t.Errorf("host %s", srv.Host())
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the socket folder is left: %v", err)
+	}
+	// a regular file is not a socket
+	f, err := os.CreateTemp(base, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apiguard.Adopt(f); err == nil {
+		t.Error("adopted a file")
 	}
 }

@@ -223,6 +223,15 @@ func splitPath(p string) (clean, version, rest string) {
 	return clean, "", clean
 }
 
+// bulkRoutes are the endpoints whose answer is a stream of archive or
+// image data (the guard copies them with large buffers).
+var bulkRoutes = map[string]bool{
+	"GET /containers/{id}/archive": true,
+	"GET /containers/{id}/export":  true,
+	"GET /images/get":              true,
+	"GET /images/{name*}/get":      true,
+}
+
 // lookup finds the route of method and p (without version prefix). A path
 // that matches a volume-losing route only when compared without case is
 // reported as such, so that no spelling reaches the engine unchecked.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
@@ -49,6 +50,7 @@ type Server struct {
 	ln     net.Listener
 	srv    *http.Server
 	proxy  *httputil.ReverseProxy
+	bulk   *httputil.ReverseProxy
 	mu     sync.Mutex
 	denied []Decision
 	saved  map[string]time.Time
@@ -68,7 +70,21 @@ const closeWait = 2 * time.Minute
 
 // Start listens on a fresh socket and serves until Close.
 func Start(o Options) (*Server, error) {
-	dir, err := os.MkdirTemp("", "ledger-guard-")
+	s, err := Listen()
+	if err != nil {
+		return nil, err
+	}
+	s.Serve(o)
+	return s, nil
+}
+
+// Listen makes the guard's socket in a fresh 0700 folder (SocketDir) and
+// returns a Server that does not answer yet: a client that connects waits
+// in the socket's backlog until Serve or Fail. The Go wrapper starts the
+// real program right after Listen, so that the guard's own set-up runs
+// while the program starts.
+func Listen() (*Server, error) {
+	dir, err := os.MkdirTemp(SocketDir(), socketDirPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("guard socket folder: %w", err)
 	}
@@ -76,48 +92,171 @@ func Start(o Options) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	sock := filepath.Join(dir, "docker.sock")
+	sock := filepath.Join(dir, socketName)
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("guard socket: %w", err)
 	}
-	s := &Server{o: o, dir: dir, sock: sock, ln: ln, saved: map[string]time.Time{}, conns: map[net.Conn]struct{}{}}
+	return &Server{dir: dir, sock: sock, ln: ln, saved: map[string]time.Time{}, conns: map[net.Conn]struct{}{}}, nil
+}
+
+// Adopt takes a listening socket made by the C front (wrapper/front) as
+// Listen would have made it: a unix socket named docker.sock in a 0700
+// folder ledger-guard-* of this user's. f is closed.
+func Adopt(f *os.File) (*Server, error) {
+	ln, err := net.FileListener(f)
+	_ = f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("the front's guard socket: %w", err)
+	}
+	fail := func(format string, args ...any) (*Server, error) {
+		_ = ln.Close()
+		return nil, fmt.Errorf("the front's guard socket: "+format, args...)
+	}
+	ul, ok := ln.(*net.UnixListener)
+	if !ok {
+		return fail("not a unix socket (%s)", ln.Addr())
+	}
+	ul.SetUnlinkOnClose(false)
+	sock := ul.Addr().String()
+	dir := filepath.Dir(sock)
+	if !filepath.IsAbs(sock) || filepath.Base(sock) != socketName || !strings.HasPrefix(filepath.Base(dir), socketDirPrefix) {
+		return fail("%q is not a socket the front makes", sock)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || fi.Mode().Perm() != 0o700 || !ok || int(st.Uid) != os.Getuid() {
+		return fail("%s is not a private folder of this user's", dir)
+	}
+	if !listening(ul) {
+		return fail("%s is not listening", sock)
+	}
+	return &Server{dir: dir, sock: sock, ln: ln, saved: map[string]time.Time{}, conns: map[net.Conn]struct{}{}}, nil
+}
+
+// listening reports whether l's socket accepts connections.
+func listening(l *net.UnixListener) bool {
+	rc, err := l.SyscallConn()
+	if err != nil {
+		return false
+	}
+	v, gerr := 0, error(nil)
+	if err := rc.Control(func(fd uintptr) {
+		v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ACCEPTCONN)
+	}); err != nil || gerr != nil {
+		return false
+	}
+	return v == 1
+}
+
+// The guard's socket: socketName in a folder socketDirPrefix* (the C
+// front makes the same).
+const (
+	socketName      = "docker.sock"
+	socketDirPrefix = "ledger-guard-"
+)
+
+// SocketDir is where the guard's socket folder goes: $XDG_RUNTIME_DIR (a
+// per-user tmpfs, the place for sockets) when it is set and is a folder,
+// else the temporary folder.
+func SocketDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
+	}
+	return os.TempDir()
+}
+
+// Serve starts answering requests with o. Call it (or Fail) once.
+func (s *Server) Serve(o Options) {
+	s.o = o
+	s.proxy = s.newProxy(smallBuffer, &smallBuffers)
+	s.bulk = s.newProxy(bulkBuffer, &bulkBuffers)
+	s.serve(s)
+}
+
+// Fail starts answering every request with 503 and msg: the guard could
+// not be set up (its configuration, the engine's endpoint), so nothing
+// may reach the engine. Call it (or Serve) once.
+func (s *Server) Fail(msg string) {
+	s.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.refuse(w, deny(r.Method+" "+r.URL.Path, http.StatusServiceUnavailable, "%s", msg))
+	}))
+}
+
+func (s *Server) serve(h http.Handler) {
+	s.mu.Lock()
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
+	s.mu.Unlock()
+	go func() { _ = s.srv.Serve(s.ln) }()
+}
+
+// newProxy is a reverse proxy to the engine whose connections and copies
+// use buffers of size bytes.
+func (s *Server) newProxy(size int, pool *sync.Pool) *httputil.ReverseProxy {
 	tr := &http.Transport{
-		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return o.Dial(ctx) },
+		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return s.o.Dial(ctx) },
 		DisableCompression:  true,
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     30 * time.Second,
-		// docker cp and image loads stream hundreds of MB: large buffers
-		// keep the second copy through the guard cheap.
-		WriteBufferSize: copyBuffer,
-		ReadBufferSize:  copyBuffer,
+		WriteBufferSize:     size,
+		ReadBufferSize:      size,
 	}
-	s.proxy = &httputil.ReverseProxy{
+	return &httputil.ReverseProxy{
 		Rewrite:       func(*httputil.ProxyRequest) {},
 		Transport:     tr,
 		FlushInterval: -1,
-		BufferPool:    bufferPool{},
+		BufferPool:    bufferPool{pool, size},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			s.unreachable.Store(true)
 			writeError(w, http.StatusBadGateway, Prefix+"the engine API guard could not reach the engine: "+err.Error())
 		},
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: time.Minute}
-	go func() { _ = s.srv.Serve(ln) }()
-	return s, nil
 }
 
-// copyBuffer is the size of the guard's stream buffers.
-const copyBuffer = 256 << 10
+// Buffer sizes: docker cp, exports and image loads and saves stream
+// hundreds of MB, and large buffers keep the second copy through the guard
+// cheap (bulk endpoints); every other request is small, and a large
+// buffer would only cost its pages on every command (see make bench).
+const (
+	smallBuffer = 32 << 10
+	bulkBuffer  = 256 << 10
+)
 
-// bufferPool lends the reverse proxy its copy buffers.
-type bufferPool struct{}
+var smallBuffers, bulkBuffers sync.Pool
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, copyBuffer); return &b }}
+// bufferPool lends a reverse proxy its copy buffers.
+type bufferPool struct {
+	pool *sync.Pool
+	size int
+}
 
-func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+func (p bufferPool) Get() []byte {
+	if b, ok := p.pool.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, p.size)
+}
+
+func (p bufferPool) Put(b []byte) { p.pool.Put(&b) }
+
+// proxyFor is the proxy for a request: the bulk one for the endpoints
+// that stream archives and images, and for any request whose body is
+// large or of unknown length.
+func (s *Server) proxyFor(r *http.Request, rest string) *httputil.ReverseProxy {
+	if r.ContentLength < 0 || r.ContentLength > smallBuffer {
+		return s.bulk
+	}
+	if rt, _, ok := lookup(r.Method, rest); ok && bulkRoutes[rt.method+" "+rt.pattern] {
+		return s.bulk
+	}
+	return s.proxy
+}
 
 // Unreachable reports whether a request could not be forwarded because
 // the engine did not answer.
@@ -136,7 +275,15 @@ func (s *Server) Denied() []Decision {
 // Close stops serving, closes every connection and removes the socket's
 // folder.
 func (s *Server) Close() error {
-	err := s.srv.Close()
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	var err error
+	if srv != nil {
+		err = srv.Close()
+	} else {
+		err = s.ln.Close()
+	}
 	s.mu.Lock()
 	for c := range s.conns {
 		_ = c.Close()
@@ -149,7 +296,12 @@ func (s *Server) Close() error {
 	case <-time.After(closeWait):
 		err = errors.Join(err, errors.New("the engine API guard stopped with requests still running"))
 	}
-	if rmErr := os.RemoveAll(s.dir); rmErr != nil {
+	// The folder holds the socket only (never RemoveAll: an adopted
+	// socket's folder came from another program).
+	if rmErr := os.Remove(s.sock); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+		err = errors.Join(err, rmErr)
+	}
+	if rmErr := os.Remove(s.dir); rmErr != nil {
 		err = errors.Join(err, rmErr)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
@@ -277,7 +429,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.forwardThenUnpin(w, out, undo, d)
 		return
 	}
-	s.proxy.ServeHTTP(w, out)
+	s.proxyFor(r, rest).ServeHTTP(w, out)
 }
 
 // decideTimeout bounds the engine questions of one decision.

@@ -8,11 +8,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,25 +67,49 @@ type Request struct {
 // program with its endpoint replaced by that socket, and returns the
 // program's exit status, or 77/75/69 when the guard refused a request.
 func Run(ctx context.Context, r Request) int {
-	in := r.Intent
-	getenv := wrapper.Getenv(r.Env)
-	path, err := wrapper.FindReal(in.Program, getenv)
-	if err == nil && getenv(realOverride(in.Program)) != "" {
+	path, code := findReal(r.Intent.Program, wrapper.Getenv(r.Env), r.Stderr)
+	if code != 0 {
+		return code
+	}
+	srv, err := apiguard.Listen()
+	if err != nil {
+		fmt.Fprintf(r.Stderr, "ledger_docker: cannot start the engine API guard: %v\nNothing was run.\n", err)
+		return ExitUnavailable
+	}
+	srv.Serve(r.options())
+	argv := append([]string{string(r.Intent.Program)}, r.Cmd.Args...)
+	run := r.Run
+	if run == nil {
+		run = RunChild
+	}
+	return r.finish(srv, run(ctx, path, argv, childEnv(wrapper.WithoutSelf(r.Env), srv.Host())))
+}
+
+// findReal is the real program's path, or the exit status (non-zero) and
+// a message when there is none.
+func findReal(p intercept.Program, getenv func(string) string, stderr io.Writer) (string, int) {
+	path, err := wrapper.FindReal(p, getenv)
+	if err == nil && getenv(realOverride(p)) != "" {
 		err = wrapper.CheckReal(path)
 	}
-	if err != nil {
-		fmt.Fprintf(r.Stderr, "ledger_docker: %v\nNothing was run.\n", err)
-		if errors.Is(err, wrapper.ErrNotReal) {
-			return ExitUnavailable
-		}
-		return exitNotFound
+	if err == nil {
+		return path, 0
 	}
+	fmt.Fprintf(stderr, "ledger_docker: %v\nNothing was run.\n", err)
+	if errors.Is(err, wrapper.ErrNotReal) {
+		return "", ExitUnavailable
+	}
+	return "", exitNotFound
+}
+
+// options are the guard's options for r.
+func (r Request) options() apiguard.Options {
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
 	}
 	conn, cfg := r.Conn, r.Config
-	srv, err := apiguard.Start(apiguard.Options{
+	return apiguard.Options{
 		Dial:   conn.Dial,
 		Engine: conn.Engine,
 		Policy: apiguard.Policy{Protected: cfg.IsProtected, Label: cfg.ProtectLabel},
@@ -94,18 +117,13 @@ func Run(ctx context.Context, r Request) int {
 			return snapshot.Take(ctx, conn.Engine, s.Volume.Name, snapshotDir(ctx, conn, cfg, r.Dirs, s), now())
 		},
 		Log: r.Stderr,
-	})
-	if err != nil {
-		fmt.Fprintf(r.Stderr, "ledger_docker: cannot start the engine API guard: %v\nNothing was run.\n", err)
-		return ExitUnavailable
 	}
-	argv := append([]string{string(in.Program)}, r.Cmd.Args...)
-	env := childEnv(wrapper.WithoutSelf(r.Env), srv.Host())
-	run := r.Run
-	if run == nil {
-		run = RunChild
-	}
-	code := run(ctx, path, argv, env)
+}
+
+// finish stops the guard after the program ended with code and returns
+// the command's exit status.
+func (r Request) finish(srv *apiguard.Server, code int) int {
+	in := r.Intent
 	if err := srv.Close(); err != nil {
 		fmt.Fprintf(r.Stderr, "ledger_docker: %v\n", err)
 	}
@@ -164,60 +182,122 @@ func childEnv(env []string, host string) []string {
 	return append(out, "DOCKER_HOST="+host, "DOCKER_TLS_VERIFY=", "DOCKER_CERT_PATH=", "DOCKER_TLS=")
 }
 
-// RunChild runs the real program as a child with the same stdio, in the
-// same process group (a terminal's Ctrl-C reaches it directly), and
-// returns its exit status (128+N when a signal N ended it). SIGTERM and
-// SIGHUP sent to the guard alone are passed on; SIGINT too when stdin is
-// not a terminal (with a terminal, the child got it already).
-func RunChild(ctx context.Context, path string, argv, env []string) int {
-	c := exec.Command(path)
-	c.Args, c.Env = argv, env
-	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
-	if err := c.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "ledger_docker: run %s: %v\n", path, err)
-		return exitNotFound
-	}
-	tty := term.IsTerminal(int(os.Stdin.Fd()))
-	var interrupted sync.Once
-	got := false
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				if s == os.Interrupt || s == syscall.SIGQUIT {
-					interrupted.Do(func() { got = true })
-					if tty {
-						continue
-					}
-				}
-				_ = c.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
-	err := c.Wait()
-	close(done)
-	_ = ctx
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		if got && ee.ExitCode() != 0 {
-			return ExitInterrupted
-		}
-		return ee.ExitCode()
-	}
+// RunChild runs the real program as a child (StartChild) and returns its
+// exit status.
+func RunChild(_ context.Context, path string, argv, env []string) int {
+	c, err := StartChild(path, argv, env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ledger_docker: run %s: %v\n", path, err)
 		return exitNotFound
 	}
-	return 0
+	return c.Wait()
+}
+
+// Child is the real program, running.
+type Child struct {
+	proc *os.Process
+	path string
+	sigs chan os.Signal
+	done chan struct{}
+	// got: an interrupt (SIGINT, SIGQUIT) came while it ran
+	got atomic.Bool
+	// tty: the child shares the guard's process group and terminal
+	// (onTerminal), so the terminal's interrupts reach it directly
+	tty bool
+}
+
+// StartChild starts the real program as a child with the same stdio.
+// With a terminal (on stdin, stdout or stderr) it runs in the same process
+// group, so that the terminal's Ctrl-C reaches it directly, and SIGTERM
+// and SIGHUP sent to the guard are passed on. Without one it runs in a
+// process group of its own and every signal the guard gets (SIGINT,
+// SIGQUIT, SIGTERM, SIGHUP) is passed on once: a SIGINT sent to the
+// guard's process group must not reach compose twice (the second one
+// makes it stop waiting for its containers to stop). The C front starts
+// its child the same way.
+func StartChild(path string, argv, env []string) (*Child, error) {
+	c := newChild(path)
+	attr := &os.ProcAttr{Env: env, Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}}
+	if !c.tty {
+		attr.Sys = &syscall.SysProcAttr{Setpgid: true}
+	}
+	p, err := os.StartProcess(path, argv, attr)
+	if err != nil {
+		signal.Stop(c.sigs)
+		return nil, err
+	}
+	c.start(p)
+	return c, nil
+}
+
+// AdoptChild takes the real program the C front started (a child of this
+// process: the front exec'd this program) as StartChild would have
+// started it.
+func AdoptChild(pid int) (*Child, error) {
+	c := newChild("docker")
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		signal.Stop(c.sigs)
+		return nil, err
+	}
+	c.start(p)
+	return c, nil
+}
+
+func newChild(path string) *Child {
+	c := &Child{path: path, sigs: make(chan os.Signal, 4), done: make(chan struct{}), tty: onTerminal()}
+	signal.Notify(c.sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	return c
+}
+
+// onTerminal: stdin, stdout or stderr is a terminal.
+func onTerminal() bool {
+	for _, f := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
+		if term.IsTerminal(int(f.Fd())) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Child) start(p *os.Process) {
+	c.proc = p
+	tty := c.tty
+	go func() {
+		for {
+			select {
+			case s := <-c.sigs:
+				if s == os.Interrupt || s == syscall.SIGQUIT {
+					c.got.Store(true)
+					if tty {
+						continue
+					}
+				}
+				_ = c.proc.Signal(s)
+			case <-c.done:
+				return
+			}
+		}
+	}()
+}
+
+// Wait waits for the program and returns its exit status (128+N when a
+// signal N ended it, 130 when it failed after an interrupt).
+func (c *Child) Wait() int {
+	st, err := c.proc.Wait()
+	signal.Stop(c.sigs)
+	close(c.done)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ledger_docker: run %s: %v\n", c.path, err)
+		return exitNotFound
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	if c.got.Load() && st.ExitCode() != 0 {
+		return ExitInterrupted
+	}
+	return st.ExitCode()
 }
 
 // snapshotDir is where a volume's snapshot goes: its compose project's
@@ -314,26 +394,96 @@ func ProjectDir(ctx context.Context, e engine.Engine, project string) string {
 // Main runs a command behind the guard with no command-line decision: the
 // Go wrapper's path for every command that is neither on the allow-list
 // nor one the command line says may delete a volume (docker run, exec,
-// cp, build, volume ls...). It returns the exit status.
+// cp, volume ls...). It returns the exit status.
+//
+// The real program starts as soon as the guard's socket exists, before
+// the guard has read its configuration and resolved the engine's
+// endpoint: the program's own start-up (several milliseconds) covers the
+// guard's. Its requests wait in the socket's backlog until the guard
+// answers; when the set-up fails, the guard refuses every one of them, so
+// nothing reaches the engine.
 func Main(prog intercept.Program, args, env []string, stderr io.Writer) int {
 	getenv := wrapper.Getenv(env)
 	in := intercept.Parse(append([]string{string(prog)}, args...), getenv)
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "ledger_docker: %v\nNothing was run.\n", err)
-		return ExitConfig
-	}
 	cmd, err := Split(in, nil, getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "ledger_docker: %v\nNothing was run.\n", err)
 		return ExitUsage
 	}
+	path, code := findReal(in.Program, getenv, stderr)
+	if code != 0 {
+		return code
+	}
+	srv, err := apiguard.Listen()
+	if err != nil {
+		fmt.Fprintf(stderr, "ledger_docker: cannot start the engine API guard: %v\nNothing was run.\n", err)
+		return ExitUnavailable
+	}
+	argv := append([]string{string(in.Program)}, cmd.Args...)
+	child, err := StartChild(path, argv, childEnv(wrapper.WithoutSelf(env), srv.Host()))
+	if err != nil {
+		_ = srv.Close()
+		fmt.Fprintf(stderr, "ledger_docker: run %s: %v\nNothing was run.\n", path, err)
+		return exitNotFound
+	}
+	return serve(in, cmd, env, stderr, srv, child)
+}
+
+// Adopt runs a command behind the guard whose real docker the C front
+// started already (intercept.StartsAtFront): pid is that child, fd the
+// guard's listening socket. The child's requests wait in the socket's
+// backlog until the guard answers them.
+func Adopt(args, env []string, stderr io.Writer, pid, fd int) int {
+	getenv := wrapper.Getenv(env)
+	argv := append([]string{string(intercept.Docker)}, args...)
+	in := intercept.Parse(argv, getenv)
+	child, err := AdoptChild(pid)
+	if err != nil {
+		fmt.Fprintf(stderr, "ledger_docker: the real docker the front started: %v\n", err)
+		return ExitUnavailable
+	}
+	srv, err := apiguard.Adopt(os.NewFile(uintptr(fd), "guard socket"))
+	if err != nil {
+		// nobody listens now: the child's requests fail
+		code := child.Wait()
+		fmt.Fprintf(stderr, "ledger_docker: %v\nNo request of `%s` reached the engine (docker exited %d).\n", err, in.CommandLine(), code)
+		return ExitUnavailable
+	}
+	if !intercept.StartsAtFront(argv, getenv) {
+		return fail(in, stderr, srv, child, ExitUnavailable, "ledger_docker's front started the real docker for a command line it must hand over first (a bug: please report it)")
+	}
+	cmd, err := Split(in, nil, getenv)
+	if err != nil {
+		return fail(in, stderr, srv, child, ExitUsage, err.Error())
+	}
+	return serve(in, cmd, env, stderr, srv, child)
+}
+
+// serve sets the guard up for a running child: its configuration and the
+// engine's endpoint, then answers the child's requests until it ends.
+func serve(in intercept.Intent, cmd Command, env []string, stderr io.Writer, srv *apiguard.Server, child *Child) int {
+	getenv := wrapper.Getenv(env)
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fail(in, stderr, srv, child, ExitConfig, err.Error())
+	}
 	ctx := context.Background()
 	conn, err := Connect(ctx, cmd.Opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "ledger_docker: cannot reach the engine `%s` would use: %v\nNothing was run.\n", in.CommandLine(), err)
-		return ExitUnavailable
+		return fail(in, stderr, srv, child, ExitUnavailable, fmt.Sprintf("cannot reach the engine `%s` would use: %v", in.CommandLine(), err))
 	}
 	defer conn.Close()
-	return Run(ctx, Request{Intent: in, Cmd: cmd, Conn: conn, Config: cfg, Env: env, Stderr: stderr})
+	r := Request{Intent: in, Cmd: cmd, Conn: conn, Config: cfg, Env: env, Stderr: stderr}
+	srv.Serve(r.options())
+	return r.finish(srv, child.Wait())
+}
+
+// fail refuses every request of a running child (the guard could not be
+// set up), waits for it and returns status.
+func fail(in intercept.Intent, stderr io.Writer, srv *apiguard.Server, child *Child, status int, msg string) int {
+	srv.Fail(msg)
+	child.Wait()
+	_ = srv.Close()
+	fmt.Fprintf(stderr, "ledger_docker: %s\nNo request of `%s` reached the engine.\n", msg, in.CommandLine())
+	return status
 }

@@ -62,25 +62,37 @@ func ExplainOn(getenv Getenv) bool {
 // any form, a group of short flags, a bool flag with "=value") makes it
 // false: the guard decides.
 func PassesThrough(argv []string, getenv Getenv) bool {
-	if len(argv) < 2 || ExplainOn(getenv) {
+	if ExplainOn(getenv) {
 		return false
 	}
+	rest, ok := subcommand(argv, true)
+	return ok && slices.Contains(PassThrough, rest[0])
+}
+
+// subcommand is argv from docker's subcommand on: argv[0] is docker or
+// ledger_docker, and every word before the first operand is one of
+// docker's global flags as globalFlagArgs reads it (an endpoint flag only
+// if endpoints is true). ok is false otherwise, or with no subcommand.
+func subcommand(argv []string, endpoints bool) (rest []string, ok bool) {
+	if len(argv) < 2 {
+		return nil, false
+	}
 	if name := filepath.Base(argv[0]); name != string(Docker) && name != frontName {
-		return false
+		return nil, false
 	}
 	args := argv[1:]
 	for len(args) > 0 {
 		a := args[0]
 		if a == "" || a[0] != '-' || a == "-" {
-			return slices.Contains(PassThrough, a)
+			return args, true
 		}
 		n := globalFlagArgs(a)
-		if n == 0 || n > len(args) {
-			return false
+		if n == 0 || n > len(args) || (!endpoints && isEndpointFlag(a)) {
+			return nil, false
 		}
 		args = args[n:]
 	}
-	return false
+	return nil, false
 }
 
 // frontName is the C front's file name (wrapper.FrontName).
@@ -117,4 +129,72 @@ func globalFlagArgs(a string) int {
 		return 1
 	}
 	return 0
+}
+
+// mayDestroy are the docker subcommands Parse may find destructive, each
+// with the words after it that make it so (nil: any). Every other
+// subcommand cannot be destructive by Parse, whatever follows.
+var mayDestroy = map[string][]string{
+	"rm":        nil,
+	"compose":   nil,
+	"volume":    {"rm", "remove", "prune"},
+	"system":    {"prune"},
+	"container": {"rm", "remove"},
+}
+
+// MayDestroy lists mayDestroy as "word" and "word next" entries, sorted
+// (the C front keeps the same list; a test compares them).
+func MayDestroy() []string {
+	var out []string
+	for w, next := range mayDestroy {
+		if next == nil {
+			out = append(out, w)
+		}
+		for _, n := range next {
+			out = append(out, w+" "+n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// EndpointFlags are docker's global flags that choose the engine: a
+// command line with one of them goes through the Go wrapper, which moves
+// them to the guard's side (guardrun.Split).
+var EndpointFlags = []string{"--context", "--host", "--tls", "--tlsverify", "--tlscacert", "--tlscert", "--tlskey"}
+
+// EndpointShortFlags: -c (--context) and -H (--host).
+const EndpointShortFlags = "cH"
+
+// StartsAtFront reports whether the C front starts the real docker itself,
+// behind the guard's socket, before it hands the command line to the Go
+// wrapper (which adopts both: wrapper.EnvFrontChild): argv[0] is docker or
+// ledger_docker, LEDGER_EXPLAIN is empty, the global flags are docker's
+// and none chooses the endpoint, and the subcommand is neither on the
+// allow-list nor one Parse may find destructive (mayDestroy). The real
+// docker then starts while the guard does, so the guard's start-up costs
+// the command next to nothing (make bench).
+func StartsAtFront(argv []string, getenv Getenv) bool {
+	if getenv(EnvExplain) != "" {
+		return false
+	}
+	args, ok := subcommand(argv, false)
+	if !ok || slices.Contains(PassThrough, args[0]) {
+		return false
+	}
+	next, ok := mayDestroy[args[0]]
+	if !ok {
+		return true
+	}
+	return next != nil && (len(args) < 2 || !slices.Contains(next, args[1]))
+}
+
+// isEndpointFlag reports whether a (a global flag as globalFlagArgs reads
+// it) chooses the endpoint.
+func isEndpointFlag(a string) bool {
+	name, _, _ := strings.Cut(a, "=")
+	if slices.Contains(EndpointFlags, name) {
+		return true
+	}
+	return len(a) >= 2 && a[0] == '-' && a[1] != '-' && strings.IndexByte(EndpointShortFlags, a[1]) >= 0
 }

@@ -175,3 +175,100 @@ func FuzzPassesThrough(f *testing.F) {
 		}
 	})
 }
+
+func TestStartsAtFront(t *testing.T) {
+	tests := []struct {
+		argv string
+		env  []string
+		want bool
+	}{
+		{argv: "docker volume ls", want: true},
+		{argv: "ledger_docker volume ls -q", want: true},
+		{argv: "/usr/bin/docker volume inspect v", want: true},
+		{argv: "docker volume", want: true},
+		{argv: "docker volume --help rm v", want: true}, // Parse: not destructive; docker prints help
+		{argv: "docker run --rm -v v:/d img true", want: true},
+		{argv: "docker exec -i C sh", want: true},
+		{argv: "docker cp a C:/d", want: true},
+		{argv: "docker build .", want: true},
+		{argv: "docker buildx build .", want: true},
+		{argv: "docker system df", want: true},
+		{argv: "docker container ls", want: true},
+		{argv: "docker container prune -f", want: true},
+		{argv: "docker network rm n", want: true},
+		{argv: "docker -D --config /c -l debug volume ls", want: true},
+		{argv: "docker --log-level=debug run img", want: true},
+		{argv: "docker volume ls", env: []string{"LEDGER_EXPLAIN=0"}}, // any LEDGER_EXPLAIN: the Go wrapper reads it
+		{argv: "docker volume ls", env: []string{"LEDGER_EXPLAIN=1"}},
+		// on the allow-list: the front execs the real docker
+		{argv: "docker ps"},
+		{argv: "docker -D images"},
+		// Parse may find these destructive: the Go wrapper decides first
+		{argv: "docker rm C"},
+		{argv: "docker rm -v C"},
+		{argv: "docker compose ps"},
+		{argv: "docker compose down -v"},
+		{argv: "docker volume rm v"},
+		{argv: "docker volume remove v"},
+		{argv: "docker volume prune -af"},
+		{argv: "docker system prune --volumes"},
+		{argv: "docker container rm -v C"},
+		{argv: "docker container remove -v C"},
+		{argv: "docker -D volume rm v"},
+		// an endpoint flag: the Go wrapper moves it to the guard's side
+		{argv: "docker -H unix:///x volume ls"},
+		{argv: "docker -Hunix:///x volume ls"},
+		{argv: "docker --host=tcp://h volume ls"},
+		{argv: "docker -c prod volume ls"},
+		{argv: "docker -cprod volume ls"},
+		{argv: "docker -c=prod volume ls"},
+		{argv: "docker --context prod run img"},
+		{argv: "docker --context= run img"},
+		{argv: "docker --tls volume ls"},
+		{argv: "docker --tlsverify volume ls"},
+		{argv: "docker --tlscacert=a volume ls"},
+		{argv: "docker --tlscert a volume ls"},
+		{argv: "docker --tlskey a volume ls"},
+		{argv: "docker -l debug -H h volume ls"},
+		// not docker, no subcommand, or flags docker's root does not read
+		{argv: "docker-compose up"},
+		{argv: "ledger_docker-full volume ls"},
+		{argv: "docker"},
+		{argv: "docker -D"},
+		{argv: "docker -- volume ls"},
+		{argv: "docker -h volume ls"},
+		{argv: "docker --version volume ls"},
+		{argv: "docker --unknown volume ls"},
+		{argv: "docker -DH h volume ls"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.argv, func(t *testing.T) {
+			argv := strings.Split(tt.argv, " ")
+			if got := StartsAtFront(argv, env(tt.env...)); got != tt.want {
+				t.Errorf("StartsAtFront(%q) = %v, want %v", argv, got, tt.want)
+			}
+		})
+	}
+}
+
+// What the front starts itself is never destructive for Parse, never on
+// the allow-list, and names no endpoint.
+func FuzzStartsAtFront(f *testing.F) {
+	for _, s := range []string{"docker volume ls", "docker -D volume rm x", "docker volume  rm", "docker container remove",
+		"docker -l x system prune", "docker rm", "docker compose down", "docker -cx run i", "docker --tls=x run"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		argv := strings.Split(s, " ")
+		if !StartsAtFront(argv, env()) {
+			return
+		}
+		in := Parse(argv, env())
+		if in.Destructive() || PassesThrough(argv, env()) {
+			t.Fatalf("%q starts at the front, and Parse calls it %q (passes through: %v)", argv, in.Op, PassesThrough(argv, env()))
+		}
+		if in.Context != "" || len(in.Hosts) > 0 {
+			t.Fatalf("%q starts at the front with endpoint flags", argv)
+		}
+	})
+}

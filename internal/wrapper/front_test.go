@@ -103,10 +103,21 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 )
 
 func main() {
 	exe, _ := os.Executable()
+	if fc := os.Getenv("LEDGER_FRONT_CHILD"); fc != "" {
+		// the Go wrapper's part: wait for the real docker the front
+		// started, so that its record comes first
+		pid, _, _ := strings.Cut(fc, ":")
+		n, _ := strconv.Atoi(pid)
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(n, &ws, 0, nil)
+	}
 	if len(os.Args) == 2 && os.Args[1] == "--ledger-docker-handshake" && filepath.Base(exe) == "docker-ledger" {
 		_, _ = os.Stdout.WriteString("docker-ledger handshake 1\n")
 		return
@@ -267,7 +278,12 @@ func TestFrontPassesThroughExactlyWhatInterceptAllows(t *testing.T) {
 	for _, a := range frontAttackLines {
 		cases = append(cases, argvCase{from: "attack", argv: strings.Split(a, " ")})
 	}
-	base := []string{"PATH=/nonexistent", wrapper.EnvRealDocker + "=" + real, envRecorder + "=1"}
+	run, err := os.MkdirTemp("", "lrun")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(run) })
+	base := []string{"PATH=/nonexistent", wrapper.EnvRealDocker + "=" + real, envRecorder + "=1", "XDG_RUNTIME_DIR=" + run}
 
 	var mu sync.Mutex
 	counts := map[string]int{}
@@ -284,6 +300,18 @@ func TestFrontPassesThroughExactlyWhatInterceptAllows(t *testing.T) {
 			t.Errorf("attack %q: intercept.PassesThrough allows it", c.argv)
 		}
 		r := runFront(t, bin, "", c.argv, env)
+		atFront := explain == "" && intercept.StartsAtFront(c.argv, getenv)
+		if atFront {
+			if destructive || direct {
+				t.Errorf("%s %q: started at the front, but Parse calls it destructive (%v) or it passes through (%v)", c.from, c.argv, destructive, direct)
+			}
+			checkStartedAtFront(t, c, r, env, bin, real, full)
+			mu.Lock()
+			counts[c.from+" -> front"]++
+			counts["front"]++
+			mu.Unlock()
+			return
+		}
 		var rec record
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rec) != nil {
 			t.Errorf("%s %q: front failed: %+v", c.from, c.argv, r)
@@ -348,8 +376,60 @@ func TestFrontPassesThroughExactlyWhatInterceptAllows(t *testing.T) {
 	close(jobs)
 	wg.Wait()
 	t.Logf("%d command lines: %v", len(cases), counts)
-	if counts["destructive"] == 0 || counts["real"] < 100 || counts["full"] == 0 {
+	if counts["destructive"] == 0 || counts["real"] < 100 || counts["full"] == 0 || counts["front"] < 100 {
 		t.Errorf("too few destructive or passed-through command lines among the cases: %v", counts)
+	}
+}
+
+// checkStartedAtFront checks a command line the front started itself:
+// the real docker first, with argv[0] docker and the guard's child
+// environment (DOCKER_HOST the socket in a fresh private folder, the TLS
+// variables empty, no LEDGER_WRAPPER), then the Go wrapper with argv and
+// environment unchanged plus LEDGER_WRAPPER and LEDGER_FRONT_CHILD.
+func checkStartedAtFront(t *testing.T, c argvCase, r runResult, env []string, bin, real, full string) {
+	t.Helper()
+	var recs []record
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	for {
+		var rec record
+		if err := dec.Decode(&rec); err != nil {
+			break
+		}
+		recs = append(recs, rec)
+	}
+	if r.code != 0 || len(recs) != 2 || recs[0].Exe != real || recs[1].Exe != full {
+		t.Errorf("%s %q: want the real docker, then the Go wrapper; got %+v", c.from, c.argv, r)
+		return
+	}
+	child, goEnv := recs[0], recs[1].Env
+	host := wrapper.Getenv(child.Env)("DOCKER_HOST")
+	sock, ok := strings.CutPrefix(host, "unix://")
+	dir := filepath.Dir(sock)
+	if !ok || filepath.Base(sock) != "docker.sock" || !strings.HasPrefix(filepath.Base(dir), "ledger-guard-") ||
+		filepath.Dir(dir) != wrapper.Getenv(env)("XDG_RUNTIME_DIR") {
+		t.Errorf("%s %q: the real docker got DOCKER_HOST %q", c.from, c.argv, host)
+		return
+	}
+	defer os.RemoveAll(dir)
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("%s %q: the socket folder is not private: %v", c.from, c.argv, err)
+	}
+	var wantChild []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains([]string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS",
+			wrapper.EnvSelf, wrapper.EnvFrontChild}, k) {
+			wantChild = append(wantChild, kv)
+		}
+	}
+	wantChild = append(wantChild, "DOCKER_HOST="+host, "DOCKER_TLS_VERIFY=", "DOCKER_CERT_PATH=", "DOCKER_TLS=")
+	if child.Argv[0] != "docker" || !slices.Equal(child.Argv[1:], c.argv[1:]) || !slices.Equal(child.Env, wantChild) {
+		t.Errorf("%s %q: the real docker got argv %q env %q, want env %q", c.from, c.argv, child.Argv, child.Env, wantChild)
+	}
+	n := len(goEnv)
+	if n < 2 || !slices.Equal(recs[1].Argv, c.argv) || !slices.Equal(goEnv[:n-2], env) || goEnv[n-2] != wrapper.EnvSelf+"="+bin ||
+		!strings.HasPrefix(goEnv[n-1], wrapper.EnvFrontChild+"=") {
+		t.Errorf("%s %q: the Go wrapper got argv %q env %q", c.from, c.argv, recs[1].Argv, goEnv)
 	}
 }
 
@@ -388,13 +468,18 @@ func TestFrontListsAreIntercepts(t *testing.T) {
 		{"pass_through", intercept.PassThrough},
 		{"global_value_flags", intercept.GlobalValueFlags},
 		{"global_bool_flags", intercept.GlobalBoolFlags},
+		{"may_destroy", intercept.MayDestroy()},
+		{"endpoint_flags", intercept.EndpointFlags},
 	} {
 		if got := cArray(l.name); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(l.want))) {
 			t.Errorf("ledger_docker.c's %s is %q, intercept's %q", l.name, got, l.want)
 		}
 	}
-	if want := "static const char global_short_values[] = " + strconv.Quote(intercept.GlobalShortValueFlags) + ";"; !strings.Contains(src, want) {
-		t.Errorf("ledger_docker.c has no line %s", want)
+	for _, want := range []string{"static const char global_short_values[] = " + strconv.Quote(intercept.GlobalShortValueFlags) + ";",
+		"static const char endpoint_short[] = " + strconv.Quote(intercept.EndpointShortFlags) + ";"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("ledger_docker.c has no line %s", want)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -82,6 +83,21 @@ func Main(argv []string, env []string, guarded Guarded) int {
 		return 0
 	}
 	getenv := Getenv(env)
+	if v := getenv(EnvFrontChild); v != "" {
+		// The front started the real docker already, behind the guard's
+		// socket: only the guard may answer it now.
+		env = without(env, EnvFrontChild)
+		fc, err := parseFrontChild(v)
+		if err != nil || guarded == nil {
+			if err == nil {
+				err = errors.New("this ledger_docker-full has no engine API guard")
+			}
+			say(os.Stderr, "ledger_docker: "+err.Error()+"\nNo request reached the engine.")
+			return exitUnavailable
+		}
+		in := intercept.Parse(argv, getenv)
+		return guarded(in.Program, in.Args, env, fc)
+	}
 	if intercept.PassesThrough(argv, getenv) {
 		return ExecReal(intercept.Docker, argv[1:], env, os.Stderr)
 	}
@@ -93,7 +109,7 @@ func Main(argv []string, env []string, guarded Guarded) int {
 		env = append(env[:len(env):len(env)], EnvSelf+"="+self)
 	}
 	if guarded != nil && !in.Destructive() && !intercept.ExplainOn(getenv) {
-		return guarded(in.Program, in.Args, env)
+		return guarded(in.Program, in.Args, env, nil)
 	}
 	plugin, err := FindPlugin(getenv)
 	if err == nil {
@@ -121,8 +137,39 @@ func Main(argv []string, env []string, guarded Guarded) int {
 
 // Guarded runs a command behind the engine API guard in-process and
 // returns its exit status (guardrun.Main; this package does not import
-// it: guardrun uses FindReal and CheckReal from here).
-type Guarded func(prog intercept.Program, args, env []string) int
+// it: guardrun uses FindReal and CheckReal from here). fc is the real
+// docker the C front started already, nil when there is none.
+type Guarded func(prog intercept.Program, args, env []string, fc *FrontChild) int
+
+// EnvFrontChild is how the C front hands the Go wrapper a real docker it
+// started behind the guard's socket (intercept.StartsAtFront):
+// "PID:FD", the child's process ID and the listening socket's file
+// descriptor. No other stage sees it.
+const EnvFrontChild = "LEDGER_FRONT_CHILD"
+
+// FrontChild is EnvFrontChild read.
+type FrontChild struct{ PID, FD int }
+
+func parseFrontChild(v string) (*FrontChild, error) {
+	p, f, ok := strings.Cut(v, ":")
+	pid, err1 := strconv.Atoi(p)
+	fd, err2 := strconv.Atoi(f)
+	if !ok || err1 != nil || err2 != nil || pid <= 1 || fd < 3 {
+		return nil, errors.New(EnvFrontChild + "=" + v + " is not the C front's (PID:FD); it is set by ledger_docker's front only")
+	}
+	return &FrontChild{PID: pid, FD: fd}, nil
+}
+
+// without is env with no assignment of key.
+func without(env []string, key string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
 
 // say writes one line. (No fmt: the wrapper links as little as it can.)
 func say(w io.Writer, line string) {
@@ -301,15 +348,7 @@ func sameAny(fi os.FileInfo, list []os.FileInfo) bool {
 
 // WithoutSelf drops EnvSelf from env (the real docker gets the user's
 // environment unchanged).
-func WithoutSelf(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, EnvSelf+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
+func WithoutSelf(env []string) []string { return without(env, EnvSelf) }
 
 // Wrapper file names: the C front and the Go wrapper it hands to.
 const (

@@ -15,6 +15,16 @@
  *   LEDGER_WRAPPER naming this front so that no later stage takes it for
  *   the real docker. A LEDGER_WRAPPER_FULL must answer the Go wrapper's
  *   handshake first; a LEDGER_REAL_DOCKER must not be ledger_docker.
+ * - Among those, a command line intercept.StartsAtFront allows (docker's
+ *   global flags, none that chooses the endpoint, and a subcommand the Go
+ *   wrapper never decides on before the command runs) does not wait for
+ *   the Go wrapper's start-up: this front makes the guard's socket
+ *   (docker.sock in a fresh 0700 folder ledger-guard-*), starts the real
+ *   docker with DOCKER_HOST pointing at it (the guard's child environment,
+ *   guardrun's childEnv), and execs the Go wrapper with
+ *   LEDGER_FRONT_CHILD=PID:FD, which adopts both. The docker's requests
+ *   wait in the socket's backlog until the guard answers them; nothing
+ *   reaches the engine but through the guard.
  *
  * It exists because a Go program's start-up alone costs more than the 5%
  * the pass-through may add to `docker ps` (README, "Why a C front"). No
@@ -29,7 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +73,20 @@ static const char *const global_value_flags[] = {
 };
 static const char global_short_values[] = "cHl";
 static const char *const global_bool_flags[] = {"-D", "--debug", "--tls", "--tlsverify"};
+
+/* may_destroy: intercept.MayDestroy(), the subcommands (and "group
+ * subcommand" pairs) the Go wrapper may decide on before the command runs
+ * (an early refusal, a database backup): never started by this front. */
+static const char *const may_destroy[] = {
+	"compose", "container remove", "container rm", "rm", "system prune", "volume prune", "volume remove", "volume rm",
+};
+
+/* endpoint_flags: intercept.EndpointFlags; endpoint_short:
+ * intercept.EndpointShortFlags. */
+static const char *const endpoint_flags[] = {
+	"--context", "--host", "--tls", "--tlsverify", "--tlscacert", "--tlscert", "--tlskey",
+};
+static const char endpoint_short[] = "cH";
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -155,6 +181,62 @@ static int passes_through(int argc, char **argv) {
 		}
 		int n = global_flag_args(a);
 		if (n == 0 || n > argc - i) {
+			return 0;
+		}
+		i += n;
+	}
+	return 0;
+}
+
+/* is_endpoint_flag is intercept's isEndpointFlag. */
+static int is_endpoint_flag(const char *a) {
+	const char *eq = strchr(a, '=');
+	size_t n = eq ? (size_t)(eq - a) : strlen(a);
+	for (size_t i = 0; i < LEN(endpoint_flags); i++) {
+		if (strlen(endpoint_flags[i]) == n && strncmp(a, endpoint_flags[i], n) == 0) {
+			return 1;
+		}
+	}
+	return a[0] == '-' && a[1] != '\0' && a[1] != '-' && strchr(endpoint_short, a[1]) != NULL;
+}
+
+/* may_destroy_at: the subcommand at argv[i] (and the word after it) is in
+ * may_destroy, alone or as a pair. */
+static int may_destroy_at(int argc, char **argv, int i) {
+	if (!strchr(argv[i], ' ') && in_list(argv[i], may_destroy, LEN(may_destroy))) {
+		return 1;
+	}
+	if (i + 1 >= argc) {
+		return 0;
+	}
+	size_t n = strlen(argv[i]) + strlen(argv[i + 1]) + 2;
+	char *pair = malloc(n);
+	if (!pair) {
+		return 1;
+	}
+	snprintf(pair, n, "%s %s", argv[i], argv[i + 1]);
+	int r = in_list(pair, may_destroy, LEN(may_destroy));
+	free(pair);
+	return r;
+}
+
+/* starts_at_front is intercept.StartsAtFront. */
+static int starts_at_front(int argc, char **argv) {
+	if (argc < 2 || *getenv_last("LEDGER_EXPLAIN")) {
+		return 0;
+	}
+	char buf[NAME_MAX + 1];
+	const char *b = base(argv[0], buf, sizeof buf);
+	if (strcmp(b, "docker") != 0 && strcmp(b, "ledger_docker") != 0) {
+		return 0;
+	}
+	for (int i = 1; i < argc;) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0') {
+			return !in_list(a, pass_through, LEN(pass_through)) && !may_destroy_at(argc, argv, i);
+		}
+		int n = global_flag_args(a);
+		if (n == 0 || n > argc - i || is_endpoint_flag(a)) {
 			return 0;
 		}
 		i += n;
@@ -367,60 +449,6 @@ static int handshake(const char *full) {
 	return eof && status == 0 && got == sizeof full_answer - 1 && memcmp(buf, full_answer, got) == 0;
 }
 
-/* run_full hands argv, unchanged, to ledger_docker-full: $LEDGER_WRAPPER_FULL
- * once it has answered the handshake, else the file of that name beside
- * this program's own file. */
-static int run_full(char **argv) {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n < 0) {
-		say("cannot find ledger_docker's own file: ", errtext(errno), "", "\nNothing was run.");
-		return exit_unavailable;
-	}
-	self[n] = '\0';
-	const char *full = getenv_last("LEDGER_WRAPPER_FULL");
-	if (!*full) {
-		char *slash = strrchr(self, '/');
-		size_t dirlen = slash ? (size_t)(slash - self) : 0;
-		char *p = malloc(dirlen + sizeof full_name + 1);
-		if (!p) {
-			say("out of memory", "", "", "\nNothing was run.");
-			return exit_unavailable;
-		}
-		memcpy(p, self, dirlen);
-		p[dirlen] = '/';
-		memcpy(p + dirlen + 1, full_name, sizeof full_name);
-		full = p;
-	} else if (!handshake(full)) {
-		say("LEDGER_WRAPPER_FULL=", full, " is not ledger_docker-full: it did not answer its handshake", "");
-		fprintf(stderr, "Nothing was run. Unset LEDGER_WRAPPER_FULL (the %s beside ledger_docker is used) "
-				"or point it at %s.\n",
-			full_name, full_name);
-		return exit_unavailable;
-	}
-	/* environ plus LEDGER_WRAPPER=<self>, appended to any list there is */
-	size_t count = 0;
-	while (environ[count]) {
-		count++;
-	}
-	char **env = malloc((count + 2) * sizeof *env);
-	const char *prev = getenv_last("LEDGER_WRAPPER");
-	size_t len = sizeof "LEDGER_WRAPPER=" + strlen(prev) + 1 + strlen(self);
-	char *mine = malloc(len);
-	if (!env || !mine) {
-		say("out of memory", "", "", "\nNothing was run.");
-		return exit_unavailable;
-	}
-	snprintf(mine, len, "LEDGER_WRAPPER=%s%s%s", prev, *prev ? ":" : "", self);
-	memcpy(env, environ, count * sizeof *env);
-	env[count] = mine;
-	env[count + 1] = NULL;
-	execve(full, argv, env);
-	say("run ", full, ": ", errtext(errno));
-	fprintf(stderr, "Nothing was run. Install ledger-docker again (./install.sh) or set LEDGER_WRAPPER_FULL.\n");
-	return exit_unavailable;
-}
-
 /* not_real reports whether a LEDGER_REAL_DOCKER path is this program's
  * own file or resolves to a ledger_docker or ledger_docker-full (the Go
  * wrapper's CheckReal also runs the handshake, too slow for this path). */
@@ -432,6 +460,223 @@ static int not_real(const char *path) {
 	return is_wrapper(path);
 }
 
+/* full_path is the Go wrapper to hand to: $LEDGER_WRAPPER_FULL once it
+ * has answered the handshake, else the file of that name beside this
+ * program's own file (self, filled in). NULL after a message. */
+static const char *full_path(char *self, size_t size) {
+	ssize_t n = readlink("/proc/self/exe", self, size - 1);
+	if (n < 0) {
+		say("cannot find ledger_docker's own file: ", errtext(errno), "", "\nNothing was run.");
+		return NULL;
+	}
+	self[n] = '\0';
+	const char *full = getenv_last("LEDGER_WRAPPER_FULL");
+	if (!*full) {
+		char *slash = strrchr(self, '/');
+		size_t dirlen = slash ? (size_t)(slash - self) : 0;
+		char *p = malloc(dirlen + sizeof full_name + 1);
+		if (!p) {
+			say("out of memory", "", "", "\nNothing was run.");
+			return NULL;
+		}
+		memcpy(p, self, dirlen);
+		p[dirlen] = '/';
+		memcpy(p + dirlen + 1, full_name, sizeof full_name);
+		return p;
+	}
+	if (!handshake(full)) {
+		say("LEDGER_WRAPPER_FULL=", full, " is not ledger_docker-full: it did not answer its handshake", "");
+		fprintf(stderr, "Nothing was run. Unset LEDGER_WRAPPER_FULL (the %s beside ledger_docker is used) "
+				"or point it at %s.\n",
+			full_name, full_name);
+		return NULL;
+	}
+	return full;
+}
+
+/* has_key reports whether an environ entry assigns key. */
+static int has_key(const char *entry, const char *key) {
+	size_t n = strlen(key);
+	return strncmp(entry, key, n) == 0 && entry[n] == '=';
+}
+
+/* env_with is environ without the entries that assign any of drop (NULL
+ * ended), then add (NULL ended); NULL when out of memory. */
+static char **env_with(const char *const *drop, char *const *add) {
+	size_t count = 0, nadd = 0;
+	while (environ[count]) {
+		count++;
+	}
+	while (add[nadd]) {
+		nadd++;
+	}
+	char **env = malloc((count + nadd + 1) * sizeof *env);
+	if (!env) {
+		return NULL;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < count; i++) {
+		int keep = 1;
+		for (const char *const *d = drop; *d && keep; d++) {
+			keep = !has_key(environ[i], *d);
+		}
+		if (keep) {
+			env[k++] = environ[i];
+		}
+	}
+	for (size_t i = 0; i < nadd; i++) {
+		env[k++] = add[i];
+	}
+	env[k] = NULL;
+	return env;
+}
+
+/* self_entry is "LEDGER_WRAPPER=<list>:<self>", the list there is with
+ * this front's own file appended. */
+static char *self_entry(const char *self) {
+	const char *prev = getenv_last("LEDGER_WRAPPER");
+	size_t len = sizeof "LEDGER_WRAPPER=" + strlen(prev) + 1 + strlen(self);
+	char *mine = malloc(len);
+	if (mine) {
+		snprintf(mine, len, "LEDGER_WRAPPER=%s%s%s", prev, *prev ? ":" : "", self);
+	}
+	return mine;
+}
+
+/* run_full hands argv, unchanged, to ledger_docker-full, with environ
+ * plus LEDGER_WRAPPER=<self> (appended to any list there is). */
+static int run_full(char **argv) {
+	char self[PATH_MAX];
+	const char *full = full_path(self, sizeof self);
+	if (!full) {
+		return exit_unavailable;
+	}
+	const char *const drop[] = {NULL};
+	char *add[] = {self_entry(self), NULL};
+	char **env = add[0] ? env_with(drop, add) : NULL;
+	if (!env) {
+		say("out of memory", "", "", "\nNothing was run.");
+		return exit_unavailable;
+	}
+	execve(full, argv, env);
+	say("run ", full, ": ", errtext(errno));
+	fprintf(stderr, "Nothing was run. Install ledger-docker again (./install.sh) or set LEDGER_WRAPPER_FULL.\n");
+	return exit_unavailable;
+}
+
+/* socket_base is apiguard.SocketDir: $XDG_RUNTIME_DIR when it is an
+ * absolute path to a folder, else Go's os.TempDir ($TMPDIR, else /tmp). */
+static const char *socket_base(void) {
+	const char *run = getenv_last("XDG_RUNTIME_DIR");
+	struct stat st;
+	if (run[0] == '/' && stat(run, &st) == 0 && S_ISDIR(st.st_mode)) {
+		return run;
+	}
+	const char *tmp = getenv_last("TMPDIR");
+	return *tmp ? tmp : "/tmp";
+}
+
+/* run_guarded starts the real docker behind a fresh guard socket and
+ * hands the socket and the child to the Go wrapper (see the top of this
+ * file). It returns -1, having started nothing, when it cannot (no real
+ * docker, no socket folder, a path too long for a socket): run_full then
+ * takes the command line and says why where it has to. */
+static int run_guarded(char **argv) {
+	const char *real = find_real();
+	if (!real || (*getenv_last("LEDGER_REAL_DOCKER") && not_real(real))) {
+		return -1;
+	}
+	char self[PATH_MAX];
+	const char *full = full_path(self, sizeof self);
+	if (!full) {
+		return exit_unavailable;
+	}
+	const char *sbase = socket_base();
+	size_t n = strlen(sbase) + sizeof "/ledger-guard-XXXXXX";
+	char *dir = malloc(n);
+	if (!dir) {
+		return -1;
+	}
+	snprintf(dir, n, "%s/ledger-guard-XXXXXX", sbase);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(dir) + sizeof "/docker.sock" > sizeof addr.sun_path || !mkdtemp(dir)) {
+		return -1;
+	}
+	snprintf(addr.sun_path, sizeof addr.sun_path, "%s/docker.sock", dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, SOMAXCONN) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		unlink(addr.sun_path);
+		rmdir(dir);
+		return -1;
+	}
+	/* the child's environment: guardrun's childEnv(WithoutSelf(env), host) */
+	size_t hn = sizeof "DOCKER_HOST=unix://" + strlen(addr.sun_path);
+	char *host = malloc(hn);
+	const char *const child_drop[] = {"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
+					  "DOCKER_TLS", "LEDGER_WRAPPER", "LEDGER_FRONT_CHILD", NULL};
+	char *child_add[] = {host, "DOCKER_TLS_VERIFY=", "DOCKER_CERT_PATH=", "DOCKER_TLS=", NULL};
+	char **child_env = NULL;
+	if (host) {
+		snprintf(host, hn, "DOCKER_HOST=unix://%s", addr.sun_path);
+		child_env = env_with(child_drop, child_add);
+	}
+	int argc = 0;
+	while (argv[argc]) {
+		argc++;
+	}
+	char **args = malloc(((size_t)argc + 1) * sizeof *args);
+	char *mine = self_entry(self);
+	char *front_child = malloc(64);
+	if (!child_env || !args || !mine || !front_child) {
+		close(fd);
+		unlink(addr.sun_path);
+		rmdir(dir);
+		return -1;
+	}
+	args[0] = "docker";
+	for (int i = 1; i <= argc; i++) {
+		args[i] = argv[i];
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd);
+		unlink(addr.sun_path);
+		rmdir(dir);
+		return -1;
+	}
+	if (pid == 0) {
+		/* guardrun.StartChild: without a terminal, a process group of its
+		 * own (the guard passes every signal on, once) */
+		if (!isatty(0) && !isatty(1) && !isatty(2)) {
+			setpgid(0, 0);
+		}
+		execve(real, args, child_env); /* fd is close-on-exec */
+		say("run ", real, ": ", errtext(errno));
+		_exit(exit_not_found);
+	}
+	snprintf(front_child, 64, "LEDGER_FRONT_CHILD=%d:%d", (int)pid, fd);
+	const char *const full_drop[] = {"LEDGER_FRONT_CHILD", NULL};
+	char *full_add[] = {mine, front_child, NULL};
+	char **full_env = env_with(full_drop, full_add);
+	if (full_env && fcntl(fd, F_SETFD, 0) == 0) {
+		execve(full, argv, full_env);
+	}
+	int err = errno;
+	/* the Go wrapper did not start: the child must not wait for it */
+	close(fd);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+	}
+	unlink(addr.sun_path);
+	rmdir(dir);
+	say("run ", full, ": ", errtext(err));
+	fprintf(stderr, "Nothing was run. Install ledger-docker again (./install.sh) or set LEDGER_WRAPPER_FULL.\n");
+	return exit_unavailable;
+}
+
 int main(int argc, char **argv) {
 	if (argc == 2 && strcmp(argv[1], handshake_arg) == 0) {
 		/* not full_answer: this front is not the Go wrapper */
@@ -439,6 +684,12 @@ int main(int argc, char **argv) {
 		return 0;
 	}
 	if (!passes_through(argc, argv)) {
+		if (starts_at_front(argc, argv)) {
+			int r = run_guarded(argv);
+			if (r >= 0) {
+				return r;
+			}
+		}
 		return run_full(argv);
 	}
 	const char *real = find_real();
