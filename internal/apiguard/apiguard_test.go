@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -562,22 +563,24 @@ func TestAdoptChecksTheSocket(t *testing.T) {
 		}
 		return os.NewFile(uintptr(fd), "sock")
 	}
+	// A socket of the front's shape is the front's, made for this command:
+	// refused, it is removed; any other is left alone.
 	for _, tt := range []struct {
 		name, dir, sock string
 		perm            os.FileMode
-		listen          bool
+		listen, removed bool
 	}{
-		{"wrong socket name", "ledger-guard-a", "other.sock", 0o700, true},
-		{"wrong folder name", "guard-b", "docker.sock", 0o700, true},
-		{"folder others can open", "ledger-guard-c", "docker.sock", 0o755, true},
-		{"not listening", "ledger-guard-d", "docker.sock", 0o700, false},
+		{"wrong socket name", "ledger-guard-a", "other.sock", 0o700, true, false},
+		{"wrong folder name", "guard-b", "docker.sock", 0o700, true, false},
+		{"folder others can open", "ledger-guard-c", "docker.sock", 0o755, true, true},
+		{"not listening", "ledger-guard-d", "docker.sock", 0o700, false, true},
 	} {
 		dir := filepath.Join(base, tt.dir)
 		if _, err := apiguard.Adopt(listener(dir, tt.sock, tt.perm, tt.listen)); err == nil {
 			t.Errorf("%s: adopted", tt.name)
 		}
-		if _, err := os.Stat(dir); err != nil {
-			t.Errorf("%s: the folder went: %v", tt.name, err)
+		if _, err := os.Stat(dir); (err == nil) == tt.removed {
+			t.Errorf("%s: folder removed %v, want %v", tt.name, err != nil, tt.removed)
 		}
 	}
 	dir := filepath.Join(base, "ledger-guard-ok")
@@ -601,5 +604,33 @@ func TestAdoptChecksTheSocket(t *testing.T) {
 	}
 	if _, err := apiguard.Adopt(f); err == nil {
 		t.Error("adopted a file")
+	}
+}
+
+// A volume the command created itself is deleted without a snapshot
+// (docker ledger's throwaway test-restore volume); one that existed
+// before, even when the command "created" it again, is saved first.
+func TestOwnVolumeIsNotSaved(t *testing.T) {
+	e := world()
+	_, c, saved := guard(t, e)
+	for _, body := range []string{`{"Name":"scratch"}`, `{"Name":"free"}`, `{}`} {
+		if status, out := do(t, c, "POST", "/v1.41/volumes/create", body); status != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", body, status, out)
+		}
+	}
+	var anon string
+	vols, _ := e.ListVolumes(context.Background(), engine.VolumeFilter{})
+	for _, v := range vols {
+		if v.Name != anonProt && v.Name != anonFree && len(v.Name) == 64 {
+			anon = v.Name
+		}
+	}
+	for _, name := range []string{"scratch", "free", anon} {
+		if status, out := do(t, c, "DELETE", "/v1.41/volumes/"+name, ""); status != http.StatusNoContent {
+			t.Errorf("delete %s: %d %s", name, status, out)
+		}
+	}
+	if !slices.Equal(*saved, []string{"free"}) {
+		t.Errorf("saved %v, want only free (it existed before)", *saved)
 	}
 }

@@ -94,6 +94,12 @@ type Decision struct {
 	// exactly the Snapshot volumes, one by one, and answers with the
 	// engine's report shape; the engine's own prune is never called.
 	Prune bool
+	// NewVolume: a volume create for a name no volume has (or no name:
+	// the engine makes one up). Once the engine answers 201, the volume is
+	// this command's own: deleted later by the same command (a throwaway
+	// volume, such as docker ledger's test-restore server's), it holds
+	// nothing from before the command, and the guard takes no snapshot.
+	NewVolume bool
 }
 
 // Save is a volume to snapshot, with the container that holds it (zero
@@ -143,6 +149,8 @@ func Decide(ctx context.Context, st State, p Policy, r Request) Decision {
 		d, err = serviceWrite(p, r)
 	case kindContainerStart:
 		d = containerStart(r)
+	case kindVolumeCreate:
+		d = volumeCreate(ctx, st, r)
 	}
 	if err != nil {
 		var bad badRequest
@@ -181,6 +189,24 @@ func volumeDelete(ctx context.Context, st State, p Policy, name string) (Decisio
 		return deny("", http.StatusForbidden, "%s", p.protectedMsg("volume "+v.Name)), nil
 	}
 	return Decision{Snapshot: []Save{{Volume: v}}, Unchanged: []engine.Volume{v}}, nil
+}
+
+// volumeCreate: POST /volumes/create. Creating deletes nothing: it is
+// always forwarded. It is NewVolume when no volume has the name now (an
+// answer the guard cannot get leaves it an ordinary create: the volume is
+// then saved like any other before a deletion).
+func volumeCreate(ctx context.Context, st State, r Request) Decision {
+	var spec struct{ Name string }
+	if err := json.Unmarshal(r.Body, &spec); err != nil {
+		return Decision{}
+	}
+	if spec.Name == "" {
+		return Decision{NewVolume: true}
+	}
+	if _, err := st.InspectVolume(ctx, spec.Name); errors.Is(err, engine.ErrNotFound) {
+		return Decision{NewVolume: true}
+	}
+	return Decision{}
 }
 
 // containerStart: POST /containers/{id}/start. Below API 1.24 the engine

@@ -18,6 +18,7 @@ const (
 	kindContainerCreate
 	kindServiceWrite
 	kindContainerStart
+	kindVolumeCreate
 )
 
 // route is one Engine API endpoint, path relative to the version prefix.
@@ -106,7 +107,7 @@ var routes = []route{
 	{"POST", "/networks/{id}/disconnect", kindSafe},
 
 	{"GET", "/volumes", kindSafe},
-	{"POST", "/volumes/create", kindSafe},
+	{"POST", "/volumes/create", kindVolumeCreate},
 	{"GET", "/volumes/{name}", kindSafe},
 	{"PUT", "/volumes/{name}", kindSafe}, // cluster volumes' availability; deletes nothing
 

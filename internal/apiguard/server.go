@@ -54,6 +54,9 @@ type Server struct {
 	mu     sync.Mutex
 	denied []Decision
 	saved  map[string]time.Time
+	// created are the volumes this command created (Decision.NewVolume):
+	// they are deleted without a snapshot
+	created map[string]bool
 	// conns are the hijacked connections, closed with the server.
 	conns map[net.Conn]struct{}
 	// unreachable: a request could not be forwarded, the engine did not
@@ -98,7 +101,7 @@ func Listen() (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("guard socket: %w", err)
 	}
-	return &Server{dir: dir, sock: sock, ln: ln, saved: map[string]time.Time{}, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{dir: dir, sock: sock, ln: ln, saved: map[string]time.Time{}, created: map[string]bool{}, conns: map[net.Conn]struct{}{}}, nil
 }
 
 // Adopt takes a listening socket made by the C front (wrapper/front) as
@@ -110,32 +113,43 @@ func Adopt(f *os.File) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the front's guard socket: %w", err)
 	}
-	fail := func(format string, args ...any) (*Server, error) {
-		_ = ln.Close()
-		return nil, fmt.Errorf("the front's guard socket: "+format, args...)
-	}
 	ul, ok := ln.(*net.UnixListener)
 	if !ok {
-		return fail("not a unix socket (%s)", ln.Addr())
+		_ = ln.Close()
+		return nil, fmt.Errorf("the front's guard socket: not a unix socket (%s)", ln.Addr())
 	}
 	ul.SetUnlinkOnClose(false)
 	sock := ul.Addr().String()
 	dir := filepath.Dir(sock)
-	if !filepath.IsAbs(sock) || filepath.Base(sock) != socketName || !strings.HasPrefix(filepath.Base(dir), socketDirPrefix) {
-		return fail("%q is not a socket the front makes", sock)
-	}
 	fi, err := os.Lstat(dir)
-	if err != nil {
-		return fail("%v", err)
+	ours := err == nil && fi.IsDir() && owned(fi) && filepath.IsAbs(sock) && filepath.Base(sock) == socketName &&
+		strings.HasPrefix(filepath.Base(dir), socketDirPrefix)
+	fail := func(format string, args ...any) (*Server, error) {
+		_ = ln.Close()
+		if ours {
+			// the front made it for this command: leave nothing behind
+			_ = os.Chmod(dir, 0o700)
+			_ = os.Remove(sock)
+			_ = os.Remove(dir)
+		}
+		return nil, fmt.Errorf("the front's guard socket: "+format, args...)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !fi.IsDir() || fi.Mode().Perm() != 0o700 || !ok || int(st.Uid) != os.Getuid() {
-		return fail("%s is not a private folder of this user's", dir)
+	if !ours {
+		return fail("%q is not a socket the front makes (docker.sock in a folder ledger-guard-* of this user's)", sock)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		return fail("%s is not private (mode %v)", dir, fi.Mode().Perm())
 	}
 	if !listening(ul) {
 		return fail("%s is not listening", sock)
 	}
-	return &Server{dir: dir, sock: sock, ln: ln, saved: map[string]time.Time{}, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{dir: dir, sock: sock, ln: ln, saved: map[string]time.Time{}, created: map[string]bool{}, conns: map[net.Conn]struct{}{}}, nil
+}
+
+// owned reports whether this user owns the file.
+func owned(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
 }
 
 // listening reports whether l's socket accepts connections.
@@ -161,11 +175,12 @@ const (
 )
 
 // SocketDir is where the guard's socket folder goes: $XDG_RUNTIME_DIR (a
-// per-user tmpfs, the place for sockets) when it is set and is a folder,
-// else the temporary folder.
+// per-user tmpfs, the place for sockets) when it is an absolute path to a
+// folder of this user's (not another user's, as under sudo -E), else the
+// temporary folder.
 func SocketDir() string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && owned(fi) {
 			return d
 		}
 	}
@@ -422,7 +437,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if pinned || d.CheckCreated {
+	if pinned || d.CheckCreated || d.NewVolume {
 		if !pinned {
 			undo = func() {}
 		}
@@ -494,7 +509,7 @@ func (s *Server) checkCreated(ctx context.Context, d Decision, status int, body 
 }
 
 // forwardThenUnpin forwards a request that runs with volumes pinned (or
-// whose result must be checked), reads the engine's (small) answer,
+// whose result must be checked or recorded: NewVolume), reads the engine's (small) answer,
 // unpins and checks, and only then answers the client: a command's next
 // request must never find a volume still held by the guard, nor start a
 // container the guard has not seen.
@@ -516,6 +531,14 @@ func (s *Server) forwardThenUnpin(w http.ResponseWriter, out *http.Request, undo
 	if x := s.checkCreated(out.Context(), d, resp.StatusCode, body); x != nil {
 		s.refuse(w, *x)
 		return
+	}
+	if d.NewVolume && resp.StatusCode == http.StatusCreated {
+		var v struct{ Name string }
+		if json.Unmarshal(body, &v) == nil && v.Name != "" {
+			s.mu.Lock()
+			s.created[v.Name] = true
+			s.mu.Unlock()
+		}
 	}
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
@@ -578,8 +601,9 @@ func (s *Server) save(ctx context.Context, sv Save) error {
 	v := sv.Volume
 	s.mu.Lock()
 	t, ok := s.saved[v.Name]
+	own := s.created[v.Name]
 	s.mu.Unlock()
-	if ok && t.Equal(v.CreatedAt) {
+	if own || (ok && t.Equal(v.CreatedAt)) {
 		return nil
 	}
 	if s.o.Snapshot == nil {

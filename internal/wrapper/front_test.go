@@ -209,29 +209,65 @@ type runResult struct {
 	stdout, stderr string
 }
 
-// runFront runs bin with argv (argv[0] as given) and exactly env.
+// runFront runs bin with argv (argv[0] as given) and env, where a key set
+// twice has its last assignment (as os/exec runs it).
 func runFront(t *testing.T, bin, dir string, argv, env []string) runResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Args, cmd.Env, cmd.Dir = argv, env, dir
-	if env == nil {
-		cmd.Env = []string{} // nil would be this process's environment
+	var last []string
+	for i, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc(env[i+1:], func(later string) bool { return strings.HasPrefix(later, k+"=") }) {
+			last = append(last, kv)
+		}
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := runResult{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
+	return runRaw(t, bin, dir, argv, last)
+}
+
+// runRaw runs bin with argv and exactly env, a key set twice included.
+func runRaw(t *testing.T, bin, dir string, argv, env []string) runResult {
+	t.Helper()
+	if env == nil {
+		env = []string{} // nil would be this process's environment
+	}
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := os.StartProcess(bin, argv, &os.ProcAttr{Dir: dir, Env: env, Files: []*os.File{devnull, outW, errW}})
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
 		t.Fatalf("%q: %v", argv, err)
 	}
-	if ctx.Err() != nil {
+	var stdout, stderr bytes.Buffer
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _, _ = stdout.ReadFrom(outR) }()
+	go func() { defer wg.Done(); _, _ = stderr.ReadFrom(errR) }()
+	timer := time.AfterFunc(20*time.Second, func() { _ = p.Kill() })
+	st, err := p.Wait()
+	expired := !timer.Stop()
+	wg.Wait()
+	outR.Close()
+	errR.Close()
+	if err != nil {
+		t.Fatalf("%q: %v", argv, err)
+	}
+	if expired {
 		t.Fatalf("%q: no exit in 20s (a loop?)", argv)
 	}
-	return r
+	return runResult{code: st.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 }
 
 type argvCase struct {
@@ -809,14 +845,15 @@ func TestFrontFindsTheRealDockerLikeFindReal(t *testing.T) {
 		{"only wrappers and shims", []string{p("shim", "tofront", "tofull", "noexec", "isdir"), shimEnv}},
 		{"empty PATH", []string{"PATH="}},
 		{"no PATH", nil},
-		{"last assignment wins", []string{p("real1"), p("real2")}},
+		// as Go's os.Environ and glibc's getenv read it
+		{"the first assignment wins", []string{p("real1"), p("real2")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want, err := wrapper.FindReal(intercept.Docker, wrapper.Getenv(append([]string{wrapper.EnvSelf + "=" + self}, tt.env...)))
+			want, err := wrapper.FindReal(intercept.Docker, wrapper.Getenv(append([]string{wrapper.EnvSelf + "=" + self}, firstWins(tt.env)...)))
 			// The front is run as self: LEDGER_WRAPPER is not needed for it
 			// to skip itself, and FindReal above got self in its place.
-			r := runFront(t, self, "", []string{"docker", "ps"}, tt.env)
+			r := runRaw(t, self, "", []string{"docker", "ps"}, tt.env)
 			if err != nil {
 				if r.code != 127 || r.stderr != "ledger_docker: "+err.Error()+"\n" || r.stdout != "" {
 					t.Errorf("FindReal: %v; front: %+v", err, r)
@@ -828,6 +865,21 @@ func TestFrontFindsTheRealDockerLikeFindReal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// firstWins is env as a Go program's os.Environ gives it: for a key set
+// twice, the first assignment.
+func firstWins(env []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func TestFrontExitStatuses(t *testing.T) {
@@ -1069,5 +1121,74 @@ func TestGoWrapperMain(t *testing.T) {
 				t.Errorf("%+v", r)
 			}
 		})
+	}
+}
+
+// Where the front starts the real docker itself and where it leaves that
+// to the Go wrapper, at the edges: closed standard descriptors, a
+// relative TMPDIR, a key set twice.
+func TestFrontStartsAtTheEdges(t *testing.T) {
+	bin, real, full := installed(t)
+	run, err := os.MkdirTemp("", "lrun")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(run) })
+	base := []string{"PATH=/nonexistent", wrapper.EnvRealDocker + "=" + real, envRecorder + "=1"}
+	records := func(r runResult) []record {
+		var recs []record
+		dec := json.NewDecoder(strings.NewReader(r.stdout))
+		for {
+			var rec record
+			if dec.Decode(&rec) != nil {
+				return recs
+			}
+			recs = append(recs, rec)
+		}
+	}
+	frontChild := func(rec record) string { return wrapper.Getenv(rec.Env)(wrapper.EnvFrontChild) }
+
+	// stdin closed: the socket must not take descriptor 0
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	outR, outW, _ := os.Pipe()
+	p, err := os.StartProcess(bin, []string{"docker", "volume", "ls"}, &os.ProcAttr{
+		Env: append(slices.Clone(base), "XDG_RUNTIME_DIR="+run), Files: []*os.File{nil, outW, devnull}})
+	outW.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	_, _ = out.ReadFrom(outR)
+	_, _ = p.Wait()
+	recs := records(runResult{stdout: out.String()})
+	if len(recs) != 2 || recs[1].Exe != full {
+		t.Fatalf("stdin closed: %s", out.String())
+	}
+	if _, fd, _ := strings.Cut(frontChild(recs[1]), ":"); func() bool { n, err := strconv.Atoi(fd); return err != nil || n < 3 }() {
+		t.Errorf("stdin closed: the socket got descriptor %q", fd)
+	}
+	os.RemoveAll(filepath.Dir(strings.TrimPrefix(wrapper.Getenv(recs[0].Env)("DOCKER_HOST"), "unix://")))
+
+	for _, tt := range []struct {
+		name    string
+		env     []string
+		atFront bool
+	}{
+		{"relative TMPDIR: the Go wrapper makes the socket", []string{"TMPDIR=rel"}, false},
+		{"LEDGER_EXPLAIN set, then empty: the first counts", []string{"LEDGER_EXPLAIN=1", "LEDGER_EXPLAIN="}, false},
+		{"LEDGER_EXPLAIN empty, then set: the first counts", []string{"XDG_RUNTIME_DIR=" + run, "LEDGER_EXPLAIN=", "LEDGER_EXPLAIN=1"}, true},
+	} {
+		r := runRaw(t, bin, t.TempDir(), []string{"docker", "volume", "ls"}, append(slices.Clone(base), tt.env...))
+		recs := records(r)
+		switch {
+		case tt.atFront && (len(recs) != 2 || recs[1].Exe != full || frontChild(recs[1]) == ""):
+			t.Errorf("%s: want the real docker, then the Go wrapper: %+v", tt.name, r)
+		case !tt.atFront && (len(recs) != 1 || recs[0].Exe != full || frontChild(recs[0]) != ""):
+			t.Errorf("%s: want the Go wrapper alone: %+v", tt.name, r)
+		}
+		if tt.atFront && len(recs) == 2 {
+			os.RemoveAll(filepath.Dir(strings.TrimPrefix(wrapper.Getenv(recs[0].Env)("DOCKER_HOST"), "unix://")))
+		}
 	}
 }

@@ -90,17 +90,18 @@ static const char endpoint_short[] = "cH";
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* getenv_last is the value of the last KEY=... in environ (Go's
- * wrapper.Getenv: the last assignment wins), "" when there is none. */
-static const char *getenv_last(const char *key) {
+/* getenv_first is the value of the first KEY=... in environ, "" when there
+ * is none: an environment with a key twice is read as the programs after
+ * this one read it (Go's os.Getenv and os.Environ keep the first one and
+ * drop the others, as glibc's getenv reads the first). */
+static const char *getenv_first(const char *key) {
 	size_t n = strlen(key);
-	const char *v = "";
 	for (char **e = environ; *e; e++) {
 		if (strncmp(*e, key, n) == 0 && (*e)[n] == '=') {
-			v = *e + n + 1;
+			return *e + n + 1;
 		}
 	}
-	return v;
+	return "";
 }
 
 /* base returns filepath.Base(p) into buf (trailing slashes dropped). */
@@ -171,7 +172,7 @@ static int passes_through(int argc, char **argv) {
 	if (strcmp(b, "docker") != 0 && strcmp(b, "ledger_docker") != 0) {
 		return 0;
 	}
-	if (*getenv_last("LEDGER_EXPLAIN")) {
+	if (*getenv_first("LEDGER_EXPLAIN")) {
 		return 0;
 	}
 	for (int i = 1; i < argc;) {
@@ -222,7 +223,7 @@ static int may_destroy_at(int argc, char **argv, int i) {
 
 /* starts_at_front is intercept.StartsAtFront. */
 static int starts_at_front(int argc, char **argv) {
-	if (argc < 2 || *getenv_last("LEDGER_EXPLAIN")) {
+	if (argc < 2 || *getenv_first("LEDGER_EXPLAIN")) {
 		return 0;
 	}
 	char buf[NAME_MAX + 1];
@@ -286,12 +287,12 @@ static int is_wrapper(const char *path) {
 /* shim_dir is $LEDGER_SHIM_DIR, else
  * ${XDG_DATA_HOME:-$HOME/.local/share}/ledger-docker/shim. */
 static char *shim_dir(void) {
-	const char *d = getenv_last("LEDGER_SHIM_DIR");
+	const char *d = getenv_first("LEDGER_SHIM_DIR");
 	if (*d) {
 		return strdup(d);
 	}
-	const char *xdg = getenv_last("XDG_DATA_HOME");
-	const char *home = getenv_last("HOME");
+	const char *xdg = getenv_first("XDG_DATA_HOME");
+	const char *home = getenv_first("HOME");
 	size_t n = strlen(xdg) + strlen(home) + 64;
 	char *p = malloc(n);
 	if (!p) {
@@ -312,13 +313,13 @@ static char *shim_dir(void) {
  * folder, not this program or $LEDGER_WRAPPER's files, and not a link to a
  * ledger_docker or ledger_docker-full. NULL when there is none. */
 static const char *find_real(void) {
-	const char *override = getenv_last("LEDGER_REAL_DOCKER");
+	const char *override = getenv_first("LEDGER_REAL_DOCKER");
 	if (*override) {
 		return override;
 	}
 	struct stat selves[16];
 	int nselves = 0;
-	char *list = strdup(getenv_last("LEDGER_WRAPPER"));
+	char *list = strdup(getenv_first("LEDGER_WRAPPER"));
 	for (char *s = list, *next; s && nselves < 15; s = next) {
 		next = strchr(s, ':');
 		if (next) {
@@ -335,7 +336,7 @@ static const char *find_real(void) {
 	char *shim_path = shim_dir();
 	int have_shim = shim_path && stat(shim_path, &shim) == 0;
 
-	char *path = strdup(getenv_last("PATH"));
+	char *path = strdup(getenv_first("PATH"));
 	if (!path || !*path) {
 		return NULL; /* filepath.SplitList("") is empty */
 	}
@@ -470,7 +471,7 @@ static const char *full_path(char *self, size_t size) {
 		return NULL;
 	}
 	self[n] = '\0';
-	const char *full = getenv_last("LEDGER_WRAPPER_FULL");
+	const char *full = getenv_first("LEDGER_WRAPPER_FULL");
 	if (!*full) {
 		char *slash = strrchr(self, '/');
 		size_t dirlen = slash ? (size_t)(slash - self) : 0;
@@ -534,7 +535,7 @@ static char **env_with(const char *const *drop, char *const *add) {
 /* self_entry is "LEDGER_WRAPPER=<list>:<self>", the list there is with
  * this front's own file appended. */
 static char *self_entry(const char *self) {
-	const char *prev = getenv_last("LEDGER_WRAPPER");
+	const char *prev = getenv_first("LEDGER_WRAPPER");
 	size_t len = sizeof "LEDGER_WRAPPER=" + strlen(prev) + 1 + strlen(self);
 	char *mine = malloc(len);
 	if (mine) {
@@ -544,14 +545,15 @@ static char *self_entry(const char *self) {
 }
 
 /* run_full hands argv, unchanged, to ledger_docker-full, with environ
- * plus LEDGER_WRAPPER=<self> (appended to any list there is). */
+ * and LEDGER_WRAPPER=<self> (appended to any list there is, which is
+ * dropped: one assignment only). */
 static int run_full(char **argv) {
 	char self[PATH_MAX];
 	const char *full = full_path(self, sizeof self);
 	if (!full) {
 		return exit_unavailable;
 	}
-	const char *const drop[] = {NULL};
+	const char *const drop[] = {"LEDGER_WRAPPER", NULL};
 	char *add[] = {self_entry(self), NULL};
 	char **env = add[0] ? env_with(drop, add) : NULL;
 	if (!env) {
@@ -565,15 +567,20 @@ static int run_full(char **argv) {
 }
 
 /* socket_base is apiguard.SocketDir: $XDG_RUNTIME_DIR when it is an
- * absolute path to a folder, else Go's os.TempDir ($TMPDIR, else /tmp). */
+ * absolute path to a folder of this user's, else Go's os.TempDir ($TMPDIR,
+ * else /tmp); NULL when that is not an absolute path (the Go wrapper then
+ * makes the socket). */
 static const char *socket_base(void) {
-	const char *run = getenv_last("XDG_RUNTIME_DIR");
+	const char *run = getenv_first("XDG_RUNTIME_DIR");
 	struct stat st;
-	if (run[0] == '/' && stat(run, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (run[0] == '/' && stat(run, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid()) {
 		return run;
 	}
-	const char *tmp = getenv_last("TMPDIR");
-	return *tmp ? tmp : "/tmp";
+	const char *tmp = getenv_first("TMPDIR");
+	if (!*tmp) {
+		return "/tmp";
+	}
+	return tmp[0] == '/' ? tmp : NULL;
 }
 
 /* run_guarded starts the real docker behind a fresh guard socket and
@@ -583,7 +590,7 @@ static const char *socket_base(void) {
  * takes the command line and says why where it has to. */
 static int run_guarded(char **argv) {
 	const char *real = find_real();
-	if (!real || (*getenv_last("LEDGER_REAL_DOCKER") && not_real(real))) {
+	if (!real || (*getenv_first("LEDGER_REAL_DOCKER") && not_real(real))) {
 		return -1;
 	}
 	char self[PATH_MAX];
@@ -592,6 +599,9 @@ static int run_guarded(char **argv) {
 		return exit_unavailable;
 	}
 	const char *sbase = socket_base();
+	if (!sbase) {
+		return -1;
+	}
 	size_t n = strlen(sbase) + sizeof "/ledger-guard-XXXXXX";
 	char *dir = malloc(n);
 	if (!dir) {
@@ -603,7 +613,14 @@ static int run_guarded(char **argv) {
 		return -1;
 	}
 	snprintf(addr.sun_path, sizeof addr.sun_path, "%s/docker.sock", dir);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* 0700 whatever the umask; the socket's descriptor above stdio (a
+	 * closed stdin would otherwise get it) */
+	int fd = chmod(dir, 0700) == 0 ? socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+	if (fd >= 0 && fd < 3) {
+		int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		close(fd);
+		fd = high;
+	}
 	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, SOMAXCONN) != 0) {
 		if (fd >= 0) {
 			close(fd);
@@ -658,7 +675,7 @@ static int run_guarded(char **argv) {
 		_exit(exit_not_found);
 	}
 	snprintf(front_child, 64, "LEDGER_FRONT_CHILD=%d:%d", (int)pid, fd);
-	const char *const full_drop[] = {"LEDGER_FRONT_CHILD", NULL};
+	const char *const full_drop[] = {"LEDGER_WRAPPER", "LEDGER_FRONT_CHILD", NULL};
 	char *full_add[] = {mine, front_child, NULL};
 	char **full_env = env_with(full_drop, full_add);
 	if (full_env && fcntl(fd, F_SETFD, 0) == 0) {
@@ -698,7 +715,7 @@ int main(int argc, char **argv) {
 		    "", "", "");
 		return exit_not_found;
 	}
-	if (*getenv_last("LEDGER_REAL_DOCKER") && not_real(real)) {
+	if (*getenv_first("LEDGER_REAL_DOCKER") && not_real(real)) {
 		say("LEDGER_REAL_DOCKER=", real, " is ledger_docker, not the real docker", "");
 		fprintf(stderr, "Nothing was run. Point LEDGER_REAL_DOCKER at the real docker or unset it.\n");
 		return exit_unavailable;

@@ -100,6 +100,20 @@ func (fe *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, err, map[string]any{"VolumesDeleted": deleted, "SpaceReclaimed": 0})
 	case r.Method == http.MethodDelete && len(seg) == 2 && seg[0] == "containers":
 		reply(w, fe.removeContainer(ctx, seg[1], boolValue(r.Form, "v")), nil)
+	case r.Method == http.MethodPost && p == "/volumes/create":
+		var spec struct {
+			Name   string
+			Labels map[string]string
+		}
+		_ = json.NewDecoder(r.Body).Decode(&spec)
+		v, err := fe.CreateVolume(ctx, engine.VolumeSpec{Name: spec.Name, Labels: spec.Labels})
+		if err == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusCreated)
+			_ = json.NewEncoder(w).Encode(map[string]any{"Name": v.Name, "Labels": v.Labels})
+			return
+		}
+		reply(w, err, nil)
 	case r.Method == http.MethodPost && p == "/containers/create":
 		id, err := fe.create(ctx, r)
 		if err == nil {
