@@ -25,7 +25,7 @@ CC        ?= cc
 FRONT_CC  ?= $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
 FRONT_CFLAGS := -std=c11 -Os -static -Wall -Wextra -Werror
 
-.PHONY: all build build-go front test unit e2e bench images clean vet
+.PHONY: all build build-go front test unit e2e bench images clean vet demo
 
 all: build
 
@@ -50,8 +50,14 @@ define gotest
 	@set -o pipefail; $(GO) test -count=1 -timeout $(TIMEOUT) -json $(PKGS) 2>&1 | $(BIN)/testsummary
 endef
 
-# Unit and end-to-end tests; e2e tests fail when no engine answers.
+# Unit and end-to-end tests; e2e tests fail when no engine answers. The
+# prerequisites come first (.ci/bootstrap: packages, Go, the engine, the
+# Compose and Buildx plugins, the test images); BOOTSTRAP=0 skips them.
+BOOTSTRAP ?= 1
 test:
+ifneq ($(BOOTSTRAP),0)
+	@bash .ci/bootstrap
+endif
 	$(gotest)
 
 # Unit tests only (end-to-end tests skip, on purpose).
@@ -67,6 +73,14 @@ e2e:
 # Prebuild the e2e images (PostgreSQL 15, idle) and the Compose v2 plugin.
 images:
 	$(GO) test -count=1 -run '^TestImages$$' -v ./internal/testenv/
+
+# The main job on the sample app, offline, start to finish (README, "Set
+# up"): prerequisites, binaries and images first. DEMO_KEEP=1 keeps the
+# demo's project.
+demo:
+	@bash .ci/bootstrap --demo
+	@$(MAKE) --no-print-directory build >/dev/null
+	@bash testdata/demo/demo.sh
 
 bench: build
 	@failed=0; for b in $(BENCHES); do echo "== bench $$b"; $(GO) run $$b || failed=1; done; \

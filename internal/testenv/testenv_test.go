@@ -14,10 +14,12 @@ import (
 func TestImages(t *testing.T) {
 	testenv.RequireEngine(t)
 	testenv.ComposeV2(t)
-	for _, tag := range []string{testenv.PostgresImage(t), testenv.IdleImage(t)} {
+	for _, tag := range []string{testenv.PostgresImage(t), testenv.IdleImage(t), testenv.DjangoImage(t)} {
 		if !strings.HasPrefix(tag, "ledger-e2e/") || !strings.Contains(tag, ":") {
 			t.Errorf("image tag %q, want ledger-e2e/<name>:<hash>", tag)
 		}
+		// make demo reads these lines (go test -v)
+		t.Logf("image %s", tag)
 	}
 }
 
