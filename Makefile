@@ -70,7 +70,7 @@ e2e: export LEDGER_E2E := 1
 e2e:
 	$(gotest)
 
-# Prebuild the e2e images (PostgreSQL 15, idle) and the Compose v2 plugin.
+# Prebuild the e2e images (PostgreSQL 15, Django, idle).
 images:
 	$(GO) test -count=1 -run '^TestImages$$' -v ./internal/testenv/
 

@@ -66,16 +66,10 @@ func newEnv(t *testing.T, binaries ...string) *env {
 	}
 	write(t, filepath.Join(e.dockerCfg, "config.json"), userConfig)
 	write(t, filepath.Join(e.home, ".bashrc"), userBashrc)
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "HOME", "DOCKER_CONFIG", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "PREFIX", "SHELL", "LEDGER_PRECOMMIT":
-			continue
-		}
-		e.vars = append(e.vars, kv)
-	}
-	e.vars = append(e.vars, "HOME="+e.home, "DOCKER_CONFIG="+e.dockerCfg, "SHELL=/bin/bash",
-		"XDG_CONFIG_HOME="+filepath.Join(e.home, ".config"),
+	// the harness's environment (none of the tester's docker or
+	// ledger-docker settings), with this install's HOME and DOCKER_CONFIG
+	e.vars = testenv.Environ("HOME="+e.home, "DOCKER_CONFIG="+e.dockerCfg, "SHELL=/bin/bash",
+		"XDG_CONFIG_HOME="+filepath.Join(e.home, ".config"), "XDG_DATA_HOME=", "XDG_STATE_HOME=",
 		// git in the hook test
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid",
 		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid")

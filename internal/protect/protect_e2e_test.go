@@ -188,7 +188,7 @@ func TestProtectInterrupted(t *testing.T) {
 
 	cmd := exec.Command(testenv.Binary(t, "docker-ledger"), "ledger", "protect", vol, "--yes")
 	cmd.Dir = p.Dir
-	cmd.Env = append(os.Environ(), p.Env...)
+	cmd.Env = testenv.Environ(p.Env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
