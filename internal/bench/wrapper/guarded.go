@@ -86,12 +86,26 @@ func (p pair) delay() time.Duration {
 	return median(ds)
 }
 
+// pairedRatio is the median of the per-pair ratios (guarded over the
+// direct run just before it): the verdict on the ratio targets. The
+// engine's own speed drifts by more than 10% over a run of docker cp
+// (fuse-overlayfs, page cache), and a ratio within each pair cancels the
+// drift that the ratio of the two medians (printed too) keeps.
+func (p pair) pairedRatio() float64 {
+	rs := make([]float64, len(p.direct))
+	for i := range p.direct {
+		rs[i] = float64(p.guarded[i]) / float64(p.direct[i])
+	}
+	slices.Sort(rs)
+	return rs[len(rs)/2]
+}
+
 func (p pair) String() string {
 	md, mg := median(p.direct), median(p.guarded)
-	return fmt.Sprintf("%s, %d alternating runs: direct median %v (p25 %v, p75 %v), ledger_docker median %v (p25 %v, p75 %v); ratio %.3f, difference of medians %v, median paired difference %v",
+	return fmt.Sprintf("%s, %d alternating runs: direct median %v (p25 %v, p75 %v), ledger_docker median %v (p25 %v, p75 %v); median paired ratio %.3f, ratio of medians %.3f, difference of medians %v, median paired difference %v",
 		p.name, len(p.direct), round(md), round(quantile(p.direct, 0.25)), round(quantile(p.direct, 0.75)),
 		round(mg), round(quantile(p.guarded, 0.25)), round(quantile(p.guarded, 0.75)),
-		p.ratio(), round(mg-md), round(p.delay()))
+		p.pairedRatio(), p.ratio(), round(mg-md), round(p.delay()))
 }
 
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
@@ -128,8 +142,8 @@ func benchGuarded(t timer, real, wrap, work string, runs guardedRuns) []string {
 	cp := alternate("docker cp of 100 MB into a container: docker cp vs ledger_docker cp", t, real, wrap, 1, runs.cp,
 		"cp", file, name+":/bench-100M.bin")
 	fmt.Println(cp)
-	if r := cp.ratio(); r > maxRatio {
-		failed = append(failed, fmt.Sprintf("guarded cp ratio %.3f > %.2f", r, maxRatio))
+	if r := cp.pairedRatio(); r > maxRatio {
+		failed = append(failed, fmt.Sprintf("guarded cp: median paired ratio %.3f > %.2f", r, maxRatio))
 	}
 
 	// docker run --rm of a FROM-scratch image whose only program exits at once.
@@ -140,8 +154,8 @@ func benchGuarded(t timer, real, wrap, work string, runs guardedRuns) []string {
 	run := alternate("docker run --rm IMAGE /true: docker run vs ledger_docker run", t, real, wrap, 2, runs.run,
 		"run", "--rm", "--label", benchLabel, image, "/true")
 	fmt.Println(run)
-	if r := run.ratio(); r > maxRatio {
-		failed = append(failed, fmt.Sprintf("guarded run ratio %.3f > %.2f", r, maxRatio))
+	if r := run.pairedRatio(); r > maxRatio {
+		failed = append(failed, fmt.Sprintf("guarded run: median paired ratio %.3f > %.2f", r, maxRatio))
 	}
 	return failed
 }
