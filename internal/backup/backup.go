@@ -22,8 +22,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ledger-docker/ledger-docker/internal/atomicfile"
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/lock"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
 	"github.com/ledger-docker/ledger-docker/internal/settings"
@@ -272,10 +272,10 @@ func keyTablesCheck(keys []string, counts map[string]int64) verify.Check {
 	return verify.Pass(verify.CheckKeyTables, fmt.Sprint(keys))
 }
 
-// noSpace marks a full disk with cli.ErrNoSpace (exit 6).
+// noSpace marks a full disk with exitcode.ErrNoSpace (exit 6).
 func noSpace(err error) error {
-	if err != nil && errors.Is(err, syscall.ENOSPC) && !errors.Is(err, cli.ErrNoSpace) {
-		return fmt.Errorf("%w (disk full): %w", cli.ErrNoSpace, err)
+	if err != nil && errors.Is(err, syscall.ENOSPC) && !errors.Is(err, exitcode.ErrNoSpace) {
+		return fmt.Errorf("%w (disk full): %w", exitcode.ErrNoSpace, err)
 	}
 	return err
 }
@@ -292,7 +292,7 @@ func checkSpace(db string, dbSize int64, dir string, minSize int64) error {
 	free := int64(st.Bavail) * int64(st.Bsize)
 	if free < need {
 		return fmt.Errorf("%w in %s: %s free, a backup of database %s (%s on disk) needs about %s; free some space or set backup_dir",
-			cli.ErrNoSpace, dir, units.BytesSize(float64(free)), db, units.BytesSize(float64(dbSize)), units.BytesSize(float64(need)))
+			exitcode.ErrNoSpace, dir, units.BytesSize(float64(free)), db, units.BytesSize(float64(dbSize)), units.BytesSize(float64(need)))
 	}
 	return nil
 }

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/lock"
 	"github.com/ledger-docker/ledger-docker/internal/pg/pgfake"
 	"github.com/ledger-docker/ledger-docker/internal/settings"
@@ -171,24 +171,24 @@ func TestRunFailuresLeaveNoBackup(t *testing.T) {
 		code  int
 		check string
 	}{
-		"pg_dump exits 1": {func(r *rig) { r.srv.DumpExit = 1 }, nil, cli.ExitFailure, "exited with status 1"},
-		"no trailer":      {func(r *rig) { r.srv.Dump = []byte("--\n-- PostgreSQL database dump\n--\nCOPY x FROM stdin;\n") }, nil, cli.ExitFailure, "does not end with"},
-		"below minimum":   {func(r *rig) { r.set.MinSize = 1 << 30 }, cli.ErrVerify, cli.ExitVerify, verify.CheckMinSize},
-		"restore fails":   {func(r *rig) { r.srv.LoadError = `relation "x" does not exist` }, cli.ErrVerify, cli.ExitVerify, verify.CheckRestore},
+		"pg_dump exits 1": {func(r *rig) { r.srv.DumpExit = 1 }, nil, exitcode.Failure, "exited with status 1"},
+		"no trailer":      {func(r *rig) { r.srv.Dump = []byte("--\n-- PostgreSQL database dump\n--\nCOPY x FROM stdin;\n") }, nil, exitcode.Failure, "does not end with"},
+		"below minimum":   {func(r *rig) { r.set.MinSize = 1 << 30 }, exitcode.ErrVerify, exitcode.Verify, verify.CheckMinSize},
+		"restore fails":   {func(r *rig) { r.srv.LoadError = `relation "x" does not exist` }, exitcode.ErrVerify, exitcode.Verify, verify.CheckRestore},
 		"counts differ": {func(r *rig) {
 			r.srv.OnLoad = restored(func(d *pgfake.Database) { d.Counts["public.transactions"] = 41 })
-		}, cli.ErrVerify, cli.ExitVerify, "public.transactions has 41 rows, want 42"},
-		"schema differs":     {func(r *rig) { r.srv.OnLoad = restored(func(d *pgfake.Database) { d.Schema = d.Schema[:1] }) }, cli.ErrVerify, cli.ExitVerify, verify.CheckFingerprint},
-		"key table missing":  {func(r *rig) { r.set.KeyTables = []string{"ledger_entries"} }, cli.ErrVerify, cli.ExitVerify, verify.CheckKeyTables},
-		"not enough space":   {func(r *rig) { r.srv.Default = pgfake.DefaultDatabase(); r.srv.Default.Size = 1 << 62 }, cli.ErrNoSpace, cli.ExitNoSpace, "needs about"},
-		"database not found": {func(r *rig) { r.set.Database.Service = "postgres" }, cli.ErrNotFound, cli.ExitNotFound, "not a service"},
+		}, exitcode.ErrVerify, exitcode.Verify, "public.transactions has 41 rows, want 42"},
+		"schema differs":     {func(r *rig) { r.srv.OnLoad = restored(func(d *pgfake.Database) { d.Schema = d.Schema[:1] }) }, exitcode.ErrVerify, exitcode.Verify, verify.CheckFingerprint},
+		"key table missing":  {func(r *rig) { r.set.KeyTables = []string{"ledger_entries"} }, exitcode.ErrVerify, exitcode.Verify, verify.CheckKeyTables},
+		"not enough space":   {func(r *rig) { r.srv.Default = pgfake.DefaultDatabase(); r.srv.Default.Size = 1 << 62 }, exitcode.ErrNoSpace, exitcode.NoSpace, "needs about"},
+		"database not found": {func(r *rig) { r.set.Database.Service = "postgres" }, exitcode.ErrNotFound, exitcode.NotFound, "not a service"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := newRig(t)
 			c.setup(r)
 			_, err := r.run(context.Background())
-			if err == nil || (c.is != nil && !errors.Is(err, c.is)) || cli.ExitCode(err) != c.code || !strings.Contains(err.Error(), c.check) {
-				t.Fatalf("err = %v (exit %d), want %v / exit %d naming %q", err, cli.ExitCode(err), c.is, c.code, c.check)
+			if err == nil || (c.is != nil && !errors.Is(err, c.is)) || exitcode.Of(err) != c.code || !strings.Contains(err.Error(), c.check) {
+				t.Fatalf("err = %v (exit %d), want %v / exit %d naming %q", err, exitcode.Of(err), c.is, c.code, c.check)
 			}
 			if files := r.files(t); len(files) != 0 {
 				t.Errorf("files left: %v", files)
@@ -219,7 +219,7 @@ func TestRunLocked(t *testing.T) {
 	}
 	defer l.Release()
 	_, err = r.run(context.Background())
-	if !errors.Is(err, cli.ErrLocked) || cli.ExitCode(err) != cli.ExitLocked || !strings.Contains(err.Error(), "restore (pid") {
+	if !errors.Is(err, exitcode.ErrLocked) || exitcode.Of(err) != exitcode.Locked || !strings.Contains(err.Error(), "restore (pid") {
 		t.Fatalf("err = %v", err)
 	}
 	if files := r.files(t); len(files) != 0 {
@@ -241,7 +241,7 @@ func TestRunInterruptedMidDump(t *testing.T) {
 		return h(c, ctr, spec)
 	}
 	_, err := r.run(ctx)
-	if !errors.Is(err, context.Canceled) || cli.ExitCode(err) != cli.ExitInterrupted {
+	if !errors.Is(err, context.Canceled) || exitcode.Of(err) != exitcode.Interrupted {
 		t.Fatalf("err = %v", err)
 	}
 	if files := r.files(t); len(files) != 0 {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/ledger-docker/ledger-docker/internal/atomicfile"
 	"github.com/ledger-docker/ledger-docker/internal/backup"
-	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 	"github.com/ledger-docker/ledger-docker/internal/verify"
 )
@@ -265,12 +265,12 @@ func TestBackupStories(t *testing.T) {
 			os.WriteFile(f, c.data, 0o600)
 			os.WriteFile(backup.ManifestPath(f), manifest, 0o600)
 			r := s.ledger("verify", f)
-			if r.ExitCode != cli.ExitVerify || !strings.Contains(r.Stderr, c.check) || !strings.Contains(r.Stdout, "FAILED") {
+			if r.ExitCode != exitcode.Verify || !strings.Contains(r.Stderr, c.check) || !strings.Contains(r.Stdout, "FAILED") {
 				t.Errorf("%s: want exit 3 naming %s: %s", name, c.check, r)
 			}
 			// Without its manifest the file still fails on its own.
 			os.Remove(backup.ManifestPath(f))
-			if r := s.ledger("verify", f); r.ExitCode != cli.ExitVerify {
+			if r := s.ledger("verify", f); r.ExitCode != exitcode.Verify {
 				t.Errorf("%s without manifest: %s", name, r)
 			}
 		}
@@ -280,7 +280,7 @@ func TestBackupStories(t *testing.T) {
 		before := finals(s.dir)
 		a, b := s.start("backup", "--db-only"), s.start("backup", "--db-only")
 		ca, cb := a.wait(), b.wait()
-		if !((ca == 0 && cb == cli.ExitLocked) || (ca == cli.ExitLocked && cb == 0)) {
+		if !((ca == 0 && cb == exitcode.Locked) || (ca == exitcode.Locked && cb == 0)) {
 			t.Fatalf("exit statuses %d and %d, want 0 and 4:\n%s\n%s", ca, cb, a, b)
 		}
 		loser := b
@@ -314,7 +314,7 @@ func TestBackupStories(t *testing.T) {
 			t.Cleanup(func() { exec.Command("umount", dir).Run() })
 			r := s.ledger("backup", "--db-only", "--backup-dir", dir)
 			t.Logf("%s", r)
-			if r.ExitCode != cli.ExitNoSpace || !strings.Contains(r.Stderr, c.says) {
+			if r.ExitCode != exitcode.NoSpace || !strings.Contains(r.Stderr, c.says) {
 				t.Errorf("want exit 6 and %q: %s", c.says, r)
 			}
 			if got := finals(dir); len(got) != 0 {
@@ -358,7 +358,7 @@ func TestBackupStories(t *testing.T) {
 			r := s.start("backup", "--db-only")
 			s.waitMidDump(r, s.dir, 256<<10)
 			r.cmd.Process.Signal(sig)
-			if code := r.wait(); code != cli.ExitInterrupted {
+			if code := r.wait(); code != exitcode.Interrupted {
 				t.Errorf("exit status %d, want 130: %s", code, r)
 			}
 			t.Logf("%s", r)

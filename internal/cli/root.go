@@ -8,6 +8,8 @@ import (
 
 	dockercli "github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
+
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 )
 
 // Verb builds one subcommand. Each verb package exposes NewCmd(f, nil).
@@ -26,13 +28,13 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Use:   "ledger",
 		Short: "Back up, verify, restore and protect Docker Compose project data",
 		Long: `docker ledger backs up a Compose project's database and volumes, proves every
-backup restores, restores safely, and protects volumes from deletion.` + "\n" + ExitStatusHelp,
+backup restores, restores safely, and protects volumes from deletion.` + "\n" + exitcode.Help,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w: %v\nSee 'docker ledger %s --help'.", ErrUsage, err, c.Name())
+		return fmt.Errorf("%w: %v\nSee 'docker ledger %s --help'.", exitcode.ErrUsage, err, c.Name())
 	})
 	for _, v := range verbs {
 		root.AddCommand(v(f))
@@ -42,7 +44,7 @@ backup restores, restores safely, and protects volumes from deletion.` + "\n" + 
 }
 
 // wrapRunE turns every command's error into a docker/cli StatusError with
-// the exit code from ExitCode, so the plugin framework exits with it.
+// the exit code from exitcode.Of, so the plugin framework exits with it.
 func wrapRunE(c *cobra.Command) {
 	if c.RunE != nil {
 		orig := c.RunE
@@ -54,14 +56,14 @@ func wrapRunE(c *cobra.Command) {
 		origArgs := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := origArgs(cmd, args); err != nil {
-				return StatusError(fmt.Errorf("%w: %v", ErrUsage, err))
+				return StatusError(fmt.Errorf("%w: %v", exitcode.ErrUsage, err))
 			}
 			return nil
 		}
 	}
 	for _, sub := range c.Commands() {
 		sub.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-			return StatusError(fmt.Errorf("%w: %v\nSee 'docker ledger %s --help'.", ErrUsage, err, c.Name()))
+			return StatusError(fmt.Errorf("%w: %v\nSee 'docker ledger %s --help'.", exitcode.ErrUsage, err, c.Name()))
 		})
 		wrapRunE(sub)
 	}
@@ -76,7 +78,7 @@ func StatusError(err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
-	return dockercli.StatusError{StatusCode: ExitCode(err), Status: Message(err)}
+	return dockercli.StatusError{StatusCode: exitcode.Of(err), Status: Message(err)}
 }
 
 // Message is what a person reads for err: the error text, and for usage

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 )
 
 // frontSocket makes a listening socket as the C front does and returns
@@ -68,7 +70,7 @@ func TestAdoptRefusesWhatTheFrontMustNotStart(t *testing.T) {
 	}()
 	var stderr bytes.Buffer
 	code := Adopt([]string{"volume", "rm", "v"}, []string{"PATH=/usr/bin:/bin"}, &stderr, pid, fd)
-	if code != ExitUnavailable || !strings.Contains(stderr.String(), "No request") {
+	if code != exitcode.Unavailable || !strings.Contains(stderr.String(), "No request") {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 	if answer := <-got; !strings.HasPrefix(answer, "503") {
@@ -96,7 +98,7 @@ func TestAdoptFailsClosedOnAForeignSocket(t *testing.T) {
 	f.Close()
 	pid := startSleep(t, "0")
 	var stderr bytes.Buffer
-	if code := Adopt([]string{"volume", "ls"}, nil, &stderr, pid, fd); code != ExitUnavailable || !strings.Contains(stderr.String(), "socket") {
+	if code := Adopt([]string{"volume", "ls"}, nil, &stderr, pid, fd); code != exitcode.Unavailable || !strings.Contains(stderr.String(), "socket") {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 	if err := syscall.Kill(pid, 0); err == nil {

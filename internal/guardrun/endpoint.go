@@ -31,6 +31,7 @@ import (
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	enginedocker "github.com/ledger-docker/ledger-docker/internal/engine/docker"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 )
 
@@ -62,10 +63,6 @@ type Command struct {
 	// V1: the command is docker-compose v1's.
 	V1 bool
 }
-
-// ErrUsage: the command line cannot be read (cli.ErrUsage's meaning;
-// mapped to exit status 2).
-var ErrUsage = errors.New("usage error")
 
 // endpointFlags are docker's global flags that choose the endpoint; the
 // guard takes them to the upstream side.
@@ -103,7 +100,7 @@ func SplitDocker(base, args []string) (Command, error) {
 	fs, opts := dockerFlags()
 	all := append(append([]string(nil), base...), args...)
 	if err := fs.Parse(all); err != nil {
-		return Command{}, fmt.Errorf("%w: docker's global flags: %v", ErrUsage, err)
+		return Command{}, fmt.Errorf("%w: docker's global flags: %v", exitcode.ErrUsage, err)
 	}
 	var kept []string
 	fs.Visit(func(f *pflag.Flag) {
@@ -152,7 +149,7 @@ func SplitCompose(in intercept.Intent, args []string, getenv func(string) string
 		case len(name) > 2 && name[1] != '-' && v1Value[name[:2]]:
 			name, val = name[:2], a[2:]
 		default:
-			return Command{}, fmt.Errorf("%w: docker-compose option %q is not one ledger_docker knows; nothing was run", ErrUsage, a)
+			return Command{}, fmt.Errorf("%w: docker-compose option %q is not one ledger_docker knows; nothing was run", exitcode.ErrUsage, a)
 		}
 		if !v1Endpoint[name] {
 			kept = append(kept, args[start:i+1]...)

@@ -13,6 +13,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/snapshot"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
@@ -100,7 +101,7 @@ func FuzzArgvThroughWrapperAndGuard(f *testing.F) {
 				t.Fatalf("%q with requests %v lost protected volume %s", line, reqs, v)
 			}
 		}
-		if refused403 && code != ExitBlocked {
+		if refused403 && code != exitcode.Blocked {
 			t.Fatalf("%q: a refused request, exit status %d", line, code)
 		}
 	})

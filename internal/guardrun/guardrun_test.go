@@ -6,22 +6,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 )
 
-// This package copies exit statuses and compose labels so as not to link
-// their packages: they must stay equal.
+// This package copies compose's labels so as not to link the compose
+// loader: they must stay equal.
 func TestCopiedConstants(t *testing.T) {
-	for _, c := range [][2]int{{ExitUsage, cli.ExitUsage}, {ExitUnavailable, cli.ExitUnavailable},
-		{ExitBackupFailed, cli.ExitBackupFailed}, {ExitBlocked, cli.ExitBlocked}, {ExitConfig, cli.ExitConfig},
-		{ExitInterrupted, cli.ExitInterrupted}} {
-		if c[0] != c[1] {
-			t.Errorf("exit status %d here, %d in internal/cli", c[0], c[1])
-		}
-	}
 	if projectLabel != compose.ProjectLabel || workingDirLabel != compose.WorkingDirLabel {
 		t.Error("compose labels differ from internal/compose's")
 	}
@@ -85,7 +78,7 @@ func TestConnectHonoursGlobalFlags(t *testing.T) {
 	if _, err := Connect(ctx, cmd.Opts); err == nil {
 		t.Error("-H with --context: docker refuses it, so must we")
 	}
-	if _, err := SplitDocker(nil, strings.Fields("--bogus volume rm v")); !errors.Is(err, ErrUsage) {
+	if _, err := SplitDocker(nil, strings.Fields("--bogus volume rm v")); !errors.Is(err, exitcode.ErrUsage) {
 		t.Errorf("unknown global flag: %v", err)
 	}
 }

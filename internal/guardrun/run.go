@@ -20,22 +20,14 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/apiguard"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/snapshot"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
 
-// Exit statuses (internal/cli's map; a test keeps them equal: this
-// package does not import the command framework, to start fast).
-const (
-	ExitUsage        = 2
-	ExitUnavailable  = 69
-	ExitBackupFailed = 75
-	ExitBlocked      = 77
-	ExitConfig       = 78
-	ExitInterrupted  = 130
-	exitNotFound     = 127
-)
+// exitNotFound: no real program to run (the shell's "command not found").
+const exitNotFound = 127
 
 // Labels compose puts on its containers and volumes (internal/compose's;
 // a test keeps them equal).
@@ -74,7 +66,7 @@ func Run(ctx context.Context, r Request) int {
 	srv, err := apiguard.Listen()
 	if err != nil {
 		fmt.Fprintf(r.Stderr, "ledger_docker: cannot start the engine API guard: %v\nNothing was run.\n", err)
-		return ExitUnavailable
+		return exitcode.Unavailable
 	}
 	srv.Serve(r.options())
 	argv := append([]string{string(r.Intent.Program)}, r.Cmd.Args...)
@@ -97,7 +89,7 @@ func findReal(p intercept.Program, getenv func(string) string, stderr io.Writer)
 	}
 	fmt.Fprintf(stderr, "ledger_docker: %v\nNothing was run.\n", err)
 	if errors.Is(err, wrapper.ErrNotReal) {
-		return "", ExitUnavailable
+		return "", exitcode.Unavailable
 	}
 	return "", exitNotFound
 }
@@ -128,11 +120,11 @@ func (r Request) finish(srv *apiguard.Server, code int) int {
 		fmt.Fprintf(r.Stderr, "ledger_docker: %v\n", err)
 	}
 	denied := srv.Denied()
-	if len(denied) == 0 && code != 0 && code != ExitInterrupted && srv.Unreachable() {
+	if len(denied) == 0 && code != 0 && code != exitcode.Interrupted && srv.Unreachable() {
 		fmt.Fprintf(r.Stderr, "ledger_docker: the engine `%s` uses did not answer (see above); no volume was touched by the guard.\n", in.CommandLine())
-		return ExitUnavailable
+		return exitcode.Unavailable
 	}
-	if len(denied) == 0 || code == ExitInterrupted {
+	if len(denied) == 0 || code == exitcode.Interrupted {
 		return code
 	}
 	fmt.Fprintf(r.Stderr, "ledger_docker: the engine API guard refused %d request(s) of `%s`; no protected volume was lost.\n", len(denied), in.CommandLine())
@@ -143,16 +135,16 @@ func (r Request) finish(srv *apiguard.Server, code int) int {
 // volume was at stake, 75 when a snapshot failed, else 69 (the guard
 // could not tell and failed closed).
 func refusedStatus(r Request, denied []apiguard.Decision) int {
-	status := ExitUnavailable
+	status := exitcode.Unavailable
 	for _, x := range denied {
 		switch {
 		case x.Status == http.StatusForbidden:
 			if r.Verdict != "block" {
 				logDisagreement(r, denied)
 			}
-			return ExitBlocked
+			return exitcode.Blocked
 		case x.BackupFailed:
-			status = ExitBackupFailed
+			status = exitcode.BackupFailed
 		}
 	}
 	return status
@@ -295,7 +287,7 @@ func (c *Child) Wait() int {
 		return 128 + int(ws.Signal())
 	}
 	if c.got.Load() && st.ExitCode() != 0 {
-		return ExitInterrupted
+		return exitcode.Interrupted
 	}
 	return st.ExitCode()
 }
@@ -408,7 +400,7 @@ func Main(prog intercept.Program, args, env []string, stderr io.Writer) int {
 	cmd, err := Split(in, nil, getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "ledger_docker: %v\nNothing was run.\n", err)
-		return ExitUsage
+		return exitcode.Usage
 	}
 	path, code := findReal(in.Program, getenv, stderr)
 	if code != 0 {
@@ -417,7 +409,7 @@ func Main(prog intercept.Program, args, env []string, stderr io.Writer) int {
 	srv, err := apiguard.Listen()
 	if err != nil {
 		fmt.Fprintf(stderr, "ledger_docker: cannot start the engine API guard: %v\nNothing was run.\n", err)
-		return ExitUnavailable
+		return exitcode.Unavailable
 	}
 	argv := append([]string{string(in.Program)}, cmd.Args...)
 	child, err := StartChild(path, argv, childEnv(wrapper.WithoutSelf(env), srv.Host()))
@@ -440,21 +432,21 @@ func Adopt(args, env []string, stderr io.Writer, pid, fd int) int {
 	child, err := AdoptChild(pid)
 	if err != nil {
 		fmt.Fprintf(stderr, "ledger_docker: the real docker the front started: %v\n", err)
-		return ExitUnavailable
+		return exitcode.Unavailable
 	}
 	srv, err := apiguard.Adopt(os.NewFile(uintptr(fd), "guard socket"))
 	if err != nil {
 		// nobody listens now: the child's requests fail
 		code := child.Wait()
 		fmt.Fprintf(stderr, "ledger_docker: %v\nNo request of `%s` reached the engine (docker exited %d).\n", err, in.CommandLine(), code)
-		return ExitUnavailable
+		return exitcode.Unavailable
 	}
 	if !intercept.StartsAtFront(argv, getenv) {
-		return fail(in, stderr, srv, child, ExitUnavailable, "ledger_docker's front started the real docker for a command line it must hand over first (a bug: please report it)")
+		return fail(in, stderr, srv, child, exitcode.Unavailable, "ledger_docker's front started the real docker for a command line it must hand over first (a bug: please report it)")
 	}
 	cmd, err := Split(in, nil, getenv)
 	if err != nil {
-		return fail(in, stderr, srv, child, ExitUsage, err.Error())
+		return fail(in, stderr, srv, child, exitcode.Usage, err.Error())
 	}
 	return serve(in, cmd, env, stderr, srv, child)
 }
@@ -465,12 +457,12 @@ func serve(in intercept.Intent, cmd Command, env []string, stderr io.Writer, srv
 	getenv := wrapper.Getenv(env)
 	cfg, err := config.Load(getenv)
 	if err != nil {
-		return fail(in, stderr, srv, child, ExitConfig, err.Error())
+		return fail(in, stderr, srv, child, exitcode.Config, err.Error())
 	}
 	ctx := context.Background()
 	conn, err := Connect(ctx, cmd.Opts)
 	if err != nil {
-		return fail(in, stderr, srv, child, ExitUnavailable, fmt.Sprintf("cannot reach the engine `%s` would use: %v", in.CommandLine(), err))
+		return fail(in, stderr, srv, child, exitcode.Unavailable, fmt.Sprintf("cannot reach the engine `%s` would use: %v", in.CommandLine(), err))
 	}
 	defer conn.Close()
 	r := Request{Intent: in, Cmd: cmd, Conn: conn, Config: cfg, Env: env, Stderr: stderr}

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 )
 
 // Holder is what the lock file says about the run holding it.
@@ -57,7 +57,7 @@ func Path(dir, project string) string {
 }
 
 // Acquire takes project's lock without waiting. When another run holds it,
-// the error wraps cli.ErrLocked and names the holder.
+// the error wraps exitcode.ErrLocked and names the holder.
 func Acquire(dir, project, what string) (*Lock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock folder %s: %w", dir, err)
@@ -76,7 +76,7 @@ func Acquire(dir, project, what string) (*Lock, error) {
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s of project %s (%s); wait for it to finish, then try again",
-			cli.ErrLocked, describeHolder(path), project, path)
+			exitcode.ErrLocked, describeHolder(path), project, path)
 	}
 	if err != nil {
 		f.Close()

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 )
 
 func TestSecondAcquireIsLockedAndNamesTheHolder(t *testing.T) {
@@ -20,7 +20,7 @@ func TestSecondAcquireIsLockedAndNamesTheHolder(t *testing.T) {
 		t.Fatalf("holder = %+v, %v", h, err)
 	}
 	_, err = Acquire(dir, "shop", "restore")
-	if !errors.Is(err, cli.ErrLocked) || cli.ExitCode(err) != cli.ExitLocked {
+	if !errors.Is(err, exitcode.ErrLocked) || exitcode.Of(err) != exitcode.Locked {
 		t.Fatalf("second acquire: %v", err)
 	}
 	if !strings.Contains(err.Error(), "backup (pid ") {

@@ -9,18 +9,18 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 )
 
 // ErrNoDatabase: the project has no PostgreSQL service (it wraps
-// cli.ErrNotFound).
-var ErrNoDatabase = fmt.Errorf("no PostgreSQL service: %w", cli.ErrNotFound)
+// exitcode.ErrNotFound).
+var ErrNoDatabase = fmt.Errorf("no PostgreSQL service: %w", exitcode.ErrNotFound)
 
 // ErrNotRunning: the project's database service has no running container,
-// so nothing can be dumped (it wraps cli.ErrNotFound).
-var ErrNotRunning = fmt.Errorf("database service not running: %w", cli.ErrNotFound)
+// so nothing can be dumped (it wraps exitcode.ErrNotFound).
+var ErrNotRunning = fmt.Errorf("database service not running: %w", exitcode.ErrNotFound)
 
 // DefaultDataDir is where the postgres image keeps its cluster (PGDATA).
 const DefaultDataDir = "/var/lib/postgresql/data"
@@ -99,7 +99,7 @@ func pick(project string, cands []candidate, want string) (candidate, error) {
 				return c, nil
 			}
 		}
-		return candidate{}, fmt.Errorf("database service %q is not a service of project %s: %w", want, project, cli.ErrNotFound)
+		return candidate{}, fmt.Errorf("database service %q is not a service of project %s: %w", want, project, exitcode.ErrNotFound)
 	}
 	var byImage, byEnv []candidate
 	for _, c := range cands {
@@ -122,7 +122,7 @@ func pick(project string, cands []candidate, want string) (candidate, error) {
 				names = append(names, c.name)
 			}
 			return candidate{}, fmt.Errorf("project %s has several PostgreSQL services (%s): name one with x-ledger: {database: {service: NAME}} or LEDGER_DB_SERVICE: %w",
-				project, strings.Join(names, ", "), cli.ErrConfig)
+				project, strings.Join(names, ", "), exitcode.ErrConfig)
 		}
 	}
 	return candidate{}, fmt.Errorf("project %s: %w (no postgres image, no POSTGRES_* environment): name one with x-ledger: {database: {service: NAME}}",

@@ -9,10 +9,10 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
 	"github.com/ledger-docker/ledger-docker/internal/pg/pgfake"
 )
@@ -113,15 +113,15 @@ func TestDetectErrors(t *testing.T) {
 		err  error
 		code int
 	}{
-		"several":     {two, pg.Want{}, cli.ErrConfig, cli.ExitConfig},
-		"none":        {none, pg.Want{}, pg.ErrNoDatabase, cli.ExitNotFound},
-		"not running": {stopped, pg.Want{}, pg.ErrNotRunning, cli.ExitNotFound},
-		"unknown":     {stopped, pg.Want{Service: "nope"}, cli.ErrNotFound, cli.ExitNotFound},
+		"several":     {two, pg.Want{}, exitcode.ErrConfig, exitcode.Config},
+		"none":        {none, pg.Want{}, pg.ErrNoDatabase, exitcode.NotFound},
+		"not running": {stopped, pg.Want{}, pg.ErrNotRunning, exitcode.NotFound},
+		"unknown":     {stopped, pg.Want{Service: "nope"}, exitcode.ErrNotFound, exitcode.NotFound},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := pg.Detect(context.Background(), e, "shop", c.p, c.want)
-			if !errors.Is(err, c.err) || cli.ExitCode(err) != c.code {
-				t.Errorf("err = %v (exit %d), want %v", err, cli.ExitCode(err), c.err)
+			if !errors.Is(err, c.err) || exitcode.Of(err) != c.code {
+				t.Errorf("err = %v (exit %d), want %v", err, exitcode.Of(err), c.err)
 			}
 		})
 	}

@@ -31,8 +31,8 @@ import (
 	units "github.com/docker/go-units"
 	"gopkg.in/yaml.v3"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 )
 
 // Extension is the compose file's top-level key.
@@ -122,9 +122,9 @@ func Load(ctx context.Context, o compose.Options, getenv func(string) string) (*
 		s := Defaults(name, dir)
 		return s, nil, s.applyEnv(getenv)
 	case errors.Is(err, compose.ErrNoComposeFile):
-		return nil, nil, fmt.Errorf("no compose file here: run in a project folder, or name one with -f FILE or -p PROJECT: %w", cli.ErrNotFound)
+		return nil, nil, fmt.Errorf("no compose file here: run in a project folder, or name one with -f FILE or -p PROJECT: %w", exitcode.ErrNotFound)
 	case err != nil:
-		return nil, nil, fmt.Errorf("%w: %v", cli.ErrUsage, err)
+		return nil, nil, fmt.Errorf("%w: %v", exitcode.ErrUsage, err)
 	}
 	s := Defaults(p.Name, p.WorkingDir)
 	if err := s.applyExtension(p.Extensions[Extension]); err != nil {
@@ -142,13 +142,13 @@ func (s *Settings) applyExtension(ext any) error {
 	}
 	raw, err := yaml.Marshal(ext)
 	if err != nil {
-		return fmt.Errorf("%s: %v: %w", Extension, err, cli.ErrConfig)
+		return fmt.Errorf("%s: %v: %w", Extension, err, exitcode.ErrConfig)
 	}
 	var f file
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return fmt.Errorf("%s in the compose file: %v: %w", Extension, err, cli.ErrConfig)
+		return fmt.Errorf("%s in the compose file: %v: %w", Extension, err, exitcode.ErrConfig)
 	}
 	s.Database = f.Database
 	s.KeyTables = f.KeyTables
@@ -235,7 +235,7 @@ func (s *Settings) SetBackupDir(dir string) {
 func (s *Settings) SetMinSize(v string) error {
 	n, err := units.RAMInBytes(v)
 	if err != nil || n < 0 {
-		return fmt.Errorf("min_size %q is not a size like 10KB: %w", v, cli.ErrConfig)
+		return fmt.Errorf("min_size %q is not a size like 10KB: %w", v, exitcode.ErrConfig)
 	}
 	s.MinSize = n
 	return nil
@@ -248,14 +248,14 @@ func (s *Settings) SetVerify(v string) error {
 		s.Verify = v
 		return nil
 	}
-	return fmt.Errorf("verify %q: want full or quick: %w", v, cli.ErrConfig)
+	return fmt.Errorf("verify %q: want full or quick: %w", v, exitcode.ErrConfig)
 }
 
 // SetFreshness parses a Go duration ("10m", "1h30m", "0").
 func (s *Settings) SetFreshness(v string) error {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return fmt.Errorf("freshness %q is not a duration like 15m: %w", v, cli.ErrConfig)
+		return fmt.Errorf("freshness %q is not a duration like 15m: %w", v, exitcode.ErrConfig)
 	}
 	s.Freshness = d
 	return nil
@@ -265,7 +265,7 @@ func (s *Settings) SetFreshness(v string) error {
 func (s *Settings) SetCompressionLevel(v string) error {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 9 {
-		return fmt.Errorf("compression_level %q: want 1 (fastest) to 9 (smallest): %w", v, cli.ErrConfig)
+		return fmt.Errorf("compression_level %q: want 1 (fastest) to 9 (smallest): %w", v, exitcode.ErrConfig)
 	}
 	s.CompressionLevel = n
 	return nil

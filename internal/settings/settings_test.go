@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 )
 
 func load(t *testing.T, yml string, env map[string]string) (*Settings, error) {
@@ -77,7 +77,7 @@ func TestConfigErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, c.yml, c.env)
-			if !errors.Is(err, cli.ErrConfig) {
+			if !errors.Is(err, exitcode.ErrConfig) {
 				t.Errorf("err = %v, want a configuration error", err)
 			}
 		})
@@ -86,7 +86,7 @@ func TestConfigErrors(t *testing.T) {
 
 func TestNoComposeFile(t *testing.T) {
 	_, err := load(t, "", nil)
-	if !errors.Is(err, cli.ErrNotFound) {
+	if !errors.Is(err, exitcode.ErrNotFound) {
 		t.Errorf("err = %v", err)
 	}
 	s, err := load(t, "", map[string]string{"-p": "shop"})

@@ -21,7 +21,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
 )
 
@@ -83,7 +83,7 @@ func (r *Report) Failed() []Check {
 }
 
 // Err is nil when every check passed, else an error wrapping
-// cli.ErrVerify that names each failed check.
+// exitcode.ErrVerify that names each failed check.
 func (r *Report) Err() error {
 	failed := r.Failed()
 	if len(failed) == 0 {
@@ -93,7 +93,7 @@ func (r *Report) Err() error {
 	for _, c := range failed {
 		parts = append(parts, c.Name+": "+c.Detail)
 	}
-	return fmt.Errorf("%w: %s", cli.ErrVerify, strings.Join(parts, "; "))
+	return fmt.Errorf("%w: %s", exitcode.ErrVerify, strings.Join(parts, "; "))
 }
 
 // Pass and Fail build checks.
@@ -132,7 +132,7 @@ func File(path string, exp Expect) (FileResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return FileResult{}, fmt.Errorf("backup file %s: %w", path, cli.ErrNotFound)
+			return FileResult{}, fmt.Errorf("backup file %s: %w", path, exitcode.ErrNotFound)
 		}
 		return FileResult{}, err
 	}

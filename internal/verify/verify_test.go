@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/pg/pgfake"
 )
 
@@ -45,7 +45,7 @@ func failed(t *testing.T, data []byte, exp Expect) []string {
 	}
 	if len(names) > 0 {
 		err := r.Err()
-		if !errors.Is(err, cli.ErrVerify) || cli.ExitCode(err) != cli.ExitVerify || !strings.Contains(err.Error(), names[0]) {
+		if !errors.Is(err, exitcode.ErrVerify) || exitcode.Of(err) != exitcode.Verify || !strings.Contains(err.Error(), names[0]) {
 			t.Errorf("Err() = %v", err)
 		}
 	}

@@ -30,7 +30,7 @@ import (
 // Exit statuses (the same numbers as internal/cli's map; this package does
 // not import it, to keep the wrapper's start-up cost low).
 const (
-	exitUnavailable = 69  // cli.ExitUnavailable
+	exitUnavailable = 69  // exitcode.Unavailable
 	exitNotFound    = 127 // no real docker: the shell's "command not found"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 )
 
@@ -108,8 +108,8 @@ func TestGetenvLastWins(t *testing.T) {
 
 // The wrapper keeps its own copy of two exit statuses (to stay small).
 func TestExitCodesMatchCLI(t *testing.T) {
-	if exitUnavailable != cli.ExitUnavailable {
-		t.Error("exitUnavailable differs from cli.ExitUnavailable")
+	if exitUnavailable != exitcode.Unavailable {
+		t.Error("exitUnavailable differs from exitcode.Unavailable")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/settings"
 )
@@ -59,7 +60,7 @@ whose row counts and schema fingerprint must equal the source's.
 The last line on stdout is the backup's path; --json prints the manifest.
 Every run appends a line to <backup_dir>/backup.log. Settings: the compose
 file's x-ledger block, LEDGER_* variables, then these flags.
-` + cli.ExitStatusHelp,
+` + exitcode.Help,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -113,7 +114,7 @@ func (opts *Options) load(ctx context.Context) (*settings.Settings, *backup.Requ
 	}
 	if opts.Verify != "" {
 		if err := s.SetVerify(opts.Verify); err != nil {
-			return nil, nil, fmt.Errorf("%w: --verify: %v", cli.ErrUsage, err)
+			return nil, nil, fmt.Errorf("%w: --verify: %v", exitcode.ErrUsage, err)
 		}
 	}
 	return s, &backup.Request{Settings: s, Project: project, Getenv: opts.Getenv, Tool: "ledger-docker " + cli.Version}, nil
@@ -124,7 +125,7 @@ func run(ctx context.Context, opts *Options) error {
 		ctx = context.Background()
 	}
 	if !opts.DBOnly {
-		return fmt.Errorf("%w: say --db-only: this command backs up the database; volumes are snapshotted by `docker ledger volume`", cli.ErrUsage)
+		return fmt.Errorf("%w: say --db-only: this command backs up the database; volumes are snapshotted by `docker ledger volume`", exitcode.ErrUsage)
 	}
 	// SIGINT and SIGTERM cancel the run; it removes its temp files and
 	// exits 130.

@@ -10,11 +10,11 @@ import (
 	"testing"
 
 	"github.com/ledger-docker/ledger-docker/internal/backup"
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/pg/pgfake"
 )
@@ -62,9 +62,9 @@ func TestRun(t *testing.T) {
 		{name: "path on the last stdout line", opts: Options{DBOnly: true}, wantErrOut: "verified (full)"},
 		{name: "json manifest", opts: Options{DBOnly: true, JSON: true, Verify: "quick"}, wantJSON: true},
 		{name: "progress on a tty", opts: Options{DBOnly: true, Verify: "quick"}, tty: true, wantErrOut: "dumping: "},
-		{name: "db-only required", opts: Options{}, wantErr: cli.ErrUsage},
-		{name: "bad verify", opts: Options{DBOnly: true, Verify: "maybe"}, wantErr: cli.ErrUsage},
-		{name: "unknown service", opts: Options{DBOnly: true, Service: "web"}, wantErr: cli.ErrNotFound},
+		{name: "db-only required", opts: Options{}, wantErr: exitcode.ErrUsage},
+		{name: "bad verify", opts: Options{DBOnly: true, Verify: "maybe"}, wantErr: exitcode.ErrUsage},
+		{name: "unknown service", opts: Options{DBOnly: true, Service: "web"}, wantErr: exitcode.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			co, e := project(t)

@@ -21,6 +21,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 )
 
@@ -87,7 +88,7 @@ EXIT STATUS (check)
 				opts.Format = "json"
 			}
 			if opts.Format != "text" && opts.Format != "json" {
-				return fmt.Errorf("%w: --format must be text or json, not %q", cli.ErrUsage, opts.Format)
+				return fmt.Errorf("%w: --format must be text or json, not %q", exitcode.ErrUsage, opts.Format)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -132,7 +133,7 @@ func run(ctx context.Context, opts *Options) error {
 	if v := opts.Getenv("LEDGER_CHECK_ENGINE_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return dockercli.StatusError{Cause: err, StatusCode: cli.ExitUsage,
+			return dockercli.StatusError{Cause: err, StatusCode: exitcode.Usage,
 				Status: fmt.Sprintf("check: LEDGER_CHECK_ENGINE_TIMEOUT=%q: %v", v, err)}
 		}
 		req.EngineTimeout = d
@@ -150,12 +151,12 @@ func run(ctx context.Context, opts *Options) error {
 	if !rep.HasErrors() {
 		return nil
 	}
-	return dockercli.StatusError{Cause: ErrFindings, StatusCode: cli.ExitFailure, Status: summary(opts, rep)}
+	return dockercli.StatusError{Cause: ErrFindings, StatusCode: exitcode.Failure, Status: summary(opts, rep)}
 }
 
 // ioError: unreadable or unwritable files and bad arguments exit 2.
 func ioError(err error) error {
-	return dockercli.StatusError{Cause: err, StatusCode: cli.ExitUsage, Status: "check: " + err.Error()}
+	return dockercli.StatusError{Cause: err, StatusCode: exitcode.Usage, Status: "check: " + err.Error()}
 }
 
 func print(opts *Options, rep *check.Report) error {
@@ -211,11 +212,11 @@ func Main(args []string, newEngine func() (engine.Engine, error)) int {
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs(args)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w: %v\nSee 'ledger-precommit --help'.", cli.ErrUsage, err)
+		return fmt.Errorf("%w: %v\nSee 'ledger-precommit --help'.", exitcode.ErrUsage, err)
 	})
 	err := cmd.ExecuteContext(context.Background())
 	if err == nil {
-		return cli.ExitOK
+		return exitcode.OK
 	}
 	var se dockercli.StatusError
 	if errors.As(err, &se) {
@@ -225,5 +226,5 @@ func Main(args []string, newEngine func() (engine.Engine, error)) int {
 		return se.StatusCode
 	}
 	fmt.Fprintln(f.IO.ErrOut, "ledger-precommit: "+err.Error())
-	return cli.ExitCode(err)
+	return exitcode.Of(err)
 }

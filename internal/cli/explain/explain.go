@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	backupcmd "github.com/ledger-docker/ledger-docker/internal/cli/backup"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper/guard"
@@ -62,7 +63,7 @@ Examples:
   docker ledger explain -- compose down -v
   docker ledger explain -- volume prune -af
   docker ledger explain --as docker-compose -- down -v
-` + cli.ExitStatusHelp,
+` + exitcode.Help,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Args = args
@@ -95,7 +96,7 @@ func run(ctx context.Context, opts *Options) error {
 		args = opts.Args
 	}
 	if prog != intercept.Docker && prog != intercept.DockerCompose {
-		return cli.ErrUsage
+		return exitcode.ErrUsage
 	}
 	f := opts.Factory
 	code := guard.Run(ctx, guard.Options{
@@ -115,7 +116,7 @@ func run(ctx context.Context, opts *Options) error {
 		// the message already printed.
 		opts.Exit(code)
 	}
-	if code != cli.ExitOK {
+	if code != exitcode.OK {
 		return dockercli.StatusError{StatusCode: code, Status: fmt.Sprintf("docker ledger explain: exit status %d", code)}
 	}
 	return nil

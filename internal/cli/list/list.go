@@ -15,6 +15,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/backup"
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/settings"
 )
@@ -43,7 +44,7 @@ their verification state from their manifests:
   unverified      no manifest (a plain "pg_dump | gzip" file)
   bad-manifest    the manifest cannot be read
 Times are UTC.
-` + cli.ExitStatusHelp,
+` + exitcode.Help,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/lock"
@@ -79,7 +80,7 @@ type the volume name to confirm; otherwise --yes is required.
 The compose project is found from the containers' compose labels; -f and
 --project-directory name it when no container says. Only plain local
 volumes (no driver options) are recreated.
-` + cli.ExitStatusHelp,
+` + exitcode.Help,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Volume = args[0]
@@ -144,9 +145,9 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	if err := prompt.ConfirmTyped(opts.IO, opts.Prompter, opts.Yes, "volume", plan.Name); err != nil {
 		if errors.Is(err, prompt.ErrNotInteractive) {
-			return fmt.Errorf("%w: %v", cli.ErrUsage, err)
+			return fmt.Errorf("%w: %v", exitcode.ErrUsage, err)
 		}
-		return fmt.Errorf("%w: %v", cli.ErrCancelled, err)
+		return fmt.Errorf("%w: %v", exitcode.ErrCancelled, err)
 	}
 	// one run per project: no backup or restore of it while its volume is
 	// being recreated

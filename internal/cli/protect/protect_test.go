@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/lock"
 	"github.com/ledger-docker/ledger-docker/internal/prompt"
@@ -44,8 +44,8 @@ func TestRun(t *testing.T) {
 		{name: "dry run", volume: "data", dryRun: true,
 			wantStdout: []string{"Plan to protect volume data:", "remove the volume and create it again with com.ledgerflow.protect=true"},
 			wantCalls:  []string{"!RemoveVolume data"}},
-		{name: "no tty no yes", volume: "data", wantErr: cli.ErrUsage, wantCalls: []string{"!RemoveVolume data"}},
-		{name: "typed wrong name", volume: "data", tty: true, answer: "dat", wantErr: cli.ErrCancelled, wantCalls: []string{"!RemoveVolume data"}},
+		{name: "no tty no yes", volume: "data", wantErr: exitcode.ErrUsage, wantCalls: []string{"!RemoveVolume data"}},
+		{name: "typed wrong name", volume: "data", tty: true, answer: "dat", wantErr: exitcode.ErrCancelled, wantCalls: []string{"!RemoveVolume data"}},
 		{name: "typed name", volume: "data", tty: true, answer: "data",
 			wantStdout: []string{"volume data is protected (com.ledgerflow.protect=true): 1 files"}, wantCalls: []string{"RemoveVolume data"}},
 		{name: "yes", volume: "data", yes: true, wantStdout: []string{"is protected"}},
@@ -113,7 +113,7 @@ func TestRunRefusesWhileLocked(t *testing.T) {
 		},
 		Getenv: func(k string) string { return map[string]string{"LEDGER_LOCK_DIR": lockDir}[k] },
 		Volume: "shop_data", Yes: true, ProjectDir: t.TempDir()}
-	if err := run(context.Background(), opts); !errors.Is(err, cli.ErrLocked) {
+	if err := run(context.Background(), opts); !errors.Is(err, exitcode.ErrLocked) {
 		t.Fatalf("err = %v, want ErrLocked", err)
 	}
 	if strings.Contains(strings.Join(fe.Calls(), "\n"), "RemoveVolume") {

@@ -16,6 +16,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/prompt"
 	"github.com/ledger-docker/ledger-docker/internal/restore"
@@ -58,7 +59,7 @@ and schema are checked against the backup's manifest; only then is it
 swapped in by renaming, in one transaction, after ending the other sessions
 on the database. A failed restore leaves the database as it was and drops
 the scratch database.
-` + cli.ExitStatusHelp,
+` + exitcode.Help,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
@@ -112,9 +113,9 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	if err := prompt.ConfirmTyped(opts.IO, opts.Prompter, opts.Yes, "database", plan.Database); err != nil {
 		if errors.Is(err, prompt.ErrNotInteractive) {
-			return fmt.Errorf("%w: %v; nothing was changed", cli.ErrUsage, err)
+			return fmt.Errorf("%w: %v; nothing was changed", exitcode.ErrUsage, err)
 		}
-		return fmt.Errorf("%w: %v; nothing was changed", cli.ErrCancelled, err)
+		return fmt.Errorf("%w: %v; nothing was changed", exitcode.ErrCancelled, err)
 	}
 	res, err := restore.Execute(ctx, req, plan)
 	if err != nil {

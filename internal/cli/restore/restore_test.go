@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
 	"github.com/ledger-docker/ledger-docker/internal/prompt"
@@ -69,9 +69,9 @@ func TestRun(t *testing.T) {
 			wantStdout: []string{"Restore plan", `target:    database "ledger" of service db (container proj-db-1), project proj`,
 				"ALL OF ITS CURRENT DATA WILL BE REPLACED", "public.t 2", "a verified backup of the current database is taken first",
 				"taken:     2026-03-01T10:11:12Z (from the manifest)", `source:    database "ledger" of service db, project proj`}},
-		{name: "no tty and no --yes refuses", wantErr: cli.ErrUsage,
+		{name: "no tty and no --yes refuses", wantErr: exitcode.ErrUsage,
 			wantStderr: []string{"Restore plan"}},
-		{name: "tty, wrong name typed", tty: true, answers: []string{"ledgr"}, wantErr: cli.ErrCancelled},
+		{name: "tty, wrong name typed", tty: true, answers: []string{"ledgr"}, wantErr: exitcode.ErrCancelled},
 		{name: "tty, name typed", tty: true, answers: []string{"ledger"}, wantRestore: true,
 			wantStdout: []string{`Restored `, `into database "ledger": 2 rows in 1 tables.`, "Row counts and schema match the backup's manifest.",
 				"safety backup:\n" + safety, "Ended 1 session(s)", "Left out 1 statement(s)"},

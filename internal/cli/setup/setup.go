@@ -20,6 +20,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/atomicfile"
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/config"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 )
 
@@ -71,11 +72,11 @@ whether the filter is there.
 
 The file is $DOCKER_CONFIG/config.json, else ~/.docker/config.json (or the
 folder given to docker --config). It is rewritten atomically.
-` + cli.ExitStatusHelp,
+` + exitcode.Help,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.AddPruneFilter && opts.RemovePruneFilter {
-				return fmt.Errorf("%w: --prune-filter and --remove-prune-filter are mutually exclusive", cli.ErrUsage)
+				return fmt.Errorf("%w: --prune-filter and --remove-prune-filter are mutually exclusive", exitcode.ErrUsage)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -94,7 +95,7 @@ folder given to docker --config). It is rewritten atomically.
 func run(_ context.Context, opts *Options) error {
 	cfg, err := opts.Config()
 	if err != nil {
-		return fmt.Errorf("%w: %v", cli.ErrConfig, err)
+		return fmt.Errorf("%w: %v", exitcode.ErrConfig, err)
 	}
 	dir := opts.ConfigDir
 	if dir == "" {
@@ -114,7 +115,7 @@ func run(_ context.Context, opts *Options) error {
 	}
 	current, err := PruneFilters(data)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v (left unchanged)", cli.ErrConfig, path, err)
+		return fmt.Errorf("%w: %s: %v (left unchanged)", exitcode.ErrConfig, path, err)
 	}
 	rep.Conflicts = ConflictingFilters(current, rep.Filter)
 	out := data
@@ -127,7 +128,7 @@ func run(_ context.Context, opts *Options) error {
 	} else if opts.AddPruneFilter || opts.RemovePruneFilter {
 		out, rep.Changed, err = EditPruneFilter(data, rep.Filter, opts.AddPruneFilter)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v (left unchanged)", cli.ErrConfig, path, err)
+			return fmt.Errorf("%w: %s: %v (left unchanged)", exitcode.ErrConfig, path, err)
 		}
 	}
 	if rep.Changed {
@@ -136,7 +137,7 @@ func run(_ context.Context, opts *Options) error {
 		}
 	}
 	if rep.PruneFilters, err = PruneFilters(out); err != nil {
-		return fmt.Errorf("%w: %s: %v", cli.ErrConfig, path, err)
+		return fmt.Errorf("%w: %s: %v", exitcode.ErrConfig, path, err)
 	}
 	for _, f := range rep.PruneFilters {
 		rep.Installed = rep.Installed || f == rep.Filter

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/config"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 )
 
@@ -144,8 +144,8 @@ func TestRunMalformedLeavesFile(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	err := run(t.Context(), &Options{IO: ios, ConfigDir: dir, AddPruneFilter: true,
 		Config: func() (*config.Config, error) { return &config.Config{ProtectLabel: config.DefaultProtectLabel}, nil }})
-	if cli.ExitCode(err) != cli.ExitConfig {
-		t.Errorf("exit code = %d (%v), want %d", cli.ExitCode(err), err, cli.ExitConfig)
+	if exitcode.Of(err) != exitcode.Config {
+		t.Errorf("exit code = %d (%v), want %d", exitcode.Of(err), err, exitcode.Config)
 	}
 	if data, _ := os.ReadFile(path); string(data) != `{"a":` {
 		t.Errorf("malformed file was changed: %q", data)

@@ -14,6 +14,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/backup"
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/settings"
 	"github.com/ledger-docker/ledger-docker/internal/verify"
@@ -51,7 +52,7 @@ fingerprint must equal the manifest's.
 
 A file without a manifest (a plain "pg_dump | gzip" backup) gets the gzip and
 trailer checks. A failed check exits with status 3 and is named.
-` + cli.ExitStatusHelp,
+` + exitcode.Help,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
@@ -94,13 +95,13 @@ func run(ctx context.Context, opts *Options) error {
 		minSize = s.MinSize
 	}
 	if fi, err := os.Stat(opts.File); err != nil {
-		return fmt.Errorf("backup file %s: %w", opts.File, cli.ErrNotFound)
+		return fmt.Errorf("backup file %s: %w", opts.File, exitcode.ErrNotFound)
 	} else if fi.IsDir() {
-		return fmt.Errorf("%w: %s is a folder", cli.ErrUsage, opts.File)
+		return fmt.Errorf("%w: %s is a folder", exitcode.ErrUsage, opts.File)
 	}
 	m, err := backup.LoadManifest(opts.File)
 	if err != nil {
-		return fmt.Errorf("%w: %v", cli.ErrVerify, err)
+		return fmt.Errorf("%w: %v", exitcode.ErrVerify, err)
 	}
 	start := time.Now()
 	rep := verify.Report{Mode: verify.ModeQuick}

@@ -11,8 +11,9 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/ledger-docker/ledger-docker/internal/cli"
+
 	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/pg/pgfake"
 )
@@ -44,10 +45,10 @@ func TestRun(t *testing.T) {
 		wantStdout string
 	}{
 		{name: "good legacy file", opts: Options{File: good}, wantStdout: "gzip_crc             ok"},
-		{name: "truncated", opts: Options{File: truncated}, wantErr: cli.ErrVerify, wantStdout: "gzip_crc             FAILED   the file is truncated"},
-		{name: "json", opts: Options{File: truncated, JSON: true}, wantErr: cli.ErrVerify, wantStdout: `"name": "gzip_crc"`},
-		{name: "missing", opts: Options{File: filepath.Join(dir, "nope.sql.gz")}, wantErr: cli.ErrNotFound},
-		{name: "restore test without manifest or image", opts: Options{File: good, RestoreTest: true}, wantErr: cli.ErrVerify, wantStdout: "name the database image with --image"},
+		{name: "truncated", opts: Options{File: truncated}, wantErr: exitcode.ErrVerify, wantStdout: "gzip_crc             FAILED   the file is truncated"},
+		{name: "json", opts: Options{File: truncated, JSON: true}, wantErr: exitcode.ErrVerify, wantStdout: `"name": "gzip_crc"`},
+		{name: "missing", opts: Options{File: filepath.Join(dir, "nope.sql.gz")}, wantErr: exitcode.ErrNotFound},
+		{name: "restore test without manifest or image", opts: Options{File: good, RestoreTest: true}, wantErr: exitcode.ErrVerify, wantStdout: "name the database image with --image"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, stdout, _ := iostreams.Test()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/snapshot"
 )
 
@@ -48,7 +49,7 @@ func NewCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
 		Short: "Snapshot a volume to a tar.gz file, or restore a snapshot into a new volume",
 		Long: `Snapshots are gzip'd tar files of the volume's content, rooted at ./, so plain
 "tar -xzf FILE -C DIR" reads them too. ledger_docker takes one of every volume
-a command would delete, before running it.` + "\n" + cli.ExitStatusHelp,
+a command would delete, before running it.` + "\n" + exitcode.Help,
 	}
 	root.AddCommand(newSnapshotCmd(f, runF), newRestoreCmd(f, runF))
 	return root
@@ -61,7 +62,7 @@ func newSnapshotCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
 		Short: "Save a volume's content to VOLUME_YYYYMMDD_HHMMSS.tar.gz",
 		Long: `Saves the volume's content to DIR/VOLUME_YYYYMMDD_HHMMSS.tar.gz (UTC), written
 atomically, mode 0600 in a 0700 folder. The volume is mounted read-only in a
-helper container that is never started. The last line on stdout is the path.` + "\n" + cli.ExitStatusHelp,
+helper container that is never started. The last line on stdout is the path.` + "\n" + exitcode.Help,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Volume = args[0]
@@ -82,7 +83,7 @@ func newRestoreCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
 		Use:   "restore SNAPSHOT.tar.gz --to NEW_VOLUME",
 		Short: "Restore a snapshot into a new volume",
 		Long: `Creates NEW_VOLUME and fills it from the snapshot. It never writes into an
-existing volume: restore into a new one, check it, then point the service at it.` + "\n" + cli.ExitStatusHelp,
+existing volume: restore into a new one, check it, then point the service at it.` + "\n" + exitcode.Help,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.File = args[0]
@@ -119,7 +120,7 @@ func runRestore(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if _, err := os.Stat(opts.File); err != nil {
-		return fmt.Errorf("%w: %v", cli.ErrNotFound, err)
+		return fmt.Errorf("%w: %v", exitcode.ErrNotFound, err)
 	}
 	if err := snapshot.Restore(ctx, e, opts.File, opts.Volume, nil); err != nil {
 		return err
@@ -133,7 +134,7 @@ func prepare(opts *Options) (engine.Engine, string, error) {
 	if dir == "" {
 		cfg, err := opts.Factory.Config()
 		if err != nil {
-			return nil, "", fmt.Errorf("%w: %v", cli.ErrConfig, err)
+			return nil, "", fmt.Errorf("%w: %v", exitcode.ErrConfig, err)
 		}
 		dir = cfg.SnapshotDir
 	}

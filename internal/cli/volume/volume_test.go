@@ -18,6 +18,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 )
 
@@ -74,10 +75,10 @@ func TestSnapshotAndRestore(t *testing.T) {
 	if !strings.Contains(out.String(), "restored") || !reflect.DeepEqual(e.VolumeFiles("media2"), files) {
 		t.Errorf("%s %v", out, e.VolumeFiles("media2"))
 	}
-	if err := runSnapshot(ctx, &Options{Factory: f, Volume: "nosuch", Now: now}); cli.ExitCode(err) != cli.ExitNotFound {
-		t.Errorf("missing volume: %v (exit %d)", err, cli.ExitCode(err))
+	if err := runSnapshot(ctx, &Options{Factory: f, Volume: "nosuch", Now: now}); exitcode.Of(err) != exitcode.NotFound {
+		t.Errorf("missing volume: %v (exit %d)", err, exitcode.Of(err))
 	}
-	if err := runRestore(ctx, &Options{Factory: f, File: filepath.Join(dir, "none.tar.gz"), Volume: "m3"}); cli.ExitCode(err) != cli.ExitNotFound {
+	if err := runRestore(ctx, &Options{Factory: f, File: filepath.Join(dir, "none.tar.gz"), Volume: "m3"}); exitcode.Of(err) != exitcode.NotFound {
 		t.Errorf("missing file: %v", err)
 	}
 	if _, err := os.Stat(r.File); err != nil {

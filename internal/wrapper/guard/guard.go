@@ -19,9 +19,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/policy"
@@ -76,12 +76,12 @@ func Run(ctx context.Context, o Options) int {
 	cfg, err := o.Config()
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "ledger_docker: %v\nNothing was run.\n", err)
-		return cli.ExitConfig
+		return exitcode.Config
 	}
 	cmd, err := guardrun.Split(in, o.BaseGlobalArgs, getenv)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "ledger_docker: %v\nNothing was run.\n", err)
-		return cli.ExitUsage
+		return exitcode.Usage
 	}
 	connect := o.Connect
 	if connect == nil {
@@ -103,21 +103,21 @@ func Run(ctx context.Context, o Options) int {
 	}
 	if o.Explain {
 		if err := json.NewEncoder(o.Stdout).Encode(d.Decision); err != nil {
-			return cli.ExitFailure
+			return exitcode.Failure
 		}
-		return cli.ExitOK
+		return exitcode.OK
 	}
 	if o.DBBackup == nil {
 		fmt.Fprintln(o.Stderr, "ledger_docker: internal error: the guard has no database backup; nothing was run")
-		return cli.ExitFailure
+		return exitcode.Failure
 	}
 	switch d.Verdict {
 	case policy.Block:
 		printBlock(o.Stderr, in, d.Decision)
 		if d.Unavailable {
-			return cli.ExitUnavailable
+			return exitcode.Unavailable
 		}
-		return cli.ExitBlocked
+		return exitcode.Blocked
 	case policy.Backup:
 		bctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		err := dbBackup(bctx, o, in, d)
@@ -126,14 +126,14 @@ func Run(ctx context.Context, o Options) int {
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "ledger_docker: %s was NOT run: the backup before it failed: %v\n", in.CommandLine(), err)
 			if interrupted {
-				return cli.ExitInterrupted
+				return exitcode.Interrupted
 			}
-			return cli.ExitBackupFailed
+			return exitcode.BackupFailed
 		}
 	}
 	if connErr != nil {
 		fmt.Fprintf(o.Stderr, "ledger_docker: cannot reach the engine `%s` would use: %v\nNothing was run.\n", in.CommandLine(), connErr)
-		return cli.ExitUnavailable
+		return exitcode.Unavailable
 	}
 	dirs := map[string]string{}
 	for _, v := range d.Volumes {

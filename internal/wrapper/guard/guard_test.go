@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/apiguard/apiguardtest"
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/policy"
@@ -120,7 +120,7 @@ func world() *fake.Engine {
 func TestBlockRunsNothing(t *testing.T) {
 	e := world()
 	r := guarded(t, e, false, nil, "volume", "rm", "keep", "free")
-	if r.code != cli.ExitBlocked || r.execPath != "" {
+	if r.code != exitcode.Blocked || r.execPath != "" {
 		t.Fatalf("code %d exec %q", r.code, r.execPath)
 	}
 	for _, want := range []string{"blocked `docker volume rm keep free`", "keep (PROTECTED)", "Nothing was run", "Safe alternatives"} {
@@ -138,7 +138,7 @@ func TestBlockRunsNothing(t *testing.T) {
 func TestBackupThenRuns(t *testing.T) {
 	e := world()
 	r := guarded(t, e, false, []string{"USERVAR=x", "DOCKER_CONTEXT=far", "DOCKER_TLS_VERIFY=1"}, "volume", "rm", "free")
-	if r.code != cli.ExitOK || !strings.HasSuffix(r.execPath, "/bin/docker") || e.HasVolume("free") {
+	if r.code != exitcode.OK || !strings.HasSuffix(r.execPath, "/bin/docker") || e.HasVolume("free") {
 		t.Fatalf("code %d exec %q stderr %s", r.code, r.execPath, r.stderr)
 	}
 	if strings.Join(r.execArgv, " ") != "docker volume rm free" {
@@ -192,7 +192,7 @@ func TestBackupFailureRunsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := guarded(t, e, false, []string{"LEDGER_SNAPSHOT_DIR=" + filepath.Join(blocker, "snaps")}, "volume", "rm", "free")
-	if r.code != cli.ExitBackupFailed || !strings.Contains(r.stderr, "was not run") {
+	if r.code != exitcode.BackupFailed || !strings.Contains(r.stderr, "was not run") {
 		t.Fatalf("code %d exec %q stderr %s", r.code, r.execPath, r.stderr)
 	}
 	if !e.HasVolume("free") {
@@ -208,7 +208,7 @@ func TestDBBackupHook(t *testing.T) {
 		asked = append(asked, req.Project)
 		return "", errors.New("pg_dump exited 1")
 	}, "volume", "rm", "shop_media")
-	if r.code != cli.ExitBackupFailed || r.execPath != "" || strings.Join(asked, ",") != "shop" {
+	if r.code != exitcode.BackupFailed || r.execPath != "" || strings.Join(asked, ",") != "shop" {
 		t.Fatalf("code %d exec %q asked %v stderr %s", r.code, r.execPath, asked, r.stderr)
 	}
 }
@@ -234,11 +234,11 @@ func TestExplainPrintsOneObject(t *testing.T) {
 
 func TestUnreachable(t *testing.T) {
 	r := guarded(t, nil, false, nil, "volume", "prune", "-f")
-	if r.code != cli.ExitUnavailable || r.execPath != "" || !strings.Contains(r.stderr, "unreachable") {
+	if r.code != exitcode.Unavailable || r.execPath != "" || !strings.Contains(r.stderr, "unreachable") {
 		t.Fatalf("code %d stderr %s", r.code, r.stderr)
 	}
 	r = guarded(t, nil, false, nil, "ps")
-	if r.code != cli.ExitUnavailable || r.execPath != "" {
+	if r.code != exitcode.Unavailable || r.execPath != "" {
 		t.Fatalf("no connection, no guard: nothing runs: code %d", r.code)
 	}
 }

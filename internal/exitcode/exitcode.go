@@ -1,4 +1,10 @@
-package cli
+// Package exitcode is the one map from errors to exit statuses, for every
+// binary and every layer: the sentinel errors domain packages wrap, the
+// numbers, and the EXIT STATUS help text. It depends on the standard
+// library and internal/engine's error values only, so that a domain
+// package (backup, restore, lock...) can return a classified error without
+// linking the command framework.
+package exitcode
 
 import (
 	"context"
@@ -8,23 +14,24 @@ import (
 )
 
 // Exit codes. One map for every binary; each command's help lists the ones
-// it can return (EXIT STATUS). Keep README.md's table in step.
+// it can return (EXIT STATUS, Help). Keep README.md's table in step; the C
+// front's numbers are pinned to these by a test (internal/wrapper).
 const (
-	ExitOK           = 0
-	ExitFailure      = 1  // anything not listed below
-	ExitUsage        = 2  // unknown flag, bad argument, malformed compose file
-	ExitVerify       = 3  // a backup failed verification
-	ExitLocked       = 4  // another run holds the project's lock
-	ExitNotFound     = 5  // backup file, service, volume or database not found
-	ExitNoSpace      = 6  // not enough free space for the backup
-	ExitConfig       = 78 // configuration error (EX_CONFIG)
-	ExitUnavailable  = 69 // engine unreachable (EX_UNAVAILABLE)
-	ExitBackupFailed = 75 // the forced backup failed: the destructive command did not run
-	ExitBlocked      = 77 // blocked: a protected volume would be lost (EX_NOPERM)
-	ExitInterrupted  = 130
+	OK           = 0
+	Failure      = 1  // anything not listed below
+	Usage        = 2  // unknown flag, bad argument, malformed compose file
+	Verify       = 3  // a backup failed verification
+	Locked       = 4  // another run holds the project's lock
+	NotFound     = 5  // backup file, service, volume or database not found
+	NoSpace      = 6  // not enough free space for the backup
+	Config       = 78 // configuration error (EX_CONFIG)
+	Unavailable  = 69 // engine unreachable (EX_UNAVAILABLE)
+	BackupFailed = 75 // the forced backup failed: the destructive command did not run
+	Blocked      = 77 // blocked: a protected volume would be lost (EX_NOPERM)
+	Interrupted  = 130
 )
 
-// Sentinel errors. Wrap them with %w; ExitCode maps them.
+// Sentinel errors. Wrap them with %w; Of maps them.
 var (
 	ErrUsage        = errors.New("usage error")
 	ErrVerify       = errors.New("verification failed")
@@ -38,39 +45,39 @@ var (
 	ErrCancelled = errors.New("cancelled")
 )
 
-// ExitCode maps an error to the process exit status.
-func ExitCode(err error) int {
+// Of maps an error to the process exit status.
+func Of(err error) int {
 	switch {
 	case err == nil:
-		return ExitOK
+		return OK
 	case errors.Is(err, ErrBlocked):
-		return ExitBlocked
+		return Blocked
 	case errors.Is(err, ErrBackupFailed):
-		return ExitBackupFailed
+		return BackupFailed
 	case errors.Is(err, engine.ErrUnreachable):
-		return ExitUnavailable
+		return Unavailable
 	case errors.Is(err, context.Canceled):
-		return ExitInterrupted
+		return Interrupted
 	case errors.Is(err, ErrUsage):
-		return ExitUsage
+		return Usage
 	case errors.Is(err, ErrVerify):
-		return ExitVerify
+		return Verify
 	case errors.Is(err, ErrLocked):
-		return ExitLocked
+		return Locked
 	case errors.Is(err, ErrNotFound), errors.Is(err, engine.ErrNotFound):
-		return ExitNotFound
+		return NotFound
 	case errors.Is(err, ErrNoSpace):
-		return ExitNoSpace
+		return NoSpace
 	case errors.Is(err, ErrConfig):
-		return ExitConfig
+		return Config
 	case errors.Is(err, ErrCancelled):
-		return ExitFailure
+		return Failure
 	}
-	return ExitFailure
+	return Failure
 }
 
-// ExitStatusHelp is appended to every command's help (restic style).
-const ExitStatusHelp = `
+// Help is appended to every command's help (restic style).
+const Help = `
 EXIT STATUS
   0   success
   1   failure (anything not listed below), or the confirmation was declined
