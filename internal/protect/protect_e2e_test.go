@@ -169,6 +169,33 @@ func TestProtectRunningProject(t *testing.T) {
 	}
 }
 
+// TestProtectOnAnotherContext: `docker --context X ledger protect VOL`
+// (docker runs the plugin with its global flags before "ledger") does
+// every step on X: the volume's recreation and compose's stop and start of
+// the service that uses it. DOCKER_HOST names an engine that does not
+// exist, so a step that forgets the context fails.
+func TestProtectOnAnotherContext(t *testing.T) {
+	p := testenv.NewProject(t, "protect-volume")
+	p.Up()
+	ctxName := "second-" + p.Name
+	if r := p.Docker("context", "create", ctxName, "--docker", "host=unix://"+testenv.ForwardSocket(t)); r.ExitCode != 0 {
+		t.Fatalf("context create: %s", r)
+	}
+	t.Cleanup(func() { p.Docker("context", "rm", "-f", ctxName) })
+	vol := p.Volume("media")
+	r := p.RunEnv([]string{"DOCKER_HOST=unix:///nonexistent/docker.sock"},
+		"docker-ledger", "--context", ctxName, "ledger", "protect", vol, "--yes")
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "volume "+vol+" is protected") {
+		t.Fatalf("docker --context %s ledger protect %s: %s", ctxName, vol, r)
+	}
+	if got := inspect(t, p, vol, `{{index .Labels "com.ledgerflow.protect"}}`); got != "true" {
+		t.Errorf("%s label after protect = %q", vol, got)
+	}
+	if running := strings.Fields(p.Compose("ps", "--status", "running", "--services").Stdout); !slices.Contains(running, "app") {
+		t.Errorf("service app not running after protect (running: %v)", running)
+	}
+}
+
 // TestProtectInterrupted: Ctrl-C (SIGINT) while protect copies the data
 // back. The run stops cleanly: either the old volume is back (no label) or
 // the protected one is complete; either way every file is identical and the

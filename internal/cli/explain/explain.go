@@ -17,7 +17,6 @@ import (
 	backupcmd "github.com/ledger-docker/ledger-docker/internal/cli/backup"
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
-	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper/guard"
 )
 
@@ -102,8 +101,8 @@ func run(ctx context.Context, opts *Options) error {
 	code := guard.Run(ctx, guard.Options{
 		Program:        prog,
 		Args:           args,
-		BaseGlobalArgs: pluginGlobalArgs(os.Args),
-		Env:            os.Environ(),
+		BaseGlobalArgs: f.GlobalArgs,
+		Env:            f.Env,
 		Stdout:         f.IO.Out,
 		Stderr:         f.IO.ErrOut,
 		Explain:        !opts.Guard,
@@ -120,13 +119,4 @@ func run(ctx context.Context, opts *Options) error {
 		return dockercli.StatusError{StatusCode: code, Status: fmt.Sprintf("docker ledger explain: exit status %d", code)}
 	}
 	return nil
-}
-
-// pluginGlobalArgs are the docker global flags the plugin binary was
-// started with (docker passes them before "ledger").
-func pluginGlobalArgs(argv []string) []string {
-	if len(argv) < 2 {
-		return nil
-	}
-	return intercept.Parse(append([]string{"docker"}, argv[1:]...), wrapper.Getenv(nil)).GlobalArgs
 }

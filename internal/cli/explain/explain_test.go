@@ -29,11 +29,11 @@ func TestFlags(t *testing.T) {
 }
 
 func TestPluginGlobalArgs(t *testing.T) {
-	got := pluginGlobalArgs(strings.Fields("/p/docker-ledger --context prod -D ledger explain -- volume rm x"))
+	got := cli.PluginGlobalArgs(strings.Fields("/p/docker-ledger --context prod -D ledger explain -- volume rm x"))
 	if strings.Join(got, " ") != "--context prod -D" {
 		t.Errorf("%q", got)
 	}
-	if got := pluginGlobalArgs(strings.Fields("docker-ledger ledger guard --as docker -- -H h ps")); len(got) != 0 {
+	if got := cli.PluginGlobalArgs(strings.Fields("docker-ledger ledger guard --as docker -- -H h ps")); len(got) != 0 {
 		t.Errorf("%q", got)
 	}
 }

@@ -37,6 +37,8 @@ type Options struct {
 	// Compose runs `docker compose ARGS` (nil: the real docker CLI).
 	Compose    protect.Composer
 	GlobalArgs []string
+	// Env is the environment compose's project is loaded with.
+	Env []string
 
 	Volume       string
 	ComposeFiles []string
@@ -52,7 +54,7 @@ func New(f *cli.Factory) *cobra.Command { return NewCmd(f, nil) }
 // NewCmd builds the command; runF replaces run in tests.
 func NewCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Engine: f.Engine, Config: f.Config, Prompter: f.Prompter, Getenv: f.Getenv,
-		GlobalArgs: f.GlobalArgs}
+		GlobalArgs: f.GlobalArgs, Env: f.Env}
 	cmd := &cobra.Command{
 		Use:   "protect VOLUME [--dry-run] [--yes] [-f FILE...]",
 		Short: "Recreate an existing volume with the protect label, keeping every byte",
@@ -120,7 +122,7 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	label := cfg.WriteKey()
 	req := protect.Request{Volume: opts.Volume, Label: label, SnapshotDir: cfg.SnapshotDir,
-		ComposeFiles: opts.ComposeFiles, ProjectDir: opts.ProjectDir, Env: os.Environ()}
+		ComposeFiles: opts.ComposeFiles, ProjectDir: opts.ProjectDir, Env: opts.Env}
 	plan, err := protect.MakePlan(ctx, e, req)
 	if err != nil {
 		return err
