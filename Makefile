@@ -25,7 +25,7 @@ CC        ?= cc
 FRONT_CC  ?= $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
 FRONT_CFLAGS := -std=c11 -Os -static -Wall -Wextra -Werror
 
-.PHONY: all build build-go front test unit e2e bench images clean vet demo
+.PHONY: all build build-go front test unit e2e bench images clean vet demo lint
 
 all: build
 
@@ -88,6 +88,22 @@ bench: build
 
 vet:
 	$(GO) vet ./...
+
+# Static checks (.ci/run runs them): gofmt, go vet, staticcheck, functions nothing
+# reaches (deadcode, tests included), and go.mod as go mod tidy leaves it.
+# The tools are installed at these versions into $(BIN)/tools.
+STATICCHECK_VERSION := v0.8.2
+XTOOLS_VERSION      := v0.45.0
+TOOLS := $(abspath $(BIN))/tools
+lint:
+	@mkdir -p $(TOOLS)
+	@test -x $(TOOLS)/staticcheck || GOFLAGS= GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@test -x $(TOOLS)/deadcode || GOFLAGS= GOBIN=$(TOOLS) $(GO) install golang.org/x/tools/cmd/deadcode@$(XTOOLS_VERSION)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "$$out"; echo "gofmt: not formatted (above)"; exit 1; fi
+	$(GO) vet ./...
+	$(TOOLS)/staticcheck ./...
+	@out=$$($(TOOLS)/deadcode -test ./...); if [ -n "$$out" ]; then echo "$$out"; echo "deadcode: functions nothing reaches (above)"; exit 1; fi
+	$(GO) mod tidy -diff
 
 clean:
 	rm -rf $(BIN)

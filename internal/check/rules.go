@@ -106,13 +106,3 @@ var Rules = []Rule{
 		Fix:       "Fix the file at the position shown (the message is the parser's own).",
 	},
 }
-
-// RuleByID returns the rule with this id.
-func RuleByID(id string) (Rule, bool) {
-	for _, r := range Rules {
-		if r.ID == id {
-			return r, true
-		}
-	}
-	return Rule{}, false
-}

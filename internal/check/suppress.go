@@ -30,9 +30,7 @@ func suppressions(src string) map[int][]suppression {
 	for i, line := range strings.Split(src, "\n") {
 		for _, m := range suppressMark.FindAllStringSubmatch(line, -1) {
 			s := suppression{file: m[1] == "ignore-file"}
-			for _, r := range strings.FieldsFunc(m[2], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\r' }) {
-				s.rules = append(s.rules, r)
-			}
+			s.rules = append(s.rules, strings.FieldsFunc(m[2], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\r' })...)
 			n := i + 1
 			if s.file {
 				n = 0

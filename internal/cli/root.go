@@ -34,6 +34,7 @@ backup restores, restores safely, and protects volumes from deletion.` + "\n" + 
 		Version:       Version,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		//lint:ignore ST1005 printed as is, in docker's own usage-error form ("See '... --help'.")
 		return fmt.Errorf("%w: %v\nSee 'docker ledger %s --help'.", exitcode.ErrUsage, err, c.Name())
 	})
 	for _, v := range verbs {
@@ -63,6 +64,7 @@ func wrapRunE(c *cobra.Command) {
 	}
 	for _, sub := range c.Commands() {
 		sub.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+			//lint:ignore ST1005 printed as is, in docker's own usage-error form ("See '... --help'.")
 			return StatusError(fmt.Errorf("%w: %v\nSee 'docker ledger %s --help'.", exitcode.ErrUsage, err, c.Name()))
 		})
 		wrapRunE(sub)

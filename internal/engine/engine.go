@@ -169,12 +169,3 @@ type Engine interface {
 
 	Close() error
 }
-
-// IsVolumeInUse reports whether any container (running or not) mounts name.
-func IsVolumeInUse(ctx context.Context, e Engine, name string) (bool, error) {
-	cs, err := e.ListContainers(ctx, ContainerFilter{All: true, Volume: name})
-	if err != nil {
-		return false, err
-	}
-	return len(cs) > 0, nil
-}

@@ -197,12 +197,3 @@ func (p parsed) value(name string) string {
 	}
 	return vs[len(vs)-1]
 }
-
-func (p parsed) has(name string) bool {
-	for _, o := range p.opts {
-		if o.name == name {
-			return true
-		}
-	}
-	return false
-}

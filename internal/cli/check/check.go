@@ -212,6 +212,7 @@ func Main(args []string, newEngine func() (engine.Engine, error)) int {
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs(args)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		//lint:ignore ST1005 printed as is, in docker's own usage-error form ("See '... --help'.")
 		return fmt.Errorf("%w: %v\nSee 'ledger-precommit --help'.", exitcode.ErrUsage, err)
 	})
 	err := cmd.ExecuteContext(context.Background())

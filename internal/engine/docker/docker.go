@@ -13,13 +13,14 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
@@ -58,9 +59,9 @@ func wrap(op string, err error) error {
 	switch {
 	case client.IsErrConnectionFailed(err):
 		return fmt.Errorf("%s: %w: %v", op, engine.ErrUnreachable, err)
-	case errdefs.IsNotFound(err):
+	case cerrdefs.IsNotFound(err):
 		return fmt.Errorf("%s: %w: %v", op, engine.ErrNotFound, err)
-	case errdefs.IsConflict(err):
+	case cerrdefs.IsConflict(err):
 		return fmt.Errorf("%s: %w: %v", op, engine.ErrConflict, err)
 	}
 	var ne interface{ Timeout() bool }
@@ -394,7 +395,7 @@ func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 	if err == nil {
 		return true, nil
 	}
-	if errdefs.IsNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return false, nil
 	}
 	return false, wrap("inspect image "+ref, err)

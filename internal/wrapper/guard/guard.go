@@ -90,7 +90,8 @@ func Run(ctx context.Context, o Options) int {
 		}
 	}
 	conn, connErr := connect(ctx, cmd)
-	defer conn.Close()
+	// explain mode goes on without an engine; a zero Connection closes nothing
+	defer func() { conn.Close() }()
 
 	// The early decision, from the command line: a friendly refusal before
 	// anything has run, explain mode, and the database backup that must be
