@@ -26,9 +26,6 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
 
-// exitNotFound: no real program to run (the shell's "command not found").
-const exitNotFound = 127
-
 // Labels compose puts on its containers and volumes (internal/compose's;
 // a test keeps them equal).
 const (
@@ -91,7 +88,7 @@ func findReal(p intercept.Program, getenv func(string) string, stderr io.Writer)
 	if errors.Is(err, wrapper.ErrNotReal) {
 		return "", exitcode.Unavailable
 	}
-	return "", exitNotFound
+	return "", wrapper.ExitNotFound
 }
 
 // options are the guard's options for r.
@@ -180,7 +177,7 @@ func RunChild(_ context.Context, path string, argv, env []string) int {
 	c, err := StartChild(path, argv, env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ledger_docker: run %s: %v\n", path, err)
-		return exitNotFound
+		return wrapper.ExitNotFound
 	}
 	return c.Wait()
 }
@@ -281,7 +278,7 @@ func (c *Child) Wait() int {
 	close(c.done)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ledger_docker: run %s: %v\n", c.path, err)
-		return exitNotFound
+		return wrapper.ExitNotFound
 	}
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
@@ -416,7 +413,7 @@ func Main(prog intercept.Program, args, env []string, stderr io.Writer) int {
 	if err != nil {
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "ledger_docker: run %s: %v\nNothing was run.\n", path, err)
-		return exitNotFound
+		return wrapper.ExitNotFound
 	}
 	return serve(in, cmd, env, stderr, srv, child)
 }

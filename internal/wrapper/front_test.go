@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
@@ -510,6 +511,9 @@ func TestFrontListsAreIntercepts(t *testing.T) {
 		if got := cArray(l.name); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(l.want))) {
 			t.Errorf("ledger_docker.c's %s is %q, intercept's %q", l.name, got, l.want)
 		}
+	}
+	if want := fmt.Sprintf("enum { exit_unavailable = %d, exit_not_found = %d };", exitcode.Unavailable, wrapper.ExitNotFound); !strings.Contains(src, want) {
+		t.Errorf("ledger_docker.c's exit statuses are not exitcode's: want the line %s", want)
 	}
 	for _, want := range []string{"static const char global_short_values[] = " + strconv.Quote(intercept.GlobalShortValueFlags) + ";",
 		"static const char endpoint_short[] = " + strconv.Quote(intercept.EndpointShortFlags) + ";"} {

@@ -24,15 +24,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 )
 
-// Exit statuses (the same numbers as internal/cli's map; this package does
-// not import it, to keep the wrapper's start-up cost low).
-const (
-	exitUnavailable = 69  // exitcode.Unavailable
-	exitNotFound    = 127 // no real docker: the shell's "command not found"
-)
+// ExitNotFound is the status when there is no real program to run: the
+// shell's "command not found" (not in exitcode's map: it is not ours).
+// The C front and guardrun use the same number.
+const ExitNotFound = 127
 
 // Environment variables the wrapper reads.
 const (
@@ -93,7 +92,7 @@ func Main(argv []string, env []string, guarded Guarded) int {
 				err = errors.New("this ledger_docker-full has no engine API guard")
 			}
 			say(os.Stderr, "ledger_docker: "+err.Error()+"\nNo request reached the engine.")
-			return exitUnavailable
+			return exitcode.Unavailable
 		}
 		in := intercept.Parse(argv, getenv)
 		return guarded(in.Program, in.Args, env, fc)
@@ -123,7 +122,7 @@ func Main(argv []string, env []string, guarded Guarded) int {
 	if err != nil {
 		say(os.Stderr, "ledger_docker: cannot check `"+in.CommandLine()+"`: "+err.Error()+
 			"\nNothing was run. Install ledger-docker's plugin (./install.sh) or set "+EnvPlugin+".")
-		return exitUnavailable
+		return exitcode.Unavailable
 	}
 	verb := GuardVerb
 	if intercept.ExplainOn(getenv) {
@@ -132,7 +131,7 @@ func Main(argv []string, env []string, guarded Guarded) int {
 	args := append([]string{PluginName, pluginCommandPrefix, verb, ProgramFlag, string(in.Program), "--"}, in.Args...)
 	err = syscall.Exec(plugin, args, env)
 	say(os.Stderr, "ledger_docker: run "+plugin+": "+err.Error()+"\nNothing was run.")
-	return exitUnavailable
+	return exitcode.Unavailable
 }
 
 // Guarded runs a command behind the engine API guard in-process and
@@ -196,21 +195,21 @@ func ExecReal(prog intercept.Program, args, env []string, stderr io.Writer) int 
 	path, err := FindReal(prog, getenv)
 	if err != nil {
 		say(stderr, "ledger_docker: "+err.Error())
-		return exitNotFound
+		return ExitNotFound
 	}
 	if override := realOverride(prog); getenv(override) != "" {
 		if err := CheckReal(path); err != nil {
 			say(stderr, "ledger_docker: "+override+": "+err.Error()+
 				"\nNothing was run. Point "+override+" at the real "+string(prog)+" or unset it.")
 			if errors.Is(err, ErrNotReal) {
-				return exitUnavailable
+				return exitcode.Unavailable
 			}
-			return exitNotFound
+			return ExitNotFound
 		}
 	}
 	err = syscall.Exec(path, append([]string{string(prog)}, args...), env)
 	say(stderr, "ledger_docker: run "+path+": "+err.Error())
-	return exitNotFound
+	return ExitNotFound
 }
 
 // ErrNotReal: a path given as the real docker or docker-compose is

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 )
 
@@ -103,13 +102,6 @@ func TestGetenvLastWins(t *testing.T) {
 	}
 	if got := WithoutSelf([]string{"A=1", EnvSelf + "=/w"}); len(got) != 1 {
 		t.Error(got)
-	}
-}
-
-// The wrapper keeps its own copy of two exit statuses (to stay small).
-func TestExitCodesMatchCLI(t *testing.T) {
-	if exitUnavailable != exitcode.Unavailable {
-		t.Error("exitUnavailable differs from exitcode.Unavailable")
 	}
 }
 

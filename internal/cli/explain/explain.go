@@ -7,7 +7,6 @@ package explain
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	dockercli "github.com/docker/cli/cli"
@@ -29,8 +28,6 @@ type Options struct {
 	Args    []string
 	// Guard runs the command after the decision (the wrapper's path).
 	Guard bool
-	// Exit ends the process with the guard's status (os.Exit).
-	Exit func(int)
 }
 
 // New returns `docker ledger explain`.
@@ -46,7 +43,7 @@ func NewCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
 func NewGuard(f *cli.Factory) *cobra.Command { return newCmd(f, nil, true) }
 
 func newCmd(f *cli.Factory, runF func(*Options) error, isGuard bool) *cobra.Command {
-	opts := &Options{Factory: f, Guard: isGuard, Exit: os.Exit}
+	opts := &Options{Factory: f, Guard: isGuard}
 	cmd := &cobra.Command{
 		Use:   "explain [--as docker-compose] -- ARGS...",
 		Short: "Show what ledger_docker would do with a docker command (runs nothing)",
@@ -109,14 +106,15 @@ func run(ctx context.Context, opts *Options) error {
 		Config:         f.Config,
 		DBBackup:       backupcmd.ForGuard,
 	})
+	if code == exitcode.OK {
+		return nil
+	}
 	if opts.Guard {
 		// The guard speaks for the docker command it stands in for: its
-		// status is the command's (77 blocked, 75 backup failed...), with
-		// the message already printed.
-		opts.Exit(code)
+		// status is the command's (77 blocked, 75 backup failed, the real
+		// docker's own...), with any message already printed: a status
+		// with no text, which the plugin framework exits with as is.
+		return dockercli.StatusError{StatusCode: code}
 	}
-	if code != exitcode.OK {
-		return dockercli.StatusError{StatusCode: code, Status: fmt.Sprintf("docker ledger explain: exit status %d", code)}
-	}
-	return nil
+	return dockercli.StatusError{StatusCode: code, Status: fmt.Sprintf("docker ledger explain: exit status %d", code)}
 }

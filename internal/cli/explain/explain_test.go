@@ -14,7 +14,7 @@ func TestFlags(t *testing.T) {
 	cmd := func(guard bool) clitest.NewCmd[Options] {
 		return clitest.WithFactory(func(f *cli.Factory, runF func(*Options) error) *cobra.Command { return newCmd(f, runF, guard) })
 	}
-	omit := func(o *Options) { o.Factory, o.Exit = nil, nil }
+	omit := func(o *Options) { o.Factory = nil }
 	clitest.RunCases(t, cmd(false), omit, []clitest.Case[Options]{
 		{Argv: "-- compose down -v", Want: Options{Args: []string{"compose", "down", "-v"}}},
 		{Argv: "compose down -v", Want: Options{Args: []string{"compose", "down", "-v"}}},
