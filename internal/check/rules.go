@@ -76,14 +76,15 @@ var Rules = []Rule{
 	{
 		ID:       RuleDestructive,
 		Severity: SeverityError,
-		Summary: "A script, Makefile or CI file runs `docker compose down -v`, `docker-compose down -v`, " +
-			"`docker volume prune` or `docker system prune --volumes` directly.",
+		Summary: "A script, Makefile or CI file runs `docker compose down -v` or `rm -v` (`docker-compose` too), " +
+			"`docker volume rm`, `docker volume prune`, `docker rm -v` or `docker system prune --volumes` directly.",
 		Rationale: "These commands delete volumes without a backup and without looking at labels. Scripts run " +
 			"them unattended, in every checkout and on every CI runner. Lines are read as shell words " +
 			"(quotes, `\\` continuations, `&&`, `;` and `|` chains, `sudo` and `VAR=value` prefixes, Makefile " +
 			"`@`/`-` prefixes, YAML `run:` and `- ` prefixes); comments are ignored. A variable that holds the " +
 			"command (`DC := docker compose` in a Makefile, `DC=\"docker compose\"` in a script) is followed: " +
-			"`$(DC) down -v` is reported too.",
+			"`$(DC) down -v` is reported too. A command line is read by the wrapper's own parser (the same " +
+			"flags, `--help` and `--dry-run` included), so the check and `ledger_docker` agree on it.",
 		Fix: "Run the command through `ledger_docker` (which blocks protected volumes and snapshots the others " +
 			"first), e.g. `ledger_docker compose down -v`, or drop `-v` / `--volumes`.",
 	},

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mattn/go-shellwords"
+
+	"github.com/ledger-docker/ledger-docker/internal/intercept"
 )
 
 // logicalLine is a command line with its `\` continuations joined, and
@@ -260,98 +262,36 @@ func destructive(words []string, kind scriptKind, vars map[string][]string) (wha
 	if v, ok := vars[refName(cmd)]; ok { // $(DC) down -v, with DC = docker compose
 		cmd, args = v[0], append(slices.Clone(v[1:]), args...)
 	}
-	prog := path.Base(cmd)
-	switch prog {
-	case "docker":
-		what = dockerDestructive(args)
-	case "docker-compose":
-		if composeDown(args) {
-			what = "docker-compose down -v"
-		}
-	}
+	what = scriptOp(cmd, args)
 	if what == "" {
 		return "", "", false
 	}
 	safe := "ledger_docker " + strings.TrimPrefix(strings.TrimPrefix(what, "docker-compose "), "docker ")
-	if prog == "docker-compose" {
-		safe = "ledger_docker compose down -v"
+	if strings.HasPrefix(what, "docker-compose ") {
+		safe = "ledger_docker compose " + strings.TrimPrefix(what, "docker-compose ")
 	}
 	return fmt.Sprintf("runs %q directly: it deletes volumes without a backup and ignores the protect label; "+
 		"run it through ledger_docker (%s) or drop the volume flag", what, safe), at, true
 }
 
-var (
-	dockerValueFlags  = flagSet("-c", "--context", "-H", "--host", "--config", "-l", "--log-level", "--tlscacert", "--tlscert", "--tlskey")
-	composeValueFlags = flagSet("-f", "--file", "-p", "--project-name", "--project-directory", "--profile", "--env-file",
-		"--ansi", "--parallel", "--progress", "-c", "--context", "-H", "--host", "--log-level", "--tlscacert", "--tlscert", "--tlskey")
-)
-
-func flagSet(flags ...string) map[string]bool {
-	m := map[string]bool{}
-	for _, f := range flags {
-		m[f] = true
+// scriptOp is what the wrapper's own parser (intercept.Parse) finds in a
+// docker or docker-compose command line: the command as a person would
+// name it ("docker compose down -v", "docker-compose rm -v", "docker
+// volume prune"), "" when it deletes no volume. compose up, which the
+// wrapper checks for volumes it would recreate, is an ordinary command in
+// a script.
+func scriptOp(cmd string, args []string) string {
+	prog := path.Base(cmd)
+	if prog != string(intercept.Docker) && prog != string(intercept.DockerCompose) {
+		return ""
 	}
-	return m
-}
-
-// subcommand skips flags (and the values of valueFlags) and returns the
-// first positional word and what follows it.
-func subcommand(args []string, valueFlags map[string]bool) (string, []string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			return a, args[i+1:]
-		}
-		if valueFlags[a] {
-			i++
-		}
+	in := intercept.Parse(append([]string{prog}, args...), func(string) string { return "" })
+	switch in.Op {
+	case intercept.OpNone, intercept.OpComposeUp:
+		return ""
 	}
-	return "", nil
-}
-
-func dockerDestructive(args []string) string {
-	sub, rest := subcommand(args, dockerValueFlags)
-	switch sub {
-	case "compose":
-		if composeDown(rest) {
-			return "docker compose down -v"
-		}
-	case "volume":
-		if s, _ := subcommand(rest, nil); s == "prune" {
-			return "docker volume prune"
-		}
-	case "system":
-		if s, r := subcommand(rest, flagSet("--filter")); s == "prune" {
-			for _, a := range r {
-				if a == "--volumes" || a == "--volumes=true" || a == "--volumes=1" {
-					return "docker system prune --volumes"
-				}
-			}
-		}
+	if in.Program == intercept.DockerCompose {
+		return "docker-compose " + strings.TrimPrefix(string(in.Op), "compose ")
 	}
-	return ""
-}
-
-// composeDown reports `down` with -v / --volumes.
-func composeDown(args []string) bool {
-	sub, rest := subcommand(args, composeValueFlags)
-	if sub != "down" {
-		return false
-	}
-	for _, a := range rest {
-		switch {
-		case a == "--volumes", a == "--volume", a == "--volumes=true", a == "--volumes=1":
-			return true
-		case strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--"):
-			for _, c := range a[1:] {
-				if c == 'v' {
-					return true
-				}
-				if c == 't' {
-					break
-				}
-			}
-		}
-	}
-	return false
+	return "docker " + string(in.Op)
 }

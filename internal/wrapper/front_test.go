@@ -21,6 +21,7 @@ import (
 
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
+	"github.com/ledger-docker/ledger-docker/internal/intercept/intercepttest"
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
@@ -524,7 +525,7 @@ func TestFrontListsAreIntercepts(t *testing.T) {
 }
 
 // superset gathers the command lines: policy's decision table, intercept's
-// Parse table, FuzzParse's seeds and corpus, and a generated set.
+// shared table (intercepttest.Lines), FuzzParse's seeds and corpus, and a generated set.
 func superset(t *testing.T) []argvCase {
 	t.Helper()
 	root := testenv.RepoRoot(t)
@@ -537,8 +538,8 @@ func superset(t *testing.T) []argvCase {
 		cases = append(cases, argvCase{from: "policy table", argv: strings.Fields(r.argv), env: r.env})
 	}
 	interceptFile := filepath.Join(root, "internal", "intercept", "intercept_test.go")
-	for _, r := range tableRows(t, interceptFile, "TestParse") {
-		cases = append(cases, argvCase{from: "intercept table", argv: strings.Fields(r.argv), env: r.env})
+	for _, l := range intercepttest.Lines {
+		cases = append(cases, argvCase{from: "intercept table", argv: strings.Fields(l.Argv), env: l.Env})
 	}
 	seeds := fuzzSeeds(t, interceptFile, "FuzzParse")
 	corpus, _ := filepath.Glob(filepath.Join(root, "internal", "intercept", "testdata", "fuzz", "FuzzParse", "*"))
