@@ -226,15 +226,20 @@ func TestProtectInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log strings.Builder
+	sent := false
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		log.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "create volume ") {
-			cmd.Process.Signal(os.Interrupt)
+		if !sent && strings.HasPrefix(sc.Text(), "create volume ") {
+			sent = cmd.Process.Signal(os.Interrupt) == nil
 		}
 	}
 	err = cmd.Wait()
 	code := cmd.ProcessState.ExitCode()
+	if !sent {
+		// the progress line it waits for changed: nothing was tested
+		t.Fatalf("no SIGINT sent: protect printed no line starting with \"create volume \":\n%s", log.String())
+	}
 	t.Logf("protect exited %d after SIGINT:\n%s", code, log.String())
 	label := inspect(t, p, vol, `{{index .Labels "com.ledgerflow.protect"}}`)
 	switch {

@@ -419,21 +419,31 @@ func TestInterruptedSnapshotRunsNothing(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Interrupt once the snapshot is being written (its temp file exists).
+	// Interrupt once the snapshot is being written (its temp file exists);
+	// a wrapper that ends first, or a snapshot that never starts, fails
+	// the test at once (ProcessState stays nil until Wait: ask a channel).
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	deadline := time.After(2 * time.Minute)
 	for {
 		m, _ := filepath.Glob(filepath.Join(dir, atomicfile.TempPrefix+"*"))
 		if len(m) > 0 {
 			break
 		}
-		if cmd.ProcessState != nil {
-			t.Fatal("the wrapper ended before its snapshot started")
+		select {
+		case <-exited:
+			t.Fatalf("the wrapper ended before its snapshot started:\n%s", stderr.String())
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Fatalf("no snapshot started in 2 minutes:\n%s", stderr.String())
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
+	<-exited
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Fatalf("interrupted: want exit 130, got %d\n%s", code, stderr.String())
 	}
