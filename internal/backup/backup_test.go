@@ -253,18 +253,7 @@ func TestRunInterruptedMidDump(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	local := time.FixedZone("X", 5*3600)
-	name := FileName("shop", time.Date(2026, 1, 2, 8, 4, 5, 0, local))
-	if name != "shop_db_backup_20260102_030405.sql.gz" {
-		t.Errorf("FileName = %s (UTC expected)", name)
-	}
-	p, tm, ok := ParseName("/x/" + name)
-	if !ok || p != "shop" || !tm.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
-		t.Errorf("ParseName = %s %v %v", p, tm, ok)
-	}
-	if _, _, ok := ParseName("ledgerflow_backup_20250101_000000.sql.gz"); ok {
-		t.Error("legacy name parsed as ours")
-	}
+	// names themselves: internal/backupname
 	if got := ManifestPath("/b/shop_db_backup_20260102_030405.sql.gz"); got != "/b/shop_db_backup_20260102_030405.json" {
 		t.Errorf("ManifestPath = %s", got)
 	}

@@ -11,12 +11,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/ledger-docker/ledger-docker/internal/atomicfile"
+	"github.com/ledger-docker/ledger-docker/internal/backupname"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
 	"github.com/ledger-docker/ledger-docker/internal/verify"
 )
@@ -83,34 +83,10 @@ type Durations struct {
 }
 
 // Suffix of database backups.
-const Suffix = ".sql.gz"
-
-// nameRE matches our backup names; group 1 is the project, 2 the time.
-var nameRE = regexp.MustCompile(`^(.+)_db_backup_(\d{8}_\d{6})\.sql\.gz$`)
-
-// legacyRE finds the time stamp in other backups' names.
-var legacyRE = regexp.MustCompile(`_(\d{8}_\d{6})\.sql\.gz$`)
-
-// TimeLayout is the time stamp in names, in UTC.
-const TimeLayout = "20060102_150405"
+const Suffix = backupname.Suffix
 
 // FileName is <project>_db_backup_YYYYMMDD_HHMMSS.sql.gz for t in UTC.
-func FileName(project string, t time.Time) string {
-	return project + "_db_backup_" + t.UTC().Format(TimeLayout) + Suffix
-}
-
-// ParseName returns the project and (UTC) time in one of our names.
-func ParseName(name string) (project string, t time.Time, ok bool) {
-	m := nameRE.FindStringSubmatch(filepath.Base(name))
-	if m == nil {
-		return "", time.Time{}, false
-	}
-	t, err := time.ParseInLocation(TimeLayout, m[2], time.UTC)
-	if err != nil {
-		return "", time.Time{}, false
-	}
-	return m[1], t, true
-}
+func FileName(project string, t time.Time) string { return backupname.Of(project, t) }
 
 // ManifestPath is the manifest of a backup file: the .sql.gz (or .gz)
 // suffix replaced by .json.
@@ -198,13 +174,11 @@ func List(dir string) ([]Entry, error) {
 			continue
 		}
 		e := Entry{Path: filepath.Join(dir, name), File: name, Size: fi.Size(), Time: fi.ModTime().UTC()}
-		if p, t, ok := ParseName(name); ok {
-			e.Project, e.Time = p, t
-		} else if m := legacyRE.FindStringSubmatch(name); m != nil {
-			// The seed's ledgerflow_backup_YYYYMMDD_HHMMSS.sql.gz: local time.
-			if t, err := time.ParseInLocation(TimeLayout, m[1], time.Local); err == nil {
-				e.Time = t.UTC()
-			}
+		if p, _, ok := backupname.Parse(name); ok {
+			e.Project = p
+		}
+		if t, ok := backupname.Time(name); ok {
+			e.Time = t.UTC()
 		}
 		m, err := LoadManifest(e.Path)
 		switch {

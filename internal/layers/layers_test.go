@@ -12,7 +12,7 @@ import (
 
 // domain are the packages that do the work.
 var domain = []string{"backup", "restore", "verify", "protect", "check", "policy", "snapshot", "pg", "lock",
-	"atomicfile", "settings", "compose", "exitcode", "apiguard", "intercept", "config"}
+	"atomicfile", "settings", "compose", "exitcode", "apiguard", "intercept", "config", "backupname"}
 
 // forbidden are the import paths (and their prefixes, ending in "/") the
 // domain packages must not link, with why.

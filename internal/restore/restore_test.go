@@ -249,21 +249,6 @@ func mustRestore(t *testing.T, req *Request) {
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
-func TestTimeFromName(t *testing.T) {
-	for name, want := range map[string]string{
-		"ledgerflow_backup_20240102_030405.sql.gz":      "2024-01-02 03:04:05",
-		"backups/proj_db_backup_20251231_235959.sql.gz": "2025-12-31 23:59:59",
-	} {
-		got, ok := TimeFromName(name)
-		if !ok || got.Format("2006-01-02 15:04:05") != want {
-			t.Errorf("TimeFromName(%q) = %v, %v", name, got, ok)
-		}
-	}
-	if _, ok := TimeFromName("dump.sql.gz"); ok {
-		t.Error("time found in dump.sql.gz")
-	}
-}
-
 func TestOpenSourceMissingFile(t *testing.T) {
 	_, err := OpenSource(filepath.Join(t.TempDir(), "nope.sql.gz"), nil)
 	if !errors.Is(err, ErrNotFound) {

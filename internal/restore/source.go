@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"time"
+
+	"github.com/ledger-docker/ledger-docker/internal/backupname"
 )
 
 // Manifest is what restore needs of a backup's manifest. Backups without
@@ -44,25 +45,6 @@ type Source struct {
 // Legacy reports whether the backup has no manifest.
 func (s Source) Legacy() bool { return s.Manifest == nil }
 
-// nameTime matches the time stamp in our names and in the seed's legacy
-// ones: <project>_db_backup_YYYYMMDD_HHMMSS.sql.gz,
-// ledgerflow_backup_YYYYMMDD_HHMMSS.sql.gz.
-var nameTime = regexp.MustCompile(`_(\d{8}_\d{6})(?:Z)?\.sql\.gz$`)
-
-// TimeFromName returns the time stamp in a backup's file name. Legacy
-// names carry local time without a zone; they are read as local time.
-func TimeFromName(name string) (time.Time, bool) {
-	m := nameTime.FindStringSubmatch(filepath.Base(name))
-	if m == nil {
-		return time.Time{}, false
-	}
-	t, err := time.ParseInLocation("20060102_150405", m[1], time.Local)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return t, true
-}
-
 // ManifestLoader reads the manifest that belongs to a backup file. It
 // returns (nil, nil) when the backup has none.
 type ManifestLoader func(backupPath string) (*Manifest, error)
@@ -87,7 +69,7 @@ func OpenSource(path string, load ManifestLoader) (Source, error) {
 		}
 		src.Manifest = m
 	}
-	switch t, ok := TimeFromName(path); {
+	switch t, ok := backupname.Time(path); {
 	case src.Manifest != nil && !src.Manifest.Created.IsZero():
 		src.Time, src.TimeFrom = src.Manifest.Created, "manifest"
 	case ok:
