@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledger-docker/ledger-docker/internal/cli"
-	_ "github.com/ledger-docker/ledger-docker/internal/cli/verbs"
+	"github.com/ledger-docker/ledger-docker/internal/cli/verbs"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
@@ -25,7 +25,7 @@ func main() {
 	plugin.Run(func(dockerCli command.Cli) *cobra.Command {
 		f := cli.NewFactory(func() (engine.Engine, error) { return docker.New(dockerCli.Client()), nil })
 		f.Context = dockerCli.CurrentContext()
-		return cli.NewRootCmd(f)
+		return verbs.NewRootCmd(f)
 	}, metadata.Metadata{
 		SchemaVersion:    "0.1.0",
 		Vendor:           "ledger-docker",

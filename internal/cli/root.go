@@ -15,15 +15,10 @@ import (
 // Verb builds one subcommand. Each verb package exposes NewCmd(f, nil).
 type Verb func(f *Factory) *cobra.Command
 
-// verbs are registered by internal/cli/verbs (which imports every verb
-// package) to keep this package free of import cycles.
-var verbs []Verb
-
-// Register adds verbs to the root command.
-func Register(v ...Verb) { verbs = append(verbs, v...) }
-
-// NewRootCmd returns `docker ledger`.
-func NewRootCmd(f *Factory) *cobra.Command {
+// NewRootCmd returns `docker ledger` with the given verbs (the list is
+// internal/cli/verbs.All: the verb packages import this one, so it cannot
+// import them).
+func NewRootCmd(f *Factory, verbs ...Verb) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ledger",
 		Short: "Back up, verify, restore and protect Docker Compose project data",

@@ -1,8 +1,10 @@
-// Package verbs registers every `docker ledger` subcommand. Add one line per
+// Package verbs lists every `docker ledger` subcommand. Add one line per
 // verb package here.
 package verbs
 
 import (
+	"github.com/spf13/cobra"
+
 	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/cli/backup"
 	"github.com/ledger-docker/ledger-docker/internal/cli/check"
@@ -15,18 +17,19 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/cli/volume"
 )
 
-func init() {
-	cli.Register(
-		// verbs: one line each, e.g. backup.New,
-		setup.New,
-		check.New,
-		protect.New,
-		explain.New,
-		explain.NewGuard,
-		volume.New,
-		restore.New,
-		backup.New,
-		verifycmd.New,
-		list.New,
-	)
+// All are the verbs.
+var All = []cli.Verb{
+	setup.New,
+	check.New,
+	protect.New,
+	explain.New,
+	explain.NewGuard,
+	volume.New,
+	restore.New,
+	backup.New,
+	verifycmd.New,
+	list.New,
 }
+
+// NewRootCmd returns `docker ledger` with every verb.
+func NewRootCmd(f *cli.Factory) *cobra.Command { return cli.NewRootCmd(f, All...) }
