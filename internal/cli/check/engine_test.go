@@ -1,13 +1,15 @@
 package check
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	ctxdocker "github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
-	"github.com/docker/docker/client"
+
+	"github.com/ledger-docker/ledger-docker/internal/engine"
 )
 
 func TestHookEngineFollowsDockerContext(t *testing.T) {
@@ -23,38 +25,27 @@ func TestHookEngineFollowsDockerContext(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"currentContext": "desk"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		env      map[string]string
-		wantHost string // "" = environment / default socket decides
-	}{
-		{env: map[string]string{}, wantHost: "unix:///run/desk/docker.sock"},
-		{env: map[string]string{"DOCKER_CONTEXT": "remote"}, wantHost: "tcp://10.1.2.3:2375"},
-		{env: map[string]string{"DOCKER_CONTEXT": "default"}},
-		{env: map[string]string{"DOCKER_HOST": "unix:///x.sock", "DOCKER_CONTEXT": "remote"}},
-	}
-	for _, tt := range tests {
-		tt.env["DOCKER_CONFIG"] = dir
-		opts, err := contextClientOpts(func(k string) string { return tt.env[k] })
+	t.Setenv("DOCKER_CONFIG", dir)
+	for _, tt := range []struct{ host, context, want string }{
+		{want: "desk"},
+		{context: "remote", want: "remote"},
+		{context: "default", want: "default"},
+		{host: "unix:///x.sock", context: "remote", want: "default"}, // DOCKER_HOST wins
+	} {
+		t.Setenv("DOCKER_HOST", tt.host)
+		t.Setenv("DOCKER_CONTEXT", tt.context)
+		conn, err := hookConnection()
 		if err != nil {
-			t.Fatalf("%v: %v", tt.env, err)
+			t.Fatalf("%+v: %v", tt, err)
 		}
-		if tt.wantHost == "" {
-			if opts != nil {
-				t.Errorf("%v: want the environment to decide, got context options", tt.env)
-			}
-			continue
-		}
-		c, err := client.NewClientWithOpts(opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.DaemonHost() != tt.wantHost {
-			t.Errorf("%v: host %s, want %s", tt.env, c.DaemonHost(), tt.wantHost)
+		conn.Close()
+		if conn.Context != tt.want {
+			t.Errorf("DOCKER_HOST=%q DOCKER_CONTEXT=%q: context %q, want %q", tt.host, tt.context, conn.Context, tt.want)
 		}
 	}
-	if _, err := contextClientOpts(func(k string) string {
-		return map[string]string{"DOCKER_CONFIG": dir, "DOCKER_CONTEXT": "nope"}[k]
-	}); err == nil {
-		t.Error("an unknown context must be an error (the engine rule is then skipped)")
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("DOCKER_CONTEXT", "nope")
+	if _, err := hookConnection(); !errors.Is(err, engine.ErrUnreachable) {
+		t.Errorf("an unknown context: %v, want an unreachable engine (the engine rule is then skipped)", err)
 	}
 }
