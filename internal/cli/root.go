@@ -1,5 +1,6 @@
-// Package cli is the root of `docker ledger`: the root command, the Factory
-// and the one exit-code map.
+// Package cli is the root of `docker ledger`: the root command and the
+// Factory. The exit codes are internal/exitcode's; the verbs are listed in
+// internal/cli/verbs.
 package cli
 
 import (

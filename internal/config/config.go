@@ -1,6 +1,6 @@
 // Package config holds the user-wide settings of ledger-docker. Per-project
 // settings live in the compose file's top-level `x-ledger:` extension (see
-// internal/compose); environment variables override both.
+// internal/settings); environment variables override both.
 package config
 
 import (

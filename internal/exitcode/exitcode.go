@@ -13,8 +13,8 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 )
 
-// Exit codes. One map for every binary; each command's help lists the ones
-// it can return (EXIT STATUS, Help). Keep README.md's table in step; the C
+// Exit codes. One map for every binary; every command's help lists the
+// whole table (EXIT STATUS, Help). Keep README.md's table in step; the C
 // front's numbers are pinned to these by a test (internal/wrapper).
 const (
 	OK           = 0
