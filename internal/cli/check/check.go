@@ -5,7 +5,6 @@ package check
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -164,9 +163,7 @@ func print(opts *Options, rep *check.Report) error {
 		rep.Findings = []check.Finding{}
 	}
 	if opts.Format == "json" {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return cli.WriteJSON(opts.IO.Out, rep)
 	}
 	for _, f := range rep.Fixed {
 		fmt.Fprintf(opts.IO.ErrOut, "%s:%d: fixed: volume %q: %s\n", f.File, f.Line, f.Volume, f.Action)

@@ -4,7 +4,6 @@ package protect
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -197,9 +196,7 @@ func printJSON(opts *Options, rep report) error {
 	if !opts.JSON {
 		return nil
 	}
-	enc := json.NewEncoder(opts.IO.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	return cli.WriteJSON(opts.IO.Out, rep)
 }
 
 func printPlan(w io.Writer, p *protect.Plan, label string) {

@@ -184,9 +184,7 @@ func PruneFilters(data []byte) ([]string, error) {
 
 func report(opts *Options, rep Report) error {
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return cli.WriteJSON(opts.IO.Out, rep)
 	}
 	state := "not set"
 	if rep.Installed {

@@ -5,7 +5,6 @@ package volume
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -154,7 +153,7 @@ func report(opts *Options, r Result, line string) error {
 	}
 	out := opts.Factory.IO.Out
 	if opts.JSON {
-		return json.NewEncoder(out).Encode(r)
+		return cli.WriteJSON(out, r)
 	}
 	_, err := fmt.Fprintln(out, line)
 	return err
