@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/docker/cli/cli-plugins/metadata"
@@ -13,6 +14,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/cli/verbs"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
+	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
 
@@ -22,9 +24,19 @@ func main() {
 		_, _ = os.Stdout.WriteString(wrapper.PluginHandshakeAnswer)
 		return
 	}
-	plugin.Run(func(dockerCli command.Cli) *cobra.Command {
-		f := cli.NewFactory(func() (engine.Engine, error) { return docker.New(dockerCli.Client()), nil })
-		f.Context = dockerCli.CurrentContext()
+	plugin.Run(func(command.Cli) *cobra.Command {
+		var f *cli.Factory
+		// The engine as the wrapper's guard and ledger-precommit reach it
+		// (docker.Connect), from the global flags docker passed before
+		// "ledger" and the environment.
+		f = cli.NewFactory(func() (engine.Engine, error) {
+			cmd, err := guardrun.SplitDocker(f.GlobalArgs, nil)
+			if err != nil {
+				return nil, err
+			}
+			conn, err := docker.Connect(context.Background(), cmd.Opts)
+			return conn.Engine, err
+		})
 		return verbs.NewRootCmd(f)
 	}, metadata.Metadata{
 		SchemaVersion:    "0.1.0",

@@ -27,8 +27,6 @@ type Factory struct {
 	Engine func() (engine.Engine, error)
 	// Config loads the user configuration.
 	Config func() (*config.Config, error)
-	// Context is the docker context in use ("" when unknown).
-	Context string
 	// GlobalArgs are the docker global flags the plugin was called with
 	// (--context, -H, --config...), to pass on to `docker compose` and the
 	// guard: docker runs a plugin with its own argv, global flags before
