@@ -80,20 +80,7 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 	s := req.Settings
 	start := req.now()
 	logLine := LogLine{Time: start, Type: TypeDB, Trigger: req.Trigger}
-	defer func() {
-		if errors.Is(err, pg.ErrNoDatabase) {
-			// Nothing to back up: no log (nor folder) in a project
-			// without a database.
-			return
-		}
-		logLine.Duration = req.now().Sub(start)
-		if err != nil {
-			logLine.Err = err.Error()
-		}
-		if lerr := AppendLog(s.BackupDir, logLine); lerr != nil {
-			req.logf("warning: could not write %s: %v", filepath.Join(s.BackupDir, LogName), lerr)
-		}
-	}()
+	defer func() { req.appendLog(logLine, start, err) }()
 
 	svc, err := pg.Detect(ctx, req.Engine, s.Project, req.Project, pg.Want{Service: s.Database.Service, User: s.Database.User, Database: s.Database.Name})
 	if err != nil {
@@ -106,38 +93,16 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 		}
 		defer l.Release()
 	}
-	if err := atomicfile.MkdirPrivate(s.BackupDir); err != nil {
-		return nil, fmt.Errorf("backup folder %s: %w", s.BackupDir, noSpace(err))
+	if err := req.prepareDir(); err != nil {
+		return nil, err
 	}
-	if removed, _ := atomicfile.CleanTemps(s.BackupDir); len(removed) > 0 {
-		req.logf("removed %d temp file(s) of an earlier interrupted run", len(removed))
-	}
-	m := &Manifest{
-		Version: ManifestVersion, Type: TypeDB, Created: start, Tool: req.Tool,
-		Project: s.Project, Service: svc.Service, Database: svc.DB.Name, User: svc.DB.User,
-		Container: svc.Container, Image: svc.Image, ImageID: svc.ImageID,
-		Compression: "gzip", CompressionLevel: s.CompressionLevel, KeyTables: s.KeyTables,
-	}
-	facts, err := svc.DB.Facts(ctx)
+	m, final, err := req.plan(ctx, svc, start)
 	if err != nil {
 		return nil, err
 	}
-	m.Roles = facts.Roles
-	if err := checkSpace(svc.DB.Name, facts.Size, s.BackupDir, s.MinSize); err != nil {
-		return nil, err
-	}
-	final := filepath.Join(s.BackupDir, FileName(s.Project, start))
-	if _, err := os.Stat(final); err == nil {
-		// A backup of this very second exists: take the next second's name.
-		start = start.Truncate(time.Second).Add(time.Second)
-		m.Created = start
-		final = filepath.Join(s.BackupDir, FileName(s.Project, start))
-	}
-	m.File = filepath.Base(final)
 	logLine.File = m.File
 	req.logf("backing up database %s of service %s (project %s) to %s", svc.DB.Name, svc.Service, s.Project, final)
 
-	rep := verify.Report{Mode: s.Verify}
 	var test *testRestore
 	if s.Verify == verify.ModeFull {
 		test = startTestRestore(ctx, req.Engine, verify.ScratchSpec{
@@ -164,11 +129,87 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 		r, err := verify.ReadMembers(fol)
 		reread <- rereadResult{r, err}
 	}()
+	if err := req.dump(ctx, svc, m, f, fol, reread, test); err != nil {
+		return nil, err
+	}
+	rep, err := req.verify(ctx, m, reread, test, f.TempName())
+	if err != nil {
+		return nil, err
+	}
+	logLine.Size, logLine.Verification = m.Size, verificationSummary(rep)
+	if err := rep.Err(); err != nil {
+		return nil, fmt.Errorf("the dump did not verify, so it was not kept: %w", err)
+	}
+	return req.publish(f, m, final)
+}
+
+// appendLog writes the run's line to backup.log (not for a project with
+// no database: no log, nor folder, there).
+func (r *Request) appendLog(line LogLine, start time.Time, err error) {
+	if errors.Is(err, pg.ErrNoDatabase) {
+		return
+	}
+	s := r.Settings
+	line.Duration = r.now().Sub(start)
+	if err != nil {
+		line.Err = err.Error()
+	}
+	if lerr := AppendLog(s.BackupDir, line); lerr != nil {
+		r.logf("warning: could not write %s: %v", filepath.Join(s.BackupDir, LogName), lerr)
+	}
+}
+
+// prepareDir makes the private backup folder and removes the temp files
+// of an earlier interrupted run.
+func (r *Request) prepareDir() error {
+	dir := r.Settings.BackupDir
+	if err := atomicfile.MkdirPrivate(dir); err != nil {
+		return fmt.Errorf("backup folder %s: %w", dir, noSpace(err))
+	}
+	if removed, _ := atomicfile.CleanTemps(dir); len(removed) > 0 {
+		r.logf("removed %d temp file(s) of an earlier interrupted run", len(removed))
+	}
+	return nil
+}
+
+// plan is the backup's manifest so far and its final path: the database's
+// facts, enough free space for it, and a name no backup has.
+func (r *Request) plan(ctx context.Context, svc pg.Service, start time.Time) (*Manifest, string, error) {
+	s := r.Settings
+	m := &Manifest{
+		Version: ManifestVersion, Type: TypeDB, Created: start, Tool: r.Tool,
+		Project: s.Project, Service: svc.Service, Database: svc.DB.Name, User: svc.DB.User,
+		Container: svc.Container, Image: svc.Image, ImageID: svc.ImageID,
+		Compression: "gzip", CompressionLevel: s.CompressionLevel, KeyTables: s.KeyTables,
+	}
+	facts, err := svc.DB.Facts(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	m.Roles = facts.Roles
+	if err := checkSpace(svc.DB.Name, facts.Size, s.BackupDir, s.MinSize); err != nil {
+		return nil, "", err
+	}
+	final := filepath.Join(s.BackupDir, FileName(s.Project, start))
+	if _, err := os.Stat(final); err == nil {
+		// A backup of this very second exists: take the next second's name.
+		m.Created = start.Truncate(time.Second).Add(time.Second)
+		final = filepath.Join(s.BackupDir, FileName(s.Project, m.Created))
+	}
+	m.File = filepath.Base(final)
+	return m, final, nil
+}
+
+// dump runs pg_dump into f (gzip, the test restore and the re-read fed as
+// it goes) and records the dump's facts in m. On failure the re-read is
+// stopped and waited for.
+func (r *Request) dump(ctx context.Context, svc pg.Service, m *Manifest, f *atomicfile.File, fol *verify.Follower,
+	reread <-chan rereadResult, test *testRestore) error {
 	dumpStart := time.Now()
-	w, err := newSink(f, s.CompressionLevel, test, req.Progress, fol)
+	w, err := newSink(f, r.Settings.CompressionLevel, test, r.Progress, fol)
 	if err != nil {
 		fol.Close(err)
-		return nil, err
+		return err
 	}
 	dres, dumpErr := svc.DB.Dump(ctx, w, nil)
 	closeErr := w.Close()
@@ -179,32 +220,40 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 	}
 	if dumpErr != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("backup interrupted; no backup was written: %w", ctx.Err())
+			return fmt.Errorf("backup interrupted; no backup was written: %w", ctx.Err())
 		}
 		if closeErr != nil && !errors.Is(dumpErr, syscall.ENOSPC) {
 			dumpErr = errors.Join(dumpErr, closeErr)
 		}
-		return nil, fmt.Errorf("dump failed; no backup was written: %w", noSpace(dumpErr))
+		return fmt.Errorf("dump failed; no backup was written: %w", noSpace(dumpErr))
 	}
 	if closeErr != nil {
-		return nil, fmt.Errorf("write %s: %w", f.TempName(), noSpace(closeErr))
+		return fmt.Errorf("write %s: %w", f.TempName(), noSpace(closeErr))
 	}
 	if err := f.Sync(); err != nil {
 		fol.Close(err)
 		<-reread
-		return nil, fmt.Errorf("sync %s: %w", f.TempName(), noSpace(err))
+		return fmt.Errorf("sync %s: %w", f.TempName(), noSpace(err))
 	}
 	fol.Close(nil)
 	m.Snapshot, m.Counts, m.Fingerprint, m.Versions = dres.Snapshot, dres.Counts, dres.Fingerprint, dres.Versions
 	m.Size, m.SHA256 = w.size, hex.EncodeToString(w.fileHash.Sum(nil))
 	m.SQLSize = w.sqlSize
+	return nil
+}
 
-	// Verification: every check must pass before the backup is published.
+// verify gathers every check of the written file (exit status, the
+// re-read's gzip CRC, checksum and size, the key tables, the test restore)
+// into m's report. The error is for a run that cannot judge (interrupted,
+// the file unreadable); a failed check is in the report.
+func (r *Request) verify(ctx context.Context, m *Manifest, reread <-chan rereadResult, test *testRestore, temp string) (verify.Report, error) {
+	s := r.Settings
+	rep := verify.Report{Mode: s.Verify}
 	verifyStart := time.Now()
 	rep.Add(verify.Pass(verify.CheckExitStatus, "0"))
 	rr := <-reread
 	if rr.err != nil {
-		return nil, fmt.Errorf("re-read %s: %w", f.TempName(), rr.err)
+		return rep, fmt.Errorf("re-read %s: %w", temp, rr.err)
 	}
 	rr.res.Judge(verify.Expect{SHA256: m.SHA256, Size: m.Size, MinSize: s.MinSize})
 	rep.Add(rr.res.Checks...)
@@ -217,17 +266,19 @@ func Run(ctx context.Context, req Request) (res *Result, err error) {
 		}
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("backup interrupted; no backup was written: %w", ctx.Err())
+		return rep, fmt.Errorf("backup interrupted; no backup was written: %w", ctx.Err())
 	}
-	rep.At = req.now()
+	rep.At = r.now()
 	rep.Seconds = time.Since(verifyStart).Seconds()
 	m.Durations.Verify = rep.Seconds
 	m.Verification = rep
-	logLine.Size, logLine.Verification = m.Size, verificationSummary(rep)
-	if err := rep.Err(); err != nil {
-		return nil, fmt.Errorf("the dump did not verify, so it was not kept: %w", err)
-	}
-	m.Durations.Total = req.now().Sub(m.Created).Seconds()
+	return rep, nil
+}
+
+// publish renames the verified file to its final name and writes its
+// manifest beside it.
+func (r *Request) publish(f *atomicfile.File, m *Manifest, final string) (*Result, error) {
+	m.Durations.Total = r.now().Sub(m.Created).Seconds()
 	if err := f.Commit(); err != nil {
 		return nil, fmt.Errorf("publish backup: %w", noSpace(err))
 	}
