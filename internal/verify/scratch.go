@@ -266,10 +266,15 @@ func (s *Scratch) Remove(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	var errs []error
-	if s.id != "" {
-		if err := s.eng.RemoveContainer(ctx, s.id, true); err != nil && !errors.Is(err, engine.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("remove throwaway server: %w", err))
-		}
+	// The container has the volume's name: a create cut short by an
+	// interruption may have made it on the engine without its ID reaching
+	// us, and it is removed by name then.
+	ref := s.id
+	if ref == "" {
+		ref = s.volume
+	}
+	if err := s.eng.RemoveContainer(ctx, ref, true); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		errs = append(errs, fmt.Errorf("remove throwaway server: %w", err))
 	}
 	if err := s.eng.RemoveVolume(ctx, s.volume, true); err != nil && !errors.Is(err, engine.ErrNotFound) {
 		errs = append(errs, fmt.Errorf("remove throwaway volume %s: %w", s.volume, err))
