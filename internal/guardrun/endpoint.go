@@ -9,7 +9,6 @@
 package guardrun
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -222,8 +221,3 @@ func tlsOptions(certs string, flags map[string]string, verify bool) *tlsconfig.O
 // Connection is where the real command would have connected
 // (enginedocker.Connection: the one way to reach the engine).
 type Connection = enginedocker.Connection
-
-// Connect is enginedocker.Connect.
-func Connect(ctx context.Context, opts *cliflags.ClientOptions) (Connection, error) {
-	return enginedocker.Connect(ctx, opts)
-}

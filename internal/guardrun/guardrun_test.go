@@ -8,6 +8,7 @@ import (
 
 	"github.com/ledger-docker/ledger-docker/internal/compose"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	enginedocker "github.com/ledger-docker/ledger-docker/internal/engine/docker"
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 )
@@ -55,7 +56,7 @@ func TestConnectHonoursGlobalFlags(t *testing.T) {
 		if err != nil || strings.Join(cmd.Args, " ") != tt.rest {
 			t.Fatalf("%s: %q %v", tt.argv, cmd.Args, err)
 		}
-		conn, err := Connect(ctx, cmd.Opts)
+		conn, err := enginedocker.Connect(ctx, cmd.Opts)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.argv, err)
 		}
@@ -67,15 +68,15 @@ func TestConnectHonoursGlobalFlags(t *testing.T) {
 	}
 	in := intercept.Parse(strings.Fields("docker-compose --tlsverify -H tcp://127.0.0.1:1 down"), func(string) string { return "" })
 	cmd, _ := SplitCompose(in, strings.Fields("--tlsverify -H tcp://127.0.0.1:1 down"), func(string) string { return "" })
-	if _, err := Connect(ctx, cmd.Opts); err == nil || !strings.Contains(err.Error(), "ca.pem") {
+	if _, err := enginedocker.Connect(ctx, cmd.Opts); err == nil || !strings.Contains(err.Error(), "ca.pem") {
 		t.Errorf("compose v1 --tlsverify: want TLS with the certificates, got %v", err)
 	}
 	cmd, _ = SplitDocker(nil, strings.Fields("--context nosuch volume rm x"))
-	if _, err := Connect(ctx, cmd.Opts); !errors.Is(err, engine.ErrUnreachable) {
+	if _, err := enginedocker.Connect(ctx, cmd.Opts); !errors.Is(err, engine.ErrUnreachable) {
 		t.Errorf("unknown context: want ErrUnreachable, got %v", err)
 	}
 	cmd, _ = SplitDocker(nil, strings.Fields("-H unix:///a.sock --context x volume rm v"))
-	if _, err := Connect(ctx, cmd.Opts); err == nil {
+	if _, err := enginedocker.Connect(ctx, cmd.Opts); err == nil {
 		t.Error("-H with --context: docker refuses it, so must we")
 	}
 	if _, err := SplitDocker(nil, strings.Fields("--bogus volume rm v")); !errors.Is(err, exitcode.ErrUsage) {

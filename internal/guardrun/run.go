@@ -20,6 +20,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/apiguard"
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	enginedocker "github.com/ledger-docker/ledger-docker/internal/engine/docker"
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/snapshot"
@@ -457,7 +458,7 @@ func serve(in intercept.Intent, cmd Command, env []string, stderr io.Writer, srv
 		return fail(in, stderr, srv, child, exitcode.Config, err.Error())
 	}
 	ctx := context.Background()
-	conn, err := Connect(ctx, cmd.Opts)
+	conn, err := enginedocker.Connect(ctx, cmd.Opts)
 	if err != nil {
 		return fail(in, stderr, srv, child, exitcode.Unavailable, fmt.Sprintf("cannot reach the engine `%s` would use: %v", in.CommandLine(), err))
 	}

@@ -364,7 +364,7 @@ func inProcess(file string, n int) time.Duration {
 		if err != nil {
 			fatal(err)
 		}
-		conn, err := guardrun.Connect(ctx, cmd.Opts)
+		conn, err := docker.Connect(ctx, cmd.Opts)
 		if err != nil {
 			fatal(err)
 		}

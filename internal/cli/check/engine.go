@@ -5,11 +5,12 @@ import (
 	"os"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	enginedocker "github.com/ledger-docker/ledger-docker/internal/engine/docker"
 	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 )
 
 // HookEngine connects to the engine the user's `docker` commands reach,
-// resolved as the wrapper's guard resolves it (guardrun.Connect, docker/cli's
+// resolved as the wrapper's guard resolves it (engine/docker.Connect, docker/cli's
 // own config, context store and endpoint packages): DOCKER_HOST, else the
 // context named by DOCKER_CONTEXT or the docker config's currentContext,
 // else the default socket.
@@ -28,5 +29,5 @@ func hookConnection() (guardrun.Connection, error) {
 	}
 	// DOCKER_CONFIG as it is now (docker/cli reads it once per process)
 	cmd.Opts.ConfigDir = os.Getenv("DOCKER_CONFIG")
-	return guardrun.Connect(context.Background(), cmd.Opts)
+	return enginedocker.Connect(context.Background(), cmd.Opts)
 }

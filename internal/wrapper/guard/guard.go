@@ -21,6 +21,7 @@ import (
 
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	enginedocker "github.com/ledger-docker/ledger-docker/internal/engine/docker"
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/guardrun"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
@@ -86,7 +87,7 @@ func Run(ctx context.Context, o Options) int {
 	connect := o.Connect
 	if connect == nil {
 		connect = func(ctx context.Context, c guardrun.Command) (guardrun.Connection, error) {
-			return guardrun.Connect(ctx, c.Opts)
+			return enginedocker.Connect(ctx, c.Opts)
 		}
 	}
 	conn, connErr := connect(ctx, cmd)
