@@ -607,13 +607,15 @@ func TestAdoptChecksTheSocket(t *testing.T) {
 	}
 }
 
-// A volume the command created itself is deleted without a snapshot
-// (docker ledger's throwaway test-restore volume); one that existed
-// before, even when the command "created" it again, is saved first.
+// A throwaway volume (ThrowawayLabel) the command created itself is
+// deleted without a snapshot, once; a volume that existed before (even
+// "created" again), one created without the label, and an anonymous one
+// are saved first.
 func TestOwnVolumeIsNotSaved(t *testing.T) {
 	e := world()
 	_, c, saved := guard(t, e)
-	for _, body := range []string{`{"Name":"scratch"}`, `{"Name":"free"}`, `{}`} {
+	for _, body := range []string{`{"Name":"scratch","Labels":{"` + apiguard.ThrowawayLabel + `":"p"}}`, `{"Name":"free"}`,
+		`{"Name":"plain"}`, `{}`} {
 		if status, out := do(t, c, "POST", "/v1.41/volumes/create", body); status != http.StatusCreated {
 			t.Fatalf("create %s: %d %s", body, status, out)
 		}
@@ -625,12 +627,21 @@ func TestOwnVolumeIsNotSaved(t *testing.T) {
 			anon = v.Name
 		}
 	}
-	for _, name := range []string{"scratch", "free", anon} {
+	for _, name := range []string{"scratch", "free", "plain", anon} {
 		if status, out := do(t, c, "DELETE", "/v1.41/volumes/"+name, ""); status != http.StatusNoContent {
 			t.Errorf("delete %s: %d %s", name, status, out)
 		}
 	}
-	if !slices.Equal(*saved, []string{"free"}) {
-		t.Errorf("saved %v, want only free (it existed before)", *saved)
+	if want := []string{"free", "plain", anon}; !slices.Equal(*saved, want) {
+		t.Errorf("saved %v, want %v", *saved, want)
+	}
+	// the mark is used up: the same name created again by someone else,
+	// with the label, and deleted by this command is saved
+	e.AddVolume(engine.Volume{Name: "scratch", Driver: "local", Labels: map[string]string{apiguard.ThrowawayLabel: "p"}}, map[string]string{"d": "1"})
+	if status, out := do(t, c, "DELETE", "/v1.41/volumes/scratch", ""); status != http.StatusNoContent {
+		t.Errorf("delete scratch again: %d %s", status, out)
+	}
+	if last := (*saved)[len(*saved)-1]; last != "scratch" {
+		t.Errorf("the second scratch was not saved: %v", *saved)
 	}
 }

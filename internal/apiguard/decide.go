@@ -96,9 +96,9 @@ type Decision struct {
 	Prune bool
 	// NewVolume: a volume create for a name no volume has (or no name:
 	// the engine makes one up). Once the engine answers 201, the volume is
-	// this command's own: deleted later by the same command (a throwaway
-	// volume, such as docker ledger's test-restore server's), it holds
-	// nothing from before the command, and the guard takes no snapshot.
+	// this command's own: if it carries ThrowawayLabel (docker ledger's
+	// test-restore volume) when the same command deletes it, the guard
+	// takes no snapshot.
 	NewVolume bool
 }
 

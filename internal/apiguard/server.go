@@ -167,6 +167,10 @@ func listening(l *net.UnixListener) bool {
 	return v == 1
 }
 
+// ThrowawayLabel marks docker ledger's throwaway test-restore containers
+// and volumes (verify.LabelScratch; a test keeps them equal).
+const ThrowawayLabel = "com.ledgerflow.verify"
+
 // The guard's socket: socketName in a folder socketDirPrefix* (the C
 // front makes the same).
 const (
@@ -601,7 +605,16 @@ func (s *Server) save(ctx context.Context, sv Save) error {
 	v := sv.Volume
 	s.mu.Lock()
 	t, ok := s.saved[v.Name]
-	own := s.created[v.Name]
+	// A throwaway volume of docker ledger's own (ThrowawayLabel) that this
+	// command created itself holds nothing from before the command: its
+	// deletion needs no snapshot, once. A volume of that name created or
+	// filled by another command in between does not carry the label (the
+	// engine answers a create of an existing name with the existing
+	// volume), so it is saved like any other.
+	own := s.created[v.Name] && v.Labels[ThrowawayLabel] != ""
+	if own {
+		delete(s.created, v.Name)
+	}
 	s.mu.Unlock()
 	if own || (ok && t.Equal(v.CreatedAt)) {
 		return nil

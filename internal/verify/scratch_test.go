@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ledger-docker/ledger-docker/internal/apiguard"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
 )
@@ -32,5 +33,12 @@ func TestScratchCutShortLeavesNothing(t *testing.T) {
 	vs, _ := e.ListVolumes(context.Background(), engine.VolumeFilter{})
 	if len(cs) != 0 || len(vs) != 0 {
 		t.Errorf("left behind: %d container(s) %v, %d volume(s) %v", len(cs), cs, len(vs), vs)
+	}
+}
+
+// The guard recognises the throwaway volumes by this label.
+func TestThrowawayLabelIsTheGuards(t *testing.T) {
+	if LabelScratch != apiguard.ThrowawayLabel {
+		t.Errorf("verify.LabelScratch %q, apiguard.ThrowawayLabel %q", LabelScratch, apiguard.ThrowawayLabel)
 	}
 }
