@@ -9,6 +9,7 @@ require (
 	github.com/docker/docker v28.5.1+incompatible
 	github.com/mattn/go-shellwords v1.0.12
 	github.com/spf13/cobra v1.10.1
+	golang.org/x/sync v0.17.0
 	golang.org/x/sys v0.37.0
 	gopkg.in/yaml.v3 v3.0.1
 )
@@ -74,7 +75,6 @@ require (
 	go.opentelemetry.io/proto/otlp v1.5.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.4 // indirect
 	golang.org/x/net v0.40.0 // indirect
-	golang.org/x/sync v0.17.0 // indirect
 	golang.org/x/term v0.32.0
 	golang.org/x/text v0.25.0 // indirect
 	golang.org/x/time v0.11.0 // indirect

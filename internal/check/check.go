@@ -14,8 +14,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/engine"
@@ -92,120 +93,142 @@ func (r *Report) HasErrors() bool { return r.Errors > 0 }
 // ErrIO marks a file that could not be read or written (exit 2).
 var ErrIO = errors.New("cannot read or write file")
 
-// Run checks the files of req.
+// Run checks the files of req: find the files, check each (in parallel),
+// fix what --fix can fix and check the fixed files again, then ask the
+// engine and build the report.
 func Run(ctx context.Context, req Request) (*Report, error) {
-	req.ProtectLabel = req.protection().WriteKey()
-	if req.Env == nil {
-		req.Env = os.Environ()
-	}
-	if req.Dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, err
-		}
-		req.Dir = wd
-	}
-	files := req.Files
-	if len(files) == 0 {
-		var err error
-		if files, err = Discover(ctx, req.Dir, req.Env); err != nil {
-			return nil, err
-		}
-	}
-	set, err := classify(req.Dir, files, req.Env)
+	req, err := req.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-
+	set, err := req.fileSet(ctx)
+	if err != nil {
+		return nil, err
+	}
 	probe := startProbe(ctx, req.Engine, req.EngineTimeout)
-
-	var (
-		mu       sync.Mutex
-		findings []Finding
-		declared []declaredVolume
-	)
-	var ioErrs []error
-	work := make(chan func(), len(set.units)+len(set.scripts))
-	for _, u := range set.units {
-		work <- func() {
-			fs, dv, err := checkUnit(ctx, req, u)
-			mu.Lock()
-			findings = append(findings, fs...)
-			declared = append(declared, dv...)
-			if err != nil {
-				ioErrs = append(ioErrs, err)
-			}
-			mu.Unlock()
-		}
+	res, err := checkFiles(ctx, req, set)
+	if err != nil {
+		return nil, err
 	}
-	for _, s := range set.scripts {
-		work <- func() {
-			fs, err := checkScript(s)
-			mu.Lock()
-			findings = append(findings, fs...)
-			if err != nil {
-				ioErrs = append(ioErrs, err)
-			}
-			mu.Unlock()
-		}
-	}
-	close(work)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(set.units)+len(set.scripts)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for w := range work {
-				w()
-			}
-		}()
-	}
-	wg.Wait()
-	if len(ioErrs) > 0 {
-		return nil, errors.Join(ioErrs...)
-	}
-
+	var fixes []Fix
+	var fixErr error
 	if req.Fix {
-		fixable, _ := suppress(dedupe(slices.Clone(findings)))
-		fixes, err := fixFiles(fixable, req.ProtectLabel)
-		<-probe.done
-		if len(fixes) > 0 {
-			again := req
-			again.Fix, again.Files = false, set.all
-			rep, rerr := Run(ctx, again)
-			if rerr != nil {
-				return nil, errors.Join(err, rerr)
-			}
-			for _, f := range fixes {
-				f.File = display(req.Dir, f.File)
-				rep.Fixed = append(rep.Fixed, f)
-			}
-			return rep, err
+		fixable, _ := suppress(dedupe(slices.Clone(res.findings)))
+		fixes, fixErr = fixFiles(fixable, req.ProtectLabel)
+		if len(fixes) == 0 && fixErr != nil {
+			return nil, fixErr
 		}
+		if len(fixes) > 0 {
+			// The report is about the files as they are now.
+			if res, err = checkFiles(ctx, req, set); err != nil {
+				return nil, errors.Join(fixErr, err)
+			}
+		}
+	}
+	rep := req.report(set, res, probe)
+	for _, f := range fixes {
+		f.File = display(req.Dir, f.File)
+		rep.Fixed = append(rep.Fixed, f)
+	}
+	return rep, fixErr
+}
+
+// withDefaults fills in the protect label, the environment and the folder.
+func (r Request) withDefaults() (Request, error) {
+	r.ProtectLabel = r.protection().WriteKey()
+	if r.Env == nil {
+		r.Env = os.Environ()
+	}
+	if r.Dir == "" {
+		wd, err := os.Getwd()
 		if err != nil {
+			return r, err
+		}
+		r.Dir = wd
+	}
+	return r, nil
+}
+
+// fileSet groups the files to check (the given ones, or those discovered
+// under Dir) into compose projects and scripts.
+func (r Request) fileSet(ctx context.Context) (*fileSet, error) {
+	files := r.Files
+	if len(files) == 0 {
+		var err error
+		if files, err = Discover(ctx, r.Dir, r.Env); err != nil {
 			return nil, err
 		}
 	}
+	return classify(r.Dir, files, r.Env)
+}
 
-	rep := &Report{Files: append([]string{}, set.all...)}
-	efs, state := probe.check(declared, req.protection())
+// results are the findings of one pass over the files, and the volumes
+// they declare protected (for the engine rule).
+type results struct {
+	findings []Finding
+	declared []declaredVolume
+}
+
+// checkFiles checks every compose project and script of set, as many at
+// once as there are CPUs. A file that cannot be read fails the pass.
+func checkFiles(ctx context.Context, req Request, set *fileSet) (results, error) {
+	type result struct {
+		findings []Finding
+		declared []declaredVolume
+		err      error
+	}
+	out := make([]result, len(set.units)+len(set.scripts))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, u := range set.units {
+		g.Go(func() error {
+			r := &out[i]
+			r.findings, r.declared, r.err = checkUnit(ctx, req, u)
+			return nil
+		})
+	}
+	for i, s := range set.scripts {
+		g.Go(func() error {
+			r := &out[len(set.units)+i]
+			r.findings, r.err = checkScript(s)
+			return nil
+		})
+	}
+	_ = g.Wait() // the functions return nil: each keeps its own error
+	var res results
+	var errs []error
+	for _, r := range out {
+		res.findings = append(res.findings, r.findings...)
+		res.declared = append(res.declared, r.declared...)
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// report adds the engine's findings to res, drops repeats and suppressed
+// findings, counts errors and warnings, and shows paths relative to Dir.
+func (r Request) report(set *fileSet, res results, probe *probe) *Report {
+	rep := &Report{Files: make([]string, len(set.all))}
+	for i, f := range set.all {
+		rep.Files[i] = display(r.Dir, f)
+	}
+	efs, state := probe.check(res.declared, r.protection())
 	rep.Engine = state
-	findings = append(findings, efs...)
-	rep.Findings, rep.Suppressed = suppress(dedupe(append([]Finding{}, findings...)))
+	rep.Findings, rep.Suppressed = suppress(dedupe(append(slices.Clone(res.findings), efs...)))
 	for i := range rep.Findings {
-		rep.Findings[i].File = display(req.Dir, rep.Findings[i].File)
-		rep.Findings[i].Message = strings.ReplaceAll(rep.Findings[i].Message, req.Dir+string(filepath.Separator), "")
-		switch rep.Findings[i].Severity {
+		f := &rep.Findings[i]
+		f.File = display(r.Dir, f.File)
+		f.Message = strings.ReplaceAll(f.Message, r.Dir+string(filepath.Separator), "")
+		switch f.Severity {
 		case SeverityError:
 			rep.Errors++
 		case SeverityWarning:
 			rep.Warnings++
 		}
 	}
-	for i, f := range rep.Files {
-		rep.Files[i] = display(req.Dir, f)
-	}
-	return rep, nil
+	return rep
 }
 
 // dedupe sorts findings by file and position and drops repeats (a file

@@ -100,7 +100,7 @@ func TestRulesGolden(t *testing.T) {
 }
 
 // TestAddedProtectKey: a key the configuration adds protects too, the
-// default key still does (issue 8), "True" counts, and --fix writes the
+// default key still does, "True" counts, and --fix writes the
 // added key.
 func TestAddedProtectKey(t *testing.T) {
 	dir := t.TempDir()

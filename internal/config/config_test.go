@@ -65,7 +65,7 @@ func TestProtectKeys(t *testing.T) {
 }
 
 // TestDefaultKeyAlwaysProtects: no configuration removes the default key
-// (issue 8: LEDGER_PROTECT_LABEL=other used to replace it).
+// (LEDGER_PROTECT_LABEL=other used to replace it).
 func TestDefaultKeyAlwaysProtects(t *testing.T) {
 	for name, c := range map[string]*Config{
 		"env":               load(t, "", "LEDGER_PROTECT_LABEL", "other"),

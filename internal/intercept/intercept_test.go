@@ -105,8 +105,7 @@ func TestParseDetails(t *testing.T) {
 
 // Parse runs before every docker command: no input may make it panic.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"docker compose -f a.yml down -v", "docker-compose -p x rm -sfv", "docker -cx volume prune -af --filter=label!=a",
-		"docker -H= -- rm -v=", "docker-compose --vol", "docker compose -f"} {
+	for _, s := range intercepttest.FuzzSeeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -14,6 +14,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
+	"github.com/ledger-docker/ledger-docker/internal/policy/policytest"
 )
 
 const protect = "com.ledgerflow.protect"
@@ -123,200 +124,21 @@ func render(vols []Volume) string {
 	return strings.Join(out, ",")
 }
 
-const (
-	shopF = "-f testdata/shop/compose.yaml"
-	blogF = "-f testdata/blog/compose.yaml"
-)
-
 func TestDecideTable(t *testing.T) {
 	cwd, _ := os.Getwd()
-	shopAll := "A1,shop_dbdata!,shop_media,shop_toolcache"
-	legacyPruneKept := "A2,blog_logs,labelsonly_cache,orphan,renamed_data,shop_toolcache"
-	tests := []struct {
-		name    string
-		argv    string
-		env     []string
-		down    bool // engine unreachable
-		verdict Verdict
-		vols    string
-	}{
-		// pass-through: nothing deleted
-		{argv: "docker ps", verdict: Pass},
-		{argv: "docker images -a", verdict: Pass},
-		{argv: "docker image prune -af", verdict: Pass},
-		{argv: "docker network prune -f", verdict: Pass},
-		{argv: "docker builder prune -af", verdict: Pass},
-		{argv: "docker container prune -f", verdict: Pass},
-		{argv: "docker system prune -af", verdict: Pass},
-		{argv: "docker system prune --volumes=false -f", verdict: Pass},
-		{argv: "docker rm -f lone", verdict: Pass},
-		{argv: "docker container rm lone", verdict: Pass},
-		{argv: "docker volume ls", verdict: Pass},
-		{argv: "docker volume create x", verdict: Pass},
-		{argv: "docker volume rm --help keepme", verdict: Pass},
-		{argv: "docker --version", verdict: Pass},
-		{argv: "docker compose " + shopF + " down", verdict: Pass},
-		{argv: "docker compose " + shopF + " down --volumes=false", verdict: Pass},
-		{argv: "docker compose " + shopF + " down -t 5 --remove-orphans --rmi all", verdict: Pass},
-		{argv: "docker compose " + shopF + " --dry-run down -v", verdict: Pass},
-		{argv: "docker compose " + shopF + " rm -sf", verdict: Pass},
-		{argv: "docker compose " + shopF + " ps", verdict: Pass},
-		{argv: "docker compose " + shopF + " logs -f", verdict: Pass},
-		{argv: "docker-compose " + shopF + " down", verdict: Pass},
-		{argv: "docker-compose " + blogF + " up -d", verdict: Pass},
-		{argv: "docker-compose " + shopF + " down --rmi all -t 5", verdict: Pass},
-		{argv: "docker ps", down: true, verdict: Pass},
-		{argv: "docker compose " + shopF + " down", down: true, verdict: Pass},
-
-		// compose down -v with a file: every spelling and flag order
-		{argv: "docker compose " + shopF + " down -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " down --volumes", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " down --volumes=true", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " down --volume", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " down -t 5 -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " down --timeout=5 --volumes", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " down -vt5", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " down --remove-orphans -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " down --rmi all -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " down -v web", verdict: Block, vols: shopAll},
-		{argv: "docker compose --file testdata/shop/compose.yaml down -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose --file=testdata/shop/compose.yaml down -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose -ftestdata/shop/compose.yaml down -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose --project-directory testdata/shop down -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose --project-directory=testdata/shop --profile tools down -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " --env-file testdata/renamed/.env down -v", verdict: Pass}, // project renamed: none of its volumes exist
-		{argv: "docker -H unix:///var/run/docker.sock compose " + shopF + " down -v", verdict: Block, vols: shopAll},
-		{argv: "docker --context=default compose " + shopF + " down -v", verdict: Block, vols: shopAll},
-		{argv: "docker -c default -D -l debug compose " + shopF + " down -v", verdict: Block, vols: shopAll},
-		{argv: "docker --config /nonexistent --tlsverify compose " + shopF + " down -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose " + shopF + " -p other down -v", verdict: Pass},
-		{argv: "docker compose -f - down -v", verdict: Block}, // stdin: cannot read it without consuming it
-		{argv: "docker compose " + blogF + " down -v", verdict: Backup, vols: "A4,blog_uploads"},
-		{argv: "docker compose " + blogF + " -f testdata/multi/extra.yaml down -v", verdict: Backup, vols: "A4,blog_logs,blog_uploads"},
-
-		// compose env: COMPOSE_FILE (+ separator), COMPOSE_PROJECT_NAME, COMPOSE_PROFILES, .env
-		{argv: "docker compose down -v", env: []string{"COMPOSE_FILE=testdata/shop/compose.yaml"}, verdict: Block, vols: shopAll},
-		{argv: "docker compose down -v", env: []string{"COMPOSE_FILE=testdata/blog/compose.yaml:testdata/multi/extra.yaml"}, verdict: Backup, vols: "A4,blog_logs,blog_uploads"},
-		{argv: "docker compose down -v", env: []string{"COMPOSE_FILE=testdata/blog/compose.yaml;testdata/multi/extra.yaml", "COMPOSE_PATH_SEPARATOR=;"}, verdict: Backup, vols: "A4,blog_logs,blog_uploads"},
-		{argv: "docker compose down -v", env: []string{"COMPOSE_FILE=testdata/shop/compose.yaml", "COMPOSE_PROFILES=tools"}, verdict: Block, vols: shopAll},
-		{argv: "docker compose " + blogF + " down -v", env: []string{"COMPOSE_PROJECT_NAME=renamed"}, verdict: Pass},
-		{argv: "docker compose -f testdata/renamed/compose.yaml down -v", verdict: Block, vols: "fromdotenv_data!"},
-		// protected because the file declares the label, though the engine's volume lacks it
-		{argv: "docker compose -f testdata/renamed/compose.yaml down -v", env: []string{"COMPOSE_PROJECT_NAME=renamed"}, verdict: Block, vols: "renamed_data!"},
-		{argv: "docker compose -f testdata/renamed/compose.yaml -p renamed down -v", verdict: Block, vols: "renamed_data!"},
-		{argv: "docker compose down -v", env: []string{"COMPOSE_PROJECT_NAME=labelsonly"}, verdict: Block, vols: "labelsonly_cache,labelsonly_db!"},
-
-		// -p NAME without a file: volumes found by engine label
-		{argv: "docker compose -p labelsonly down -v", verdict: Block, vols: "labelsonly_cache,labelsonly_db!"},
-		{argv: "docker compose --project-name=labelsonly down --volumes", verdict: Block, vols: "labelsonly_cache,labelsonly_db!"},
-		{argv: "docker compose -p shop down -v", verdict: Block, vols: shopAll},
-		{argv: "docker compose -p nosuch down -v", verdict: Pass},
-		{argv: "docker compose -p labelsonly down", verdict: Pass},
-
-		// compose rm -v: anonymous volumes of the project's containers
-		{argv: "docker compose " + shopF + " rm -v", verdict: Backup, vols: "A1"},
-		{argv: "docker compose " + shopF + " rm -sfv", verdict: Backup, vols: "A1"},
-		{argv: "docker compose " + shopF + " rm -f -s -v web", verdict: Backup, vols: "A1"},
-		{argv: "docker compose " + shopF + " rm -fv db", verdict: Pass},
-		{argv: "docker-compose " + shopF + " rm -fsv", verdict: Backup, vols: "A1"},
-
-		// compose up: a volume whose config hash changed is recreated
-		{argv: "docker compose " + shopF + " up -d", verdict: Backup, vols: "shop_media~"},
-		{argv: "docker compose " + shopF + " up -d -y", verdict: Backup, vols: "shop_media~"},
-		{argv: "docker compose " + shopF + " up --yes --wait", verdict: Backup, vols: "shop_media~"},
-		{argv: "docker compose " + shopF + " create -y", verdict: Backup, vols: "shop_media~"},
-		{argv: "docker compose " + blogF + " up -d", verdict: Pass},
-
-		// Compose v1 syntax
-		{argv: "docker-compose " + shopF + " down -v", verdict: Block, vols: shopAll},
-		{argv: "docker-compose " + shopF + " down --volumes", verdict: Block, vols: shopAll},
-		{argv: "docker-compose " + shopF + " down --vol -t 5", verdict: Block, vols: shopAll},
-		{argv: "docker-compose --project-directory testdata/shop down -v --remove-orphans", verdict: Block, vols: shopAll},
-		{argv: "docker-compose -f testdata/renamed/compose.yaml -p renamed down -v", verdict: Block, vols: "renamed_data!"},
-		{argv: "docker-compose " + blogF + " down -v", verdict: Backup, vols: "A4,blog_uploads"},
-		{argv: "docker-compose down -v", env: []string{"COMPOSE_FILE=testdata/shop/compose.yaml"}, verdict: Block, vols: shopAll},
-		{argv: "docker-compose -p labelsonly down -v", verdict: Pass}, // v1 always needs the file
-		// the docker-compose on PATH may be v2's standalone binary: up is judged as v2's
-		{argv: "docker-compose " + shopF + " up -d", verdict: Backup, vols: "shop_media~"},
-		{argv: "docker-compose " + shopF + " up -d --yes", verdict: Backup, vols: "shop_media~"},
-		{argv: "docker-compose -f testdata/renamed/compose.yaml down -v", verdict: Block, vols: "fromdotenv_data!"},
-		{argv: "docker-compose -f testdata/renamed/compose.yaml down -v", env: []string{"COMPOSE_PROJECT_NAME=renamed"}, verdict: Block, vols: "renamed_data!"},
-		{argv: "docker-compose " + shopF + " --env-file testdata/renamed/.env down -v", verdict: Pass},
-		{argv: "docker-compose " + shopF + " down -v", env: []string{"COMPOSE_PROFILES=tools"}, verdict: Block, vols: shopAll},
-		{argv: "docker-compose -H unix:///var/run/docker.sock " + shopF + " down -v", verdict: Block, vols: shopAll},
-		{argv: "docker-compose --context default " + shopF + " rm -v", verdict: Backup, vols: "A1"},
-
-		// volume rm
-		{argv: "docker volume rm keepme", verdict: Block, vols: "keepme!"},
-		{argv: "docker volume rm -f keepme", verdict: Block, vols: "keepme!"},
-		{argv: "docker volume remove orphan keepme", verdict: Block, vols: "keepme!,orphan"},
-		{argv: "docker volume rm orphan", verdict: Backup, vols: "orphan"},
-		{argv: "docker volume rm orphan --force nosuch", verdict: Backup, vols: "orphan"},
-		{argv: "docker volume rm nosuch", verdict: Pass},
-		{argv: "docker -H tcp://127.0.0.1:2375 volume rm orphan", verdict: Backup, vols: "orphan"},
-
-		// volume prune: API 1.41 deletes named volumes too; >= 1.42 anonymous only unless -a
-		{argv: "docker volume prune", verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -f", verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -af", verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -f --filter label!=" + protect + "=true", verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -f --filter label=" + protect + "=true", verdict: Pass},
-		{argv: "docker volume prune -f --filter label=team", verdict: Backup, vols: "orphan"},
-		{argv: "docker volume prune -f --filter=label=team=b", verdict: Pass},
-		{argv: "docker volume prune -f", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: "A2"},
-		{argv: "docker volume prune -a -f", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -f --filter all=true", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker volume prune -f --filter all=1 --filter label=team", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: "orphan"},
-
-		// system prune --volumes
-		{argv: "docker system prune --volumes -f", verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker system prune -af --volumes", verdict: Backup, vols: legacyPruneKept},
-		{argv: "docker system prune -a --volumes -f", env: []string{"DOCKER_API_VERSION=1.43"}, verdict: Backup, vols: "A2"},
-		{argv: "docker system prune --volumes -f --filter label!=" + protect, verdict: Backup, vols: legacyPruneKept},
-
-		// rm -v: anonymous volumes of those containers
-		{argv: "docker rm -v lone", verdict: Backup, vols: "A3"},
-		{argv: "docker rm -fv lone", verdict: Backup, vols: "A3"},
-		{argv: "docker container rm --volumes lone", verdict: Backup, vols: "A3"},
-		{argv: "docker container rm -v dbonly", verdict: Pass},
-		{argv: "docker rm -v nosuch", verdict: Pass},
-		{argv: "docker rm -v shop-web-1 lone", verdict: Backup, vols: "A1,A3"},
-
-		// engine unreachable on a possibly destructive command: fail closed
-		{argv: "docker compose " + shopF + " down -v", down: true, verdict: Block},
-		{argv: "docker volume rm orphan", down: true, verdict: Block},
-		{argv: "docker volume prune -f", down: true, verdict: Block},
-		{argv: "docker-compose " + shopF + " down -v", down: true, verdict: Block},
-		{argv: "docker rm -v lone", down: true, verdict: Block},
-
-		// environment lock
-		{argv: "docker compose -p payroll down -v", verdict: Block, vols: "payroll_data"},
-		{argv: "docker compose -p payroll down -v", env: []string{"LEDGER_ENV=prod"}, verdict: Backup, vols: "payroll_data"},
-		{argv: "docker --context prod volume rm orphan", verdict: Block, vols: "orphan"},
-		{argv: "docker -cprod volume rm orphan", env: []string{"LEDGER_ENV=prod"}, verdict: Backup, vols: "orphan"},
-		{argv: "docker --context prod volume rm keepme", env: []string{"LEDGER_ENV=prod"}, verdict: Block, vols: "keepme!"},
-		{argv: "docker --context prod ps", verdict: Pass},
-		{argv: "docker volume rm orphan", env: []string{"DOCKER_CONTEXT=prod"}, verdict: Block, vols: "orphan"},
-		{argv: "docker -H unix:///var/run/docker.sock volume rm orphan", env: []string{"DOCKER_CONTEXT=prod"}, verdict: Backup, vols: "orphan"},
-		{argv: "docker volume rm orphan", env: []string{"DOCKER_HOST=tcp://127.0.0.1:2375", "DOCKER_CONTEXT=prod"}, verdict: Backup, vols: "orphan"},
-
-		// DOCKER_* environment does not change what the command deletes
-		{argv: "docker compose " + shopF + " down -v", env: []string{"DOCKER_HOST=tcp://127.0.0.1:2375"}, verdict: Block, vols: shopAll},
-		{argv: "docker volume rm orphan", env: []string{"DOCKER_CONFIG=/nonexistent", "DOCKER_CONTEXT=default"}, verdict: Backup, vols: "orphan"},
-		{argv: "docker system prune --volumes -f", env: []string{"DOCKER_API_VERSION=1.41"}, verdict: Backup, vols: legacyPruneKept},
-	}
+	tests := policytest.Decide
 	for _, tt := range tests {
-		name := tt.argv
-		if len(tt.env) > 0 {
-			name = strings.Join(tt.env, " ") + " " + name
+		name := tt.Argv
+		if len(tt.Env) > 0 {
+			name = strings.Join(tt.Env, " ") + " " + name
 		}
-		if tt.down {
+		if tt.Down {
 			name += " (engine down)"
 		}
 		t.Run(name, func(t *testing.T) {
 			e := world(t)
-			e.Unreachable = tt.down
-			envList := append([]string{"PWD=" + cwd, "HOME=" + t.TempDir()}, tt.env...)
+			e.Unreachable = tt.Down
+			envList := append([]string{"PWD=" + cwd, "HOME=" + t.TempDir()}, tt.Env...)
 			getenv := func(k string) string {
 				for i := len(envList) - 1; i >= 0; i-- {
 					if kk, v, _ := strings.Cut(envList[i], "="); kk == k {
@@ -331,7 +153,7 @@ func TestDecideTable(t *testing.T) {
 			}
 			cfg.Production.Projects = []string{"payroll"}
 			cfg.Production.Contexts = []string{"prod"}
-			in := intercept.Parse(strings.Fields(tt.argv), getenv)
+			in := intercept.Parse(strings.Fields(tt.Argv), getenv)
 			// the context docker would use: --context, else (no -H, no
 			// DOCKER_HOST) DOCKER_CONTEXT
 			ctxName := in.Context
@@ -342,8 +164,8 @@ func TestDecideTable(t *testing.T) {
 				Intent: in, Engine: e, Config: cfg, Getenv: getenv, Env: envList,
 				Context: ctxName,
 			})
-			if d.Verdict != tt.verdict || render(d.Volumes) != tt.vols {
-				t.Errorf("got %s [%s], want %s [%s]\nreason: %s", d.Verdict, render(d.Volumes), tt.verdict, tt.vols, d.Reason)
+			if string(d.Verdict) != tt.Verdict || render(d.Volumes) != tt.Vols {
+				t.Errorf("got %s [%s], want %s [%s]\nreason: %s", d.Verdict, render(d.Volumes), tt.Verdict, tt.Vols, d.Reason)
 			}
 			if d.Volumes == nil {
 				t.Error("Volumes must be [] in JSON, never null")
@@ -351,7 +173,7 @@ func TestDecideTable(t *testing.T) {
 			if d.Verdict == Block && d.Reason == "" {
 				t.Error("a block needs a reason")
 			}
-			if tt.down && d.Verdict == Block && !d.Unavailable {
+			if tt.Down && d.Verdict == Block && !d.Unavailable {
 				t.Error("engine down: want Unavailable")
 			}
 			for _, c := range e.Calls() {
@@ -368,7 +190,7 @@ func TestDecideTable(t *testing.T) {
 
 // TestAddedProtectKeys: a key added by LEDGER_PROTECT_LABEL or the
 // configuration file protects too, and never stops the default key from
-// protecting (issue 8); the block names the key that matched.
+// protecting; the block names the key that matched.
 func TestAddedProtectKeys(t *testing.T) {
 	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(cfgFile, []byte("protect_label: other\n"), 0o600); err != nil {

@@ -26,16 +26,16 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 )
 
-// The attacker's table (issue 8): every command form found that lost a
-// protected volume (label com.ledgerflow.protect=true) through the installed
-// wrapper, run for real on the engine exactly as a user has it installed: a
-// shim folder first on PATH whose docker and docker-compose link to the C
-// front, which hands over to the Go wrapper; the real docker and
-// docker-compose are found on PATH behind the shim. Each row builds its
-// state, writes a random marker file into every protected volume with the
-// real docker, runs the attack, and then checks with the real docker that
-// every protected volume still exists and holds its marker. Add every new
-// form found here.
+// The attacker's table (the red-team rounds against the wrapper): every
+// command form found that lost a protected volume (label
+// com.ledgerflow.protect=true) through the installed wrapper, run for real
+// on the engine exactly as a user has it installed: a shim folder first on
+// PATH whose docker and docker-compose link to the C front, which hands
+// over to the Go wrapper; the real docker and docker-compose are found on
+// PATH behind the shim. Each row builds its state, writes a random marker
+// file into every protected volume with the real docker, runs the attack,
+// and then checks with the real docker that every protected volume still
+// exists and holds its marker. Add every new form found here.
 //
 // Every row runs twice: with the docker config the row writes (none, or
 // install.sh's pruneFilters, or aliases) in the project's private

@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -22,6 +19,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/intercept/intercepttest"
+	"github.com/ledger-docker/ledger-docker/internal/policy/policytest"
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
@@ -279,7 +277,7 @@ type argvCase struct {
 }
 
 // frontAttackLines are command lines that deleted a protected volume through an
-// earlier wrapper (issue 8): none may reach the real docker directly.
+// earlier wrapper: none may reach the real docker directly.
 var frontAttackLines = []string{
 	"docker volume --help=false rm x",
 	"docker volume -h=false rm x",
@@ -530,18 +528,13 @@ func superset(t *testing.T) []argvCase {
 	t.Helper()
 	root := testenv.RepoRoot(t)
 	var cases []argvCase
-	policyRows := tableRows(t, filepath.Join(root, "internal", "policy", "policy_test.go"), "TestDecideTable")
-	if len(policyRows) < 100 {
-		t.Fatalf("policy_test.go's TestDecideTable: read %d rows, want its whole table", len(policyRows))
+	for _, r := range policytest.Decide {
+		cases = append(cases, argvCase{from: "policy table", argv: strings.Fields(r.Argv), env: r.Env})
 	}
-	for _, r := range policyRows {
-		cases = append(cases, argvCase{from: "policy table", argv: strings.Fields(r.argv), env: r.env})
-	}
-	interceptFile := filepath.Join(root, "internal", "intercept", "intercept_test.go")
 	for _, l := range intercepttest.Lines {
 		cases = append(cases, argvCase{from: "intercept table", argv: strings.Fields(l.Argv), env: l.Env})
 	}
-	seeds := fuzzSeeds(t, interceptFile, "FuzzParse")
+	seeds := slices.Clone(intercepttest.FuzzSeeds)
 	corpus, _ := filepath.Glob(filepath.Join(root, "internal", "intercept", "testdata", "fuzz", "FuzzParse", "*"))
 	for _, f := range corpus {
 		seeds = append(seeds, corpusStrings(t, f)...)
@@ -609,60 +602,6 @@ func generatedDocker(n int) []argvCase {
 	return out
 }
 
-type tableRow struct {
-	argv string
-	env  []string
-}
-
-// tableRows reads the argv and env fields of every row of the table in
-// function fn of a test file (the file is the one source of its rows).
-func tableRows(t *testing.T, file, fn string) []tableRow {
-	t.Helper()
-	fset, f, consts := parseTestFile(t, file)
-	var rows []tableRow
-	ast.Inspect(funcBody(t, f, fn), func(n ast.Node) bool {
-		lit, ok := n.(*ast.CompositeLit)
-		if !ok {
-			return true
-		}
-		var row tableRow
-		found := false
-		for _, el := range lit.Elts {
-			kv, ok := el.(*ast.KeyValueExpr)
-			if !ok {
-				continue
-			}
-			switch key, _ := kv.Key.(*ast.Ident); {
-			case key == nil:
-			case key.Name == "argv":
-				row.argv, found = evalString(t, fset, kv.Value, consts), true
-			case key.Name == "env":
-				row.env = stringList(t, fset, kv.Value, consts)
-			}
-		}
-		if found {
-			rows = append(rows, row)
-		}
-		return true
-	})
-	return rows
-}
-
-// fuzzSeeds reads the string literals of the []string lists in fn.
-func fuzzSeeds(t *testing.T, file, fn string) []string {
-	t.Helper()
-	fset, f, consts := parseTestFile(t, file)
-	var out []string
-	ast.Inspect(funcBody(t, f, fn), func(n ast.Node) bool {
-		if lit, ok := n.(*ast.CompositeLit); ok && isStringSlice(lit.Type) {
-			out = append(out, stringList(t, fset, lit, consts)...)
-			return false
-		}
-		return true
-	})
-	return out
-}
-
 // corpusStrings reads the string values of a `go test fuzz v1` file.
 func corpusStrings(t *testing.T, file string) []string {
 	t.Helper()
@@ -679,86 +618,6 @@ func corpusStrings(t *testing.T, file string) []string {
 			}
 			out = append(out, s)
 		}
-	}
-	return out
-}
-
-func parseTestFile(t *testing.T, file string) (*token.FileSet, *ast.File, map[string]ast.Expr) {
-	t.Helper()
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, file, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	consts := map[string]ast.Expr{}
-	for _, d := range f.Decls {
-		if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.CONST {
-			for _, s := range g.Specs {
-				vs := s.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if i < len(vs.Values) {
-						consts[name.Name] = vs.Values[i]
-					}
-				}
-			}
-		}
-	}
-	return fset, f, consts
-}
-
-func funcBody(t *testing.T, f *ast.File, name string) *ast.BlockStmt {
-	t.Helper()
-	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == name {
-			return fd.Body
-		}
-	}
-	t.Fatalf("no func %s", name)
-	return nil
-}
-
-func isStringSlice(e ast.Expr) bool {
-	at, ok := e.(*ast.ArrayType)
-	if !ok || at.Len != nil {
-		return false
-	}
-	id, ok := at.Elt.(*ast.Ident)
-	return ok && id.Name == "string"
-}
-
-// evalString evaluates a string constant expression: literals, the file's
-// constants and +. Anything else fails the test (a row must not be lost).
-func evalString(t *testing.T, fset *token.FileSet, e ast.Expr, consts map[string]ast.Expr) string {
-	t.Helper()
-	switch e := e.(type) {
-	case *ast.BasicLit:
-		if s, err := strconv.Unquote(e.Value); err == nil && e.Kind == token.STRING {
-			return s
-		}
-	case *ast.Ident:
-		if c, ok := consts[e.Name]; ok {
-			return evalString(t, fset, c, consts)
-		}
-	case *ast.BinaryExpr:
-		if e.Op == token.ADD {
-			return evalString(t, fset, e.X, consts) + evalString(t, fset, e.Y, consts)
-		}
-	case *ast.ParenExpr:
-		return evalString(t, fset, e.X, consts)
-	}
-	t.Fatalf("%s: cannot read this argv as a constant string", fset.Position(e.Pos()))
-	return ""
-}
-
-func stringList(t *testing.T, fset *token.FileSet, e ast.Expr, consts map[string]ast.Expr) []string {
-	t.Helper()
-	lit, ok := e.(*ast.CompositeLit)
-	if !ok || !isStringSlice(lit.Type) {
-		t.Fatalf("%s: want a []string literal", fset.Position(e.Pos()))
-	}
-	var out []string
-	for _, el := range lit.Elts {
-		out = append(out, evalString(t, fset, el, consts))
 	}
 	return out
 }

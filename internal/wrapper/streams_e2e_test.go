@@ -18,7 +18,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/testenv"
 )
 
-// Stories of streams through the engine API guard (issue 8): attached
+// Stories of streams through the engine API guard: attached
 // `compose up` and Ctrl-C, `run -it` on a terminal, `exec -i` with stdin,
 // `cp` both ways, `build` (testdata/e2e/streams/). Every command runs
 // through ledger_docker with the project's environment; each story first

@@ -119,8 +119,8 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // guardedRuns are the runs of each guarded benchmark.
 type guardedRuns struct{ ls, cp, run int }
 
-// benchGuarded times the guarded commands of issue 8 and returns the
-// failed targets.
+// benchGuarded times the guarded commands (volume ls, cp, run --rm
+// through the guard) and returns the failed targets.
 func benchGuarded(t timer, real, wrap, work string, runs guardedRuns) []string {
 	assertGuarded(t, wrap)
 	var failed []string

@@ -65,3 +65,8 @@ var Lines = []Line{
 	{Argv: "docker builder prune -af", Op: ""},
 	{Argv: "docker container prune -f", Op: ""},
 }
+
+// FuzzSeeds are FuzzParse's seeds (split on single spaces, so empty words
+// are possible).
+var FuzzSeeds = []string{"docker compose -f a.yml down -v", "docker-compose -p x rm -sfv", "docker -cx volume prune -af --filter=label!=a",
+	"docker -H= -- rm -v=", "docker-compose --vol", "docker compose -f"}
