@@ -34,8 +34,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	e := fake.New()
-	srv := &pgfake.Server{}
-	e.ExecHandler = srv.Exec
+	srv := pgfake.Serve(e, "shop-db-1", "ledger", "books", pgfake.DefaultDatabase())
 	e.AddImage("sha256:pg15")
 	e.AddContainer(engine.Container{
 		Name: "shop-db-1", Image: "postgres:15", ImageID: "sha256:pg15", Running: true,
@@ -174,13 +173,13 @@ func TestRunFailuresLeaveNoBackup(t *testing.T) {
 		"pg_dump exits 1": {func(r *rig) { r.srv.DumpExit = 1 }, nil, exitcode.Failure, "exited with status 1"},
 		"no trailer":      {func(r *rig) { r.srv.Dump = []byte("--\n-- PostgreSQL database dump\n--\nCOPY x FROM stdin;\n") }, nil, exitcode.Failure, "does not end with"},
 		"below minimum":   {func(r *rig) { r.set.MinSize = 1 << 30 }, exitcode.ErrVerify, exitcode.Verify, verify.CheckMinSize},
-		"restore fails":   {func(r *rig) { r.srv.LoadError = `relation "x" does not exist` }, exitcode.ErrVerify, exitcode.Verify, verify.CheckRestore},
+		"restore fails":   {func(r *rig) { r.srv.FailOn = "COPY public.transactions" }, exitcode.ErrVerify, exitcode.Verify, verify.CheckRestore},
 		"counts differ": {func(r *rig) {
-			r.srv.OnLoad = restored(func(d *pgfake.Database) { d.Counts["public.transactions"] = 41 })
+			r.srv.Restores = restored(func(d *pgfake.Database) { d.Counts["public.transactions"] = 41 })
 		}, exitcode.ErrVerify, exitcode.Verify, "public.transactions has 41 rows, want 42"},
-		"schema differs":     {func(r *rig) { r.srv.OnLoad = restored(func(d *pgfake.Database) { d.Schema = d.Schema[:1] }) }, exitcode.ErrVerify, exitcode.Verify, verify.CheckFingerprint},
+		"schema differs":     {func(r *rig) { r.srv.Restores = restored(func(d *pgfake.Database) { d.Schema = d.Schema[:1] }) }, exitcode.ErrVerify, exitcode.Verify, verify.CheckFingerprint},
 		"key table missing":  {func(r *rig) { r.set.KeyTables = []string{"ledger_entries"} }, exitcode.ErrVerify, exitcode.Verify, verify.CheckKeyTables},
-		"not enough space":   {func(r *rig) { r.srv.Default = pgfake.DefaultDatabase(); r.srv.Default.Size = 1 << 62 }, exitcode.ErrNoSpace, exitcode.NoSpace, "needs about"},
+		"not enough space":   {func(r *rig) { r.srv.DB("shop-db-1", "books").Size = 1 << 62 }, exitcode.ErrNoSpace, exitcode.NoSpace, "needs about"},
 		"database not found": {func(r *rig) { r.set.Database.Service = "postgres" }, exitcode.ErrNotFound, exitcode.NotFound, "not a service"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -203,12 +202,11 @@ func TestRunFailuresLeaveNoBackup(t *testing.T) {
 	}
 }
 
-func restored(change func(d *pgfake.Database)) func(string) *pgfake.Database {
-	return func(string) *pgfake.Database {
-		d := pgfake.DefaultDatabase()
-		change(d)
-		return d
-	}
+// restored is what the test restore makes: the source, changed.
+func restored(change func(d *pgfake.Database)) *pgfake.Database {
+	d := pgfake.DefaultDatabase()
+	change(d)
+	return d
 }
 
 func TestRunLocked(t *testing.T) {

@@ -127,16 +127,16 @@ func TestDetectErrors(t *testing.T) {
 	}
 }
 
-func newDB(srv *pgfake.Server) pg.DB {
+// newDB is database books of user ledger, a DefaultDatabase, in shop-db-1.
+func newDB() (pg.DB, *pgfake.Server) {
 	e := fake.New()
 	addCtr(e, "db", "postgres:15")
-	e.ExecHandler = srv.Exec
-	return pg.DB{Engine: e, Container: "shop-db-1", User: "ledger", Name: "books"}
+	srv := pgfake.Serve(e, "shop-db-1", "ledger", "books", pgfake.DefaultDatabase())
+	return pg.DB{Engine: e, Container: "shop-db-1", User: "ledger", Name: "books"}, srv
 }
 
 func TestDumpCountsAndFingerprintInTheSnapshot(t *testing.T) {
-	srv := &pgfake.Server{}
-	db := newDB(srv)
+	db, _ := newDB()
 	var out bytes.Buffer
 	res, err := db.Dump(context.Background(), &out, nil)
 	if err != nil {
@@ -153,21 +153,24 @@ func TestDumpCountsAndFingerprintInTheSnapshot(t *testing.T) {
 }
 
 func TestDumpFailures(t *testing.T) {
-	srv := &pgfake.Server{DumpExit: 1}
-	_, err := newDB(srv).Dump(context.Background(), &bytes.Buffer{}, nil)
+	db, srv := newDB()
+	srv.DumpExit = 1
+	_, err := db.Dump(context.Background(), &bytes.Buffer{}, nil)
 	var ee *engine.ExitError
 	if !errors.As(err, &ee) || ee.Code != 1 {
 		t.Errorf("exit 1: err = %v", err)
 	}
-	srv = &pgfake.Server{Dump: []byte("--\n-- PostgreSQL database dump\n--\nCOPY t FROM stdin;\n1\n")}
-	res, err := newDB(srv).Dump(context.Background(), &bytes.Buffer{}, nil)
+	db, srv = newDB()
+	srv.Dump = []byte("--\n-- PostgreSQL database dump\n--\nCOPY t FROM stdin;\n1\n")
+	res, err := db.Dump(context.Background(), &bytes.Buffer{}, nil)
 	if err == nil || res.Complete || !strings.Contains(err.Error(), pg.Trailer) {
 		t.Errorf("no trailer: res=%+v err=%v", res, err)
 	}
 }
 
 func TestVersionsCountsRoles(t *testing.T) {
-	db := newDB(&pgfake.Server{Version: "16.4"})
+	db, srv := newDB()
+	srv.Version = "16.4"
 	ctx := context.Background()
 	v, err := db.Versions(ctx)
 	if err != nil || v.Server != "16.4" || v.PgDump != "16.4" {
@@ -187,5 +190,14 @@ func TestHeaderVersions(t *testing.T) {
 	v := pg.HeaderVersions(pgfake.CompleteDump(10))
 	if v.Server != "15.20" || v.PgDump != "15.20" {
 		t.Errorf("versions = %+v", v)
+	}
+}
+
+func TestMissingDatabase(t *testing.T) {
+	db, _ := newDB()
+	_, err := db.On("nope").Counts(context.Background())
+	var ee *engine.ExitError
+	if !errors.As(err, &ee) || ee.Code != 2 || !strings.Contains(err.Error(), `database "nope" does not exist`) {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
-	"github.com/ledger-docker/ledger-docker/internal/restore/restoretest"
+	"github.com/ledger-docker/ledger-docker/internal/pg/pgfake"
 )
 
 func writeGzip(t *testing.T, dir, name, sql string) string {
@@ -33,11 +33,13 @@ func writeGzip(t *testing.T, dir, name, sql string) string {
 
 var testNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func newRequest(t *testing.T, srv *restoretest.Server, file string, m *Manifest) *Request {
+// newRequest restores file into database ledger of proj-db-1, whose
+// server pgfake.RestoreTarget plays.
+func newRequest(t *testing.T, file string, m *Manifest) (*Request, *pgfake.Server) {
 	t.Helper()
 	e := fake.New()
 	e.AddContainer(engine.Container{Name: "proj-db-1", Running: true})
-	e.ExecHandler = srv.Exec
+	srv := pgfake.RestoreTarget(e, "proj-db-1")
 	src, err := OpenSource(file, func(string) (*Manifest, error) { return m, nil })
 	if err != nil {
 		t.Fatal(err)
@@ -51,13 +53,12 @@ func newRequest(t *testing.T, srv *restoretest.Server, file string, m *Manifest)
 			return "/backups/proj_db_backup_20260304_050607.sql.gz", nil
 		},
 		Now: func() time.Time { return testNow },
-	}
+	}, srv
 }
 
 func TestRestoreSwapsInOneTransactionAfterLoadAndChecks(t *testing.T) {
-	srv := restoretest.NewServer()
-	file := writeGzip(t, t.TempDir(), "proj_db_backup_20260301_000000.sql.gz", restoretest.Dump)
-	req := newRequest(t, srv, file, &Manifest{Counts: map[string]int64{"public.t": 2}, Fingerprint: restoretest.Fingerprint})
+	file := writeGzip(t, t.TempDir(), "proj_db_backup_20260301_000000.sql.gz", pgfake.SmallDump)
+	req, srv := newRequest(t, file, &Manifest{Counts: map[string]int64{"public.t": 2}, Fingerprint: pgfake.SmallFingerprint})
 	ctx := context.Background()
 	plan, err := Prepare(ctx, req)
 	if err != nil {
@@ -87,10 +88,10 @@ func TestRestoreSwapsInOneTransactionAfterLoadAndChecks(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("statements:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if !strings.Contains(srv.DBs["ledger"], "COPY t") || strings.Contains(srv.DBs["ledger"], "OWNER TO ghost") {
-		t.Errorf("ledger now holds %q", srv.DBs["ledger"])
+	if sql := srv.SQL("proj-db-1", "ledger"); !strings.Contains(sql, "COPY t") || strings.Contains(sql, "OWNER TO ghost") {
+		t.Errorf("ledger now holds %q", sql)
 	}
-	if names := srv.Names(); strings.Join(names, ",") != "ledger,postgres,template1" {
+	if names := srv.Names("proj-db-1"); strings.Join(names, ",") != "ledger,postgres,template0,template1" {
 		t.Errorf("databases left: %v", names)
 	}
 	if !res.CountsChecked || !res.SchemaChecked || res.SafetyBackupPath == "" || res.Terminated != 1 || len(res.Removed) != 1 {
@@ -99,10 +100,9 @@ func TestRestoreSwapsInOneTransactionAfterLoadAndChecks(t *testing.T) {
 }
 
 func TestRestoreIntoAbsentDatabaseNeedsNoSafetyBackup(t *testing.T) {
-	srv := restoretest.NewServer()
-	delete(srv.DBs, "ledger")
-	file := writeGzip(t, t.TempDir(), "ledgerflow_backup_20240102_030405.sql.gz", restoretest.Dump)
-	req := newRequest(t, srv, file, nil)
+	file := writeGzip(t, t.TempDir(), "ledgerflow_backup_20240102_030405.sql.gz", pgfake.SmallDump)
+	req, srv := newRequest(t, file, nil)
+	delete(srv.Clusters["proj-db-1"].DBs, "ledger")
 	ctx := context.Background()
 	plan, err := Prepare(ctx, req)
 	if err != nil {
@@ -118,16 +118,15 @@ func TestRestoreIntoAbsentDatabaseNeedsNoSafetyBackup(t *testing.T) {
 	if slices.Contains(srv.Log, "SAFETY BACKUP") || res.SafetyBackupPath != "" {
 		t.Error("safety backup taken of an absent database")
 	}
-	if !strings.Contains(srv.DBs["ledger"], "COPY t") || res.CountsChecked || res.RestoredCounts["public.t"] != 2 {
-		t.Errorf("ledger = %q, result = %+v", srv.DBs["ledger"], res)
+	if sql := srv.SQL("proj-db-1", "ledger"); !strings.Contains(sql, "COPY t") || res.CountsChecked || res.RestoredCounts["public.t"] != 2 {
+		t.Errorf("ledger = %q, result = %+v", sql, res)
 	}
 }
 
 func TestRestoreEmptyDatabaseNeedsNoSafetyBackup(t *testing.T) {
-	srv := restoretest.NewServer()
-	srv.Relations["ledger"] = 0
-	file := writeGzip(t, t.TempDir(), "x.sql.gz", restoretest.Dump)
-	req := newRequest(t, srv, file, nil)
+	file := writeGzip(t, t.TempDir(), "x.sql.gz", pgfake.SmallDump)
+	req, srv := newRequest(t, file, nil)
+	srv.DB("proj-db-1", "ledger").Relations = 0
 	plan, err := Prepare(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +142,7 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 	truncated := func() string {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
-		zw.Write([]byte(strings.Repeat(restoretest.Dump, 200)))
+		zw.Write([]byte(strings.Repeat(pgfake.SmallDump, 200)))
 		zw.Close()
 		return buf.String()[:buf.Len()/2]
 	}()
@@ -159,20 +158,19 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 		wantIs   error
 		loaded   bool // creating the scratch database was tried
 	}{
-		{name: "psql error", sql: restoretest.Dump, failOn: "COPY t", wantErr: "ERROR:  syntax error at or near", loaded: true},
+		{name: "psql error", sql: pgfake.SmallDump, failOn: "COPY t", wantErr: "ERROR:  syntax error at or near", loaded: true},
 		{name: "truncated gzip", raw: truncated, wantErr: "corrupt or truncated", wantIs: ErrVerify, loaded: true},
 		{name: "not gzip", raw: "CREATE TABLE t();\n", wantErr: "not a gzip file", wantIs: ErrVerify, loaded: true},
 		{name: "no trailer", sql: "CREATE TABLE t (i int);\n", wantErr: "completion line", wantIs: ErrVerify, loaded: true},
 		{name: "cluster dump", sql: "--\n-- PostgreSQL database cluster dump\n--\n", wantIs: ErrNotRestorable, loaded: true},
-		{name: "counts differ", sql: restoretest.Dump, manifest: &Manifest{Counts: map[string]int64{"public.t": 3}}, wantErr: "row counts differ from the manifest: public.t has 2 rows, want 3", wantIs: ErrVerify, loaded: true},
-		{name: "schema differs", sql: restoretest.Dump, manifest: &Manifest{Fingerprint: "other"}, wantErr: "schema fingerprint", wantIs: ErrVerify, loaded: true},
-		{name: "swap fails", sql: restoretest.Dump, failOn: `RENAME TO "ledger"`, wantErr: "swap the restored database in", loaded: true},
-		{name: "safety backup fails", sql: restoretest.Dump, safety: errors.New("disk full"), wantErr: "safety backup of ledger failed, nothing was changed: disk full"},
-		{name: "file check fails", sql: restoretest.Dump, check: errors.New("sha256 mismatch"), wantErr: "sha256 mismatch; nothing was changed", wantIs: ErrVerify},
-		{name: "scratch cannot be created", sql: restoretest.Dump, failOn: "CREATE DATABASE", wantErr: "create scratch database", loaded: true},
+		{name: "counts differ", sql: pgfake.SmallDump, manifest: &Manifest{Counts: map[string]int64{"public.t": 3}}, wantErr: "row counts differ from the manifest: public.t has 2 rows, want 3", wantIs: ErrVerify, loaded: true},
+		{name: "schema differs", sql: pgfake.SmallDump, manifest: &Manifest{Fingerprint: "other"}, wantErr: "schema fingerprint", wantIs: ErrVerify, loaded: true},
+		{name: "swap fails", sql: pgfake.SmallDump, failOn: `RENAME TO "ledger"`, wantErr: "swap the restored database in", loaded: true},
+		{name: "safety backup fails", sql: pgfake.SmallDump, safety: errors.New("disk full"), wantErr: "safety backup of ledger failed, nothing was changed: disk full"},
+		{name: "file check fails", sql: pgfake.SmallDump, check: errors.New("sha256 mismatch"), wantErr: "sha256 mismatch; nothing was changed", wantIs: ErrVerify},
+		{name: "scratch cannot be created", sql: pgfake.SmallDump, failOn: "CREATE DATABASE", wantErr: "create scratch database", loaded: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := restoretest.NewServer()
 			dir := t.TempDir()
 			var file string
 			if tc.raw != "" {
@@ -181,7 +179,7 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 			} else {
 				file = writeGzip(t, dir, "b.sql.gz", tc.sql)
 			}
-			req := newRequest(t, srv, file, tc.manifest)
+			req, srv := newRequest(t, file, tc.manifest)
 			if tc.safety != nil {
 				req.SafetyBackup = func(context.Context) (string, error) { return "", tc.safety }
 			}
@@ -204,10 +202,10 @@ func TestRestoreFailuresLeaveTargetUntouched(t *testing.T) {
 			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
 				t.Errorf("error %v is not %v", err, tc.wantIs)
 			}
-			if srv.DBs["ledger"] != "old data" {
-				t.Errorf("target changed: %q", srv.DBs["ledger"])
+			if d := srv.DB("proj-db-1", "ledger"); d == nil || d.SQL != "old data" || d.Relations != 3 {
+				t.Errorf("target changed: %+v", d)
 			}
-			if names := srv.Names(); strings.Join(names, ",") != "ledger,postgres,template1" {
+			if names := srv.Names("proj-db-1"); strings.Join(names, ",") != "ledger,postgres,template0,template1" {
 				t.Errorf("databases left: %v", names)
 			}
 			created := len(srv.Statements("CREATE DATABASE")) > 0
@@ -271,14 +269,13 @@ const parallelDump = "--\n-- PostgreSQL database dump\n--\n\\restrict abc\nSET s
 	"--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n"
 
 func TestRestoreBuildsIndexesInParallelAfterTheData(t *testing.T) {
-	srv := restoretest.NewServer()
 	file := writeGzip(t, t.TempDir(), "b.sql.gz", parallelDump)
-	req := newRequest(t, srv, file, nil)
+	req, srv := newRequest(t, file, nil)
 	mustRestore(t, req)
 	if n := len(srv.Statements("LOAD ledger__ledger_restore_")); n != 1+DefaultJobs {
 		t.Errorf("%d psql sessions loaded the scratch database, want %d", n, 1+DefaultJobs)
 	}
-	got := srv.DBs["ledger"]
+	got := srv.SQL("proj-db-1", "ledger")
 	for _, stmt := range []string{"COPY public.t (i, j) FROM stdin;\n1\t1\n2\t2\n\\.\n", "ADD CONSTRAINT t_pkey PRIMARY KEY (i);",
 		"CREATE INDEX t_j ON", "CREATE INDEX t_ij ON", "ADD CONSTRAINT t_fk FOREIGN KEY", "\\unrestrict abc"} {
 		if strings.Count(got, stmt) != 1 {
@@ -309,15 +306,14 @@ func TestPGOptionsFollowShmSize(t *testing.T) {
 // A dump whose last entries are indexes (no foreign keys after them) ends
 // with psql's \unrestrict: it must reach the session that saw \restrict.
 func TestRestoreMetaCommandAfterParallelEntriesGoesToMain(t *testing.T) {
-	srv := restoretest.NewServer()
 	dump := strings.Replace(parallelDump, "--\n-- Name: t t_fk; Type: FK CONSTRAINT; Schema: public; Owner: ledger\n--\n\nALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_fk FOREIGN KEY (j) REFERENCES public.t(i);\n\n", "", 1)
 	if strings.Contains(dump, "FK CONSTRAINT") {
 		t.Fatal("the foreign key is still in the dump")
 	}
 	file := writeGzip(t, t.TempDir(), "b.sql.gz", dump)
-	req := newRequest(t, srv, file, nil)
+	req, srv := newRequest(t, file, nil)
 	mustRestore(t, req)
-	if !strings.Contains(srv.DBs["ledger"], "\\unrestrict abc") {
-		t.Errorf("\\unrestrict not loaded: %q", srv.DBs["ledger"])
+	if sql := srv.SQL("proj-db-1", "ledger"); !strings.Contains(sql, "\\unrestrict abc") {
+		t.Errorf("\\unrestrict not loaded: %q", sql)
 	}
 }

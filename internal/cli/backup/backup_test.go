@@ -42,8 +42,7 @@ func project(t *testing.T) (compose.Options, *fake.Engine) {
 		t.Fatal(err)
 	}
 	e := fake.New()
-	srv := &pgfake.Server{}
-	e.ExecHandler = srv.Exec
+	pgfake.Serve(e, "shop-db-1", "ledger", "ledger", pgfake.DefaultDatabase())
 	e.AddImage("sha256:pg")
 	e.AddContainer(engine.Container{Name: "shop-db-1", Image: "postgres:15", ImageID: "sha256:pg", Running: true,
 		Env: []string{"POSTGRES_USER=ledger"}, Labels: map[string]string{compose.ProjectLabel: "shop", compose.ServiceLabel: "db"}})

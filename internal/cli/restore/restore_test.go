@@ -19,9 +19,9 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
+	"github.com/ledger-docker/ledger-docker/internal/pg/pgfake"
 	"github.com/ledger-docker/ledger-docker/internal/prompt"
 	"github.com/ledger-docker/ledger-docker/internal/restore"
-	"github.com/ledger-docker/ledger-docker/internal/restore/restoretest"
 )
 
 func TestNewCmdFlags(t *testing.T) {
@@ -82,14 +82,13 @@ func TestRun(t *testing.T) {
 		{name: "--dry-run --json", dry: true, json: true, wantStdout: []string{`"scratch_database": "ledger__ledger_restore_`, `"safety_backup": true`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := restoretest.NewServer()
 			e := fake.New()
 			e.AddContainer(engine.Container{Name: "proj-db-1", Running: true})
-			e.ExecHandler = srv.Exec
+			srv := pgfake.RestoreTarget(e, "proj-db-1")
 			ios, _, stdout, stderr := iostreams.Test()
 			ios.SetTTY(tc.tty)
 			p := &prompt.Static{Answers: tc.answers}
-			file := gzipFile(t, restoretest.Dump)
+			file := gzipFile(t, pgfake.SmallDump)
 			opts := &Options{
 				IO: ios, Prompter: p, File: file, Yes: tc.yes, DryRun: tc.dry, JSON: tc.json,
 				Engine: func() (engine.Engine, error) { return e, nil },
@@ -97,7 +96,7 @@ func TestRun(t *testing.T) {
 					src, err := restore.OpenSource(o.File, func(string) (*restore.Manifest, error) {
 						return &restore.Manifest{Created: time.Date(2026, 3, 1, 10, 11, 12, 0, time.UTC),
 							Project: "proj", Service: "db", Database: "ledger",
-							Counts: map[string]int64{"public.t": 2}, Fingerprint: restoretest.Fingerprint}, nil
+							Counts: map[string]int64{"public.t": 2}, Fingerprint: pgfake.SmallFingerprint}, nil
 					})
 					if err != nil {
 						return nil, nil, err
@@ -121,7 +120,7 @@ func TestRun(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			restored := strings.Contains(srv.DBs["ledger"], "COPY t")
+			restored := strings.Contains(srv.SQL("proj-db-1", "ledger"), "COPY t")
 			if restored != tc.wantRestore {
 				t.Errorf("restored = %v, want %v; log %q", restored, tc.wantRestore, srv.Log)
 			}

@@ -1,68 +1,125 @@
-// Package pgfake scripts psql, pg_dump and pg_isready for the fake engine
+// Package pgfake plays PostgreSQL servers behind the fake engine
 // (internal/engine/fake), so backups, verification and restores can be
-// unit-tested: it answers the SQL that package pg sends with the rows a
-// configured server would print.
+// unit-tested: psql, pg_dump and pg_isready in a container answer the SQL
+// that packages pg, verify and restore send as a server would.
+//
+// The model: one server (a Cluster) per container, holding named databases
+// and roles; each Database has its row counts, schema lines, size,
+// relation count and the SQL loaded into it. psql and pg_dump connect to
+// the database named by -d. Queries are answered statement by statement,
+// keyed on package pg's SQL constants where it has them; CREATE, ALTER ...
+// RENAME and DROP DATABASE change the cluster; a statement the fake does
+// not know fails, so the fake cannot silently drift from pg. A load (psql
+// run with PGOPTIONS, as restore runs it, or --single-transaction, as
+// verify does) reads a dump: its lines are appended to the database's SQL
+// and, when it ends without error, the database holds Server.Restores's
+// tables.
 package pgfake
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
+	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
 	"github.com/ledger-docker/ledger-docker/internal/pg"
 )
 
-// Database is what one server (container) holds.
+// Database is one database of a server.
 type Database struct {
+	// Counts are the exact row counts by "schema.table".
 	Counts map[string]int64
+	// Schema is the schema description (pg.SchemaSQL's lines).
 	Schema []string
-	Roles  []string
 	// Size is pg_database_size.
 	Size int64
+	// Relations is the user relation count (pg.RelationCountSQL).
+	Relations int
+	// SQL is what loads wrote into the database.
+	SQL   string
+	Owner string
+	// closed: ALTER DATABASE ... WITH ALLOW_CONNECTIONS false.
+	closed bool
 }
 
-// Server answers execs. Zero fields have working defaults.
-type Server struct {
-	mu sync.Mutex
-	// DBs by container (name or ID); Default serves any other container.
-	DBs     map[string]*Database
-	Default *Database
-	// Dump is pg_dump's output (default: a small complete dump).
-	Dump []byte
-	// DumpExit is pg_dump's exit status (0 = success).
-	DumpExit int
-	// LoadError makes a restore (psql reading a dump) fail with it.
-	LoadError string
-	// Loaded records how many SQL bytes each container's restore read.
-	Loaded map[string]int
-	// OnLoad, when set, makes the restored database of a container
-	// (the test restore's counts and schema).
-	OnLoad func(container string) *Database
-	// Version is the server and pg_dump version.
-	Version string
+func (d *Database) clone() *Database {
+	c := *d
+	c.Counts = maps.Clone(d.Counts)
+	c.Schema = slices.Clone(d.Schema)
+	return &c
 }
 
-// DefaultDatabase is a small ledger.
+// Cluster is one server: its databases by name, and its roles.
+type Cluster struct {
+	DBs   map[string]*Database
+	Roles []string
+}
+
+// NewCluster is a server as the postgres image initialises it for
+// POSTGRES_USER=user and POSTGRES_DB=db: databases postgres, template0
+// (which takes no connections), template1 and db, holding d (empty when
+// nil), all owned by user, the one role.
+func NewCluster(user, db string, d *Database) *Cluster {
+	c := &Cluster{DBs: map[string]*Database{}, Roles: []string{user}}
+	for _, name := range []string{"postgres", "template0", "template1", db} {
+		c.DBs[name] = &Database{Owner: user, closed: name == "template0"}
+	}
+	if d != nil {
+		if d.Owner == "" {
+			d.Owner = user
+		}
+		c.DBs[db] = d
+	}
+	return c
+}
+
+func (c *Cluster) clone() *Cluster {
+	out := &Cluster{DBs: map[string]*Database{}, Roles: slices.Clone(c.Roles)}
+	for name, d := range c.DBs {
+		out.DBs[name] = d.clone()
+	}
+	return out
+}
+
+// DefaultDatabase is a small ledger: what CompleteDump stands for.
 func DefaultDatabase() *Database {
 	return &Database{
-		Counts: map[string]int64{"public.accounts": 3, "public.transactions": 42},
-		Schema: []string{"column public.accounts 00001 id integer not null", "relation public.accounts kind=r persistence=p"},
-		Roles:  []string{"ledger"},
-		Size:   8 << 20,
+		Counts:    map[string]int64{"public.accounts": 3, "public.transactions": 42},
+		Schema:    []string{"column public.accounts 00001 id integer not null", "relation public.accounts kind=r persistence=p"},
+		Size:      8 << 20,
+		Relations: 2,
 	}
 }
 
-// CompleteDump is a small dump ending with pg_dump's trailer, padded to
-// at least size bytes with rows of pseudo-random memo text (so it does not
-// compress to nothing).
+// SmallSchema is SmallDatabase's schema description.
+const SmallSchema = "relation public.t kind=r persistence=p"
+
+// SmallFingerprint is SmallSchema's fingerprint, as pg.DB.Fingerprint
+// computes it.
+var SmallFingerprint = pg.FingerprintOf([]string{SmallSchema})
+
+// SmallDump is a small complete plain pg_dump of SmallDatabase: table
+// public.t with 2 rows, owned by a role the server does not have.
+const SmallDump = "--\n-- PostgreSQL database dump\n--\nCREATE TABLE t (i int);\nCOPY t (i) FROM stdin;\n1\n2\n\\.\n" +
+	"ALTER TABLE t OWNER TO ghost;\n--\n-- PostgreSQL database dump complete\n--\n"
+
+// SmallDatabase is what SmallDump restores.
+func SmallDatabase() *Database {
+	return &Database{Counts: map[string]int64{"public.t": 2}, Schema: []string{SmallSchema}, Relations: 1}
+}
+
+// CompleteDump is a small dump as pg_dump 15.14 and later write it (in
+// psql's \restrict mode, left at the end), ending with pg_dump's trailer,
+// padded to at least size bytes with rows of pseudo-random memo text (so
+// it does not compress to nothing).
 func CompleteDump(size int) []byte {
 	var b strings.Builder
-	b.WriteString("--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 15.20\n-- Dumped by pg_dump version 15.20\n\nCOPY public.transactions (id, memo) FROM stdin;\n")
+	b.WriteString("--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\n-- Dumped from database version 15.20\n-- Dumped by pg_dump version 15.20\n\nCOPY public.transactions (id, memo) FROM stdin;\n")
 	x := uint64(42)
 	for i := 0; b.Len() < size; i++ {
 		x = x*6364136223846793005 + 1442695040888963407
@@ -73,152 +130,213 @@ func CompleteDump(size int) []byte {
 	return []byte(b.String())
 }
 
-func (s *Server) db(container string) *Database {
+// Snapshot is the snapshot every transaction exports.
+const Snapshot = "00000003-0000001B-1"
+
+// Server answers the fake engine's execs. Zero fields have working
+// defaults.
+type Server struct {
+	mu  sync.Mutex
+	eng *fake.Engine
+	// Clusters by container, as execs name it (name or ID). A container
+	// without one gets NewCluster from its POSTGRES_USER and POSTGRES_DB
+	// (default postgres, and the user) on its first exec, as the image's
+	// entrypoint would make it.
+	Clusters map[string]*Cluster
+	// Restores is what a database holds once a load ended without error:
+	// its counts, schema, size and relations (default DefaultDatabase).
+	Restores *Database
+	// Dump is pg_dump's output (default: CompleteDump(64 KB)).
+	Dump []byte
+	// DumpExit is pg_dump's exit status (0 = success).
+	DumpExit int
+	// FailOn makes the statement or loaded line containing it fail.
+	FailOn string
+	// Loaded counts the bytes each container's loads read.
+	Loaded map[string]int
+	// Version is the server and pg_dump version (default 15.20).
+	Version string
+	// Log records every statement run outside loads, "LOAD db" for each
+	// load, and Record's events, in order.
+	Log []string
+}
+
+// New returns a server answering e's execs (its ExecHandler).
+func New(e *fake.Engine) *Server {
+	s := &Server{eng: e, Clusters: map[string]*Cluster{}, Loaded: map[string]int{}}
+	e.ExecHandler = s.Exec
+	return s
+}
+
+// Serve is New with container's server made by NewCluster(user, db, d).
+func Serve(e *fake.Engine, container, user, db string, d *Database) *Server {
+	s := New(e)
+	s.Clusters[container] = NewCluster(user, db, d)
+	return s
+}
+
+// RestoreTarget is Serve for restore tests: container's server has
+// database ledger of user ledger holding "old data" in 3 relations, and a
+// load restores SmallDatabase.
+func RestoreTarget(e *fake.Engine, container string) *Server {
+	s := Serve(e, container, "ledger", "ledger", &Database{SQL: "old data", Relations: 3})
+	s.Restores = SmallDatabase()
+	return s
+}
+
+// DB returns a database of container's server (nil if there is none).
+func (s *Server) DB(container, name string) *Database {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if d, ok := s.DBs[container]; ok {
-		return d
+	if c := s.Clusters[container]; c != nil {
+		return c.DBs[name]
 	}
-	if s.Default == nil {
-		s.Default = DefaultDatabase()
+	return nil
+}
+
+// SQL returns what loads wrote into a database ("" if there is none).
+func (s *Server) SQL(container, name string) string {
+	if d := s.DB(container, name); d != nil {
+		return d.SQL
 	}
-	return s.Default
+	return ""
+}
+
+// Names lists the databases of container's server, sorted.
+func (s *Server) Names(container string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.Clusters[container]; c != nil {
+		return slices.Sorted(maps.Keys(c.DBs))
+	}
+	return nil
+}
+
+// Record appends an event to the log (e.g. a safety backup taken).
+func (s *Server) Record(event string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Log = append(s.Log, event)
+}
+
+// Statements returns the logged entries that start with one of prefixes.
+func (s *Server) Statements(prefixes ...string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, l := range s.Log {
+		if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(l, p) }) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (s *Server) version() string {
+	if s.Version == "" {
+		return "15.20"
+	}
+	return s.Version
 }
 
 // Exec is the fake engine's ExecHandler.
 func (s *Server) Exec(ctx context.Context, container string, spec engine.ExecSpec) error {
-	out := spec.Stdout
-	if out == nil {
-		out = io.Discard
-	}
-	version := s.Version
-	if version == "" {
-		version = "15.20"
-	}
+	spec.Stdout, spec.Stderr = orDiscard(spec.Stdout), orDiscard(spec.Stderr)
 	switch spec.Cmd[0] {
 	case "pg_isready":
 		return nil
 	case "pg_dump":
-		if len(spec.Cmd) > 1 && spec.Cmd[1] == "--version" {
-			fmt.Fprintf(out, "pg_dump (PostgreSQL) %s\n", version)
-			return nil
-		}
-		dump := s.Dump
-		if dump == nil {
-			dump = CompleteDump(64 << 10)
-		}
-		if _, err := out.Write(dump); err != nil {
-			return err
-		}
-		if s.DumpExit != 0 {
-			if spec.Stderr != nil {
-				fmt.Fprintln(spec.Stderr, "pg_dump: error: query failed: server closed the connection unexpectedly")
-			}
-			return &engine.ExitError{Code: s.DumpExit, Stderr: "pg_dump: error: query failed"}
-		}
-		return nil
+		return s.pgDump(ctx, container, spec)
 	case "psql":
-		if isQuery(spec.Cmd) {
-			return s.session(container, spec, version)
-		}
-		return s.load(container, spec)
+		return s.psql(ctx, container, spec)
 	}
-	return &engine.ExitError{Code: 127, Stderr: "pgfake: unknown command " + spec.Cmd[0]}
+	return fail(spec, 127, "pgfake: unknown command "+spec.Cmd[0])
 }
 
-// isQuery: psql -A -t (package pg's queries and sessions), not a restore.
-func isQuery(cmd []string) bool {
-	for _, a := range cmd {
-		if a == "-A" {
-			return true
-		}
+func (s *Server) pgDump(ctx context.Context, container string, spec engine.ExecSpec) error {
+	if slices.Contains(spec.Cmd, "--version") {
+		fmt.Fprintf(spec.Stdout, "pg_dump (PostgreSQL) %s\n", s.version())
+		return nil
 	}
-	return false
-}
-
-// session answers statements up to each \echo marker, and the rest at EOF.
-func (s *Server) session(container string, spec engine.ExecSpec, version string) error {
-	d := s.db(container)
-	w := spec.Stdout
-	if w == nil {
-		w = io.Discard
+	if _, _, err := s.connect(ctx, container, spec); err != nil {
+		return err
 	}
-	sc := bufio.NewScanner(spec.Stdin)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var stmt strings.Builder
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, `\echo `) {
-			answer(w, stmt.String(), d, version)
-			fmt.Fprintln(w, strings.TrimPrefix(line, `\echo `))
-			stmt.Reset()
-			continue
-		}
-		stmt.WriteString(line + "\n")
+	dump := s.Dump
+	if dump == nil {
+		dump = CompleteDump(64 << 10)
 	}
-	answer(w, stmt.String(), d, version)
+	if _, err := spec.Stdout.Write(dump); err != nil {
+		return err
+	}
+	if s.DumpExit != 0 {
+		return fail(spec, s.DumpExit, "pg_dump: error: query failed: server closed the connection unexpectedly")
+	}
 	return nil
 }
 
-func answer(w io.Writer, sql string, d *Database, version string) {
+// connect returns the cluster of container and the database -d names,
+// failing as the client does when it does not take connections.
+func (s *Server) connect(ctx context.Context, container string, spec engine.ExecSpec) (*Cluster, string, error) {
+	s.mu.Lock()
+	c := s.Clusters[container]
+	s.mu.Unlock()
+	if c == nil {
+		ctr, err := s.eng.InspectContainer(ctx, container)
+		if err != nil {
+			return nil, "", err
+		}
+		env := map[string]string{"POSTGRES_USER": "postgres"}
+		for _, kv := range ctr.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		if env["POSTGRES_DB"] == "" {
+			env["POSTGRES_DB"] = env["POSTGRES_USER"]
+		}
+		s.mu.Lock()
+		if s.Clusters == nil {
+			s.Clusters = map[string]*Cluster{}
+		}
+		if s.Clusters[container] == nil {
+			s.Clusters[container] = NewCluster(env["POSTGRES_USER"], env["POSTGRES_DB"], nil)
+		}
+		c = s.Clusters[container]
+		s.mu.Unlock()
+	}
+	name := arg(spec.Cmd, "-d")
+	s.mu.Lock()
+	d := c.DBs[name]
+	s.mu.Unlock()
+	code := 2 // psql: the connection failed
+	if spec.Cmd[0] == "pg_dump" {
+		code = 1
+	}
 	switch {
-	case strings.TrimSpace(sql) == "":
-	case strings.Contains(sql, "SELECT 'size'"):
-		fmt.Fprintf(w, "size%s%d\n", pg.FieldSep, d.Size)
-		for _, r := range d.Roles {
-			fmt.Fprintf(w, "role%s%s\n", pg.FieldSep, r)
-		}
-	case strings.Contains(sql, "pg_export_snapshot"):
-		fmt.Fprintln(w, "00000003-0000001B-1")
-	case strings.Contains(sql, "SHOW server_version"):
-		fmt.Fprintln(w, version)
-	case strings.Contains(sql, "pg_database_size"):
-		fmt.Fprintln(w, d.Size)
-	case strings.Contains(sql, "FROM pg_roles"):
-		for _, r := range d.Roles {
-			fmt.Fprintln(w, r)
-		}
-	case strings.Contains(sql, "count(*)"):
-		tables := make([]string, 0, len(d.Counts))
-		for t := range d.Counts {
-			tables = append(tables, t)
-		}
-		sort.Strings(tables)
-		for _, t := range tables {
-			fmt.Fprintf(w, "%s%s%d\n", t, pg.FieldSep, d.Counts[t])
-		}
-	case strings.Contains(sql, "'relation '"):
-		for _, l := range d.Schema {
-			fmt.Fprintln(w, l)
-		}
+	case d == nil:
+		return nil, "", fail(spec, code, fmt.Sprintf("%s: FATAL: database %q does not exist", spec.Cmd[0], name))
+	case d.closed:
+		return nil, "", fail(spec, code, fmt.Sprintf("%s: FATAL: database %q is not currently accepting connections", spec.Cmd[0], name))
 	}
+	return c, name, nil
 }
 
-// load reads a restore's SQL; LoadError fails it like psql ON_ERROR_STOP.
-func (s *Server) load(container string, spec engine.ExecSpec) error {
-	n, _ := io.Copy(io.Discard, spec.Stdin)
-	s.mu.Lock()
-	if s.Loaded == nil {
-		s.Loaded = map[string]int{}
+// arg returns the value after flag in cmd ("" when absent).
+func arg(cmd []string, flag string) string {
+	if i := slices.Index(cmd, flag); i >= 0 && i+1 < len(cmd) {
+		return cmd[i+1]
 	}
-	s.Loaded[container] += int(n)
-	loadErr, onLoad := s.LoadError, s.OnLoad
-	s.mu.Unlock()
-	if loadErr != "" {
-		if spec.Stderr != nil {
-			fmt.Fprintf(spec.Stderr, "psql:<stdin>:12: ERROR:  %s\n", loadErr)
-		}
-		return &engine.ExitError{Code: 3, Stderr: "ERROR:  " + loadErr}
+	return ""
+}
+
+// fail prints msg on stderr and returns the exit error.
+func fail(spec engine.ExecSpec, code int, msg string) error {
+	fmt.Fprintln(spec.Stderr, msg)
+	return &engine.ExitError{Code: code, Stderr: msg}
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
 	}
-	restored := s.db("")
-	if onLoad != nil {
-		restored = onLoad(container)
-	}
-	s.mu.Lock()
-	if s.DBs == nil {
-		s.DBs = map[string]*Database{}
-	}
-	s.DBs[container] = restored
-	s.mu.Unlock()
-	return nil
+	return w
 }
