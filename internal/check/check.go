@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -56,6 +57,9 @@ type Request struct {
 	// ProtectKeys are more keys that protect a volume when true. The
 	// default key and ProtectLabel always do (config.Config's rule).
 	ProtectKeys []string
+	// DatabaseImages are more database images (the user configuration's
+	// database_images), beside the known ones and the project's x-ledger.
+	DatabaseImages []config.DatabaseImage
 	// Fix adds the protect label to unprotected volumes in place, then
 	// checks again.
 	Fix bool
@@ -79,6 +83,8 @@ type Report struct {
 	Engine string `json:"engine"`
 	// Fixed lists what --fix changed.
 	Fixed []Fix `json:"fixed,omitempty"`
+	// NotFixed lists what --fix left alone, each with the reason (Action).
+	NotFixed []Fix `json:"not_fixed,omitempty"`
 }
 
 // protection is the protect rule of req: config.Config's, one decision
@@ -95,7 +101,9 @@ var ErrIO = errors.New("cannot read or write file")
 
 // Run checks the files of req: find the files, check each (in parallel),
 // fix what --fix can fix and check the fixed files again, then ask the
-// engine and build the report.
+// engine and build the report. A file that cannot be read (or written by
+// --fix) costs no other file its findings: the report has them all, and
+// the error (ErrIO) names the file.
 func Run(ctx context.Context, req Request) (*Report, error) {
 	req, err := req.withDefaults()
 	if err != nil {
@@ -105,24 +113,19 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	probe := startProbe(ctx, req.Engine, req.EngineTimeout)
-	res, err := checkFiles(ctx, req, set)
-	if err != nil {
-		return nil, err
+	if len(set.units) > 0 {
+		go composeSchema() // compiled while the files are read
 	}
-	var fixes []Fix
+	probe := startProbe(ctx, req.Engine, req.EngineTimeout)
+	res := checkFiles(ctx, req, set)
+	var fixes, notFixed []Fix
 	var fixErr error
 	if req.Fix {
 		fixable, _ := suppress(dedupe(slices.Clone(res.findings)))
-		fixes, fixErr = fixFiles(fixable, req.ProtectLabel)
-		if len(fixes) == 0 && fixErr != nil {
-			return nil, fixErr
-		}
+		fixes, notFixed, fixErr = fixFiles(fixable, req.ProtectLabel, set.all)
 		if len(fixes) > 0 {
 			// The report is about the files as they are now.
-			if res, err = checkFiles(ctx, req, set); err != nil {
-				return nil, errors.Join(fixErr, err)
-			}
+			res = checkFiles(ctx, req, set)
 		}
 	}
 	rep := req.report(set, res, probe)
@@ -130,7 +133,11 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		f.File = display(req.Dir, f.File)
 		rep.Fixed = append(rep.Fixed, f)
 	}
-	return rep, fixErr
+	for _, f := range notFixed {
+		f.File = display(req.Dir, f.File)
+		rep.NotFixed = append(rep.NotFixed, f)
+	}
+	return rep, errors.Join(append(res.errs, fixErr)...)
 }
 
 // withDefaults fills in the protect label, the environment and the folder.
@@ -162,16 +169,19 @@ func (r Request) fileSet(ctx context.Context) (*fileSet, error) {
 	return classify(r.Dir, files, r.Env)
 }
 
-// results are the findings of one pass over the files, and the volumes
-// they declare protected (for the engine rule).
+// results are the findings of one pass over the files, the volumes they
+// declare protected (for the engine rule), and the files that could not be
+// read.
 type results struct {
 	findings []Finding
 	declared []declaredVolume
+	errs     []error
 }
 
 // checkFiles checks every compose project and script of set, as many at
-// once as there are CPUs. A file that cannot be read fails the pass.
-func checkFiles(ctx context.Context, req Request, set *fileSet) (results, error) {
+// once as there are CPUs. Each file stands alone: one that cannot be read
+// adds its error, and a panic while checking one becomes a finding for it.
+func checkFiles(ctx context.Context, req Request, set *fileSet) results {
 	type result struct {
 		findings []Finding
 		declared []declaredVolume
@@ -180,31 +190,78 @@ func checkFiles(ctx context.Context, req Request, set *fileSet) (results, error)
 	out := make([]result, len(set.units)+len(set.scripts))
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i, u := range set.units {
+	// each runs one file's check; a panic becomes that file's finding
+	each := func(r *result, file string, check func(r *result)) {
 		g.Go(func() error {
-			r := &out[i]
-			r.findings, r.declared, r.err = checkUnit(ctx, req, u)
+			defer func() {
+				if p := recover(); p != nil {
+					*r = result{findings: []Finding{internalError(file, p)}}
+				}
+			}()
+			check(r)
 			return nil
 		})
 	}
+	for i, u := range set.units {
+		each(&out[i], u[0], func(r *result) { r.findings, r.declared, r.err = checkUnitFunc(ctx, req, u) })
+	}
 	for i, s := range set.scripts {
-		g.Go(func() error {
-			r := &out[len(set.units)+i]
-			r.findings, r.err = checkScript(s)
-			return nil
-		})
+		each(&out[len(set.units)+i], s.path, func(r *result) { r.findings, r.err = checkScript(s) })
 	}
 	_ = g.Wait() // the functions return nil: each keeps its own error
 	var res results
-	var errs []error
 	for _, r := range out {
 		res.findings = append(res.findings, r.findings...)
 		res.declared = append(res.declared, r.declared...)
 		if r.err != nil {
-			errs = append(errs, r.err)
+			res.errs = append(res.errs, r.err)
 		}
 	}
-	return res, errors.Join(errs...)
+	return res
+}
+
+// checkUnitFunc is checkUnit; a test makes it panic.
+var checkUnitFunc = checkUnit
+
+// internalErrorMessage starts the message of a finding made from a panic.
+const internalErrorMessage = "internal error: the checker failed on this file"
+
+// internalError is the finding for a file whose check panicked: the file
+// is not passed, and the other files keep their findings.
+func internalError(file string, p any) Finding {
+	return Finding{File: file, Line: 1, Column: 1, Severity: SeverityError, Rule: RuleParse,
+		Message: fmt.Sprintf("%s (%v, in %s), so it was not checked; please report it with the file",
+			internalErrorMessage, p, panicSite())}
+}
+
+// panicSite names the function that panicked, called from the deferred
+// function that recovered.
+func panicSite() string {
+	pc := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pc[:runtime.Callers(1, pc)])
+	panicking := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			panicking = true
+		case panicking && !strings.HasPrefix(f.Function, "runtime."):
+			return f.Function
+		}
+		if !more {
+			return "an unknown function"
+		}
+	}
+}
+
+// readError is a file that could not be read (ErrIO: exit 2), named as the
+// report shows it.
+func readError(dir, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%w: %s: %v", ErrIO, display(dir, path), err)
 }
 
 // report adds the engine's findings to res, drops repeats and suppressed

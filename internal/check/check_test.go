@@ -108,7 +108,12 @@ func TestAddedProtectKey(t *testing.T) {
 services:
   app:
     image: busybox
-    volumes: [a:/a, b:/b, c:/c, d:/d, e:/e]
+    volumes: # long syntax: "a:/a" would be a Windows drive path, an anonymous volume
+      - {type: volume, source: a, target: /a}
+      - {type: volume, source: b, target: /b}
+      - {type: volume, source: c, target: /c}
+      - {type: volume, source: d, target: /d}
+      - {type: volume, source: e, target: /e}
 volumes:
   a:
     labels:

@@ -21,7 +21,8 @@ type scriptKind int
 const (
 	kindShell scriptKind = iota
 	kindMake
-	kindYAML // CI files: `run:` / `script:` / `- ` prefixes
+	kindYAML    // CI files: `run:` / `script:` / `- ` prefixes
+	kindJenkins // a Jenkinsfile: its sh steps' strings
 )
 
 type scriptFile struct {
@@ -40,10 +41,12 @@ type fileSet struct {
 var (
 	composeName = regexp.MustCompile(`^(docker-)?compose[^/]*\.ya?ml$`)
 	baseName    = regexp.MustCompile(`^((docker-)?compose)\.(ya?ml)$`)
-	ciPath      = regexp.MustCompile(`(^|/)(\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.ya?ml|\.circleci/config\.ya?ml|` +
-		`bitbucket-pipelines\.ya?ml|azure-pipelines\.ya?ml|\.drone\.ya?ml|\.woodpecker(/[^/]+)?\.ya?ml|[Tt]askfile(\.dist)?\.ya?ml)$`)
+	ciPath      = regexp.MustCompile(`(^|/)(\.github/workflows/[^/]+\.ya?ml|action\.ya?ml|[^/]*\.gitlab-ci\.ya?ml|\.gitlab/ci/.+\.ya?ml|` +
+		`\.circleci/config\.ya?ml|bitbucket-pipelines\.ya?ml|azure-pipelines\.ya?ml|\.drone\.ya?ml|\.woodpecker(/[^/]+)?\.ya?ml|` +
+		`[Tt]askfile(\.dist)?\.ya?ml)$`)
 	makeName  = regexp.MustCompile(`^(GNUmakefile|[Mm]akefile|.*\.mk)$`)
-	shellName = regexp.MustCompile(`^(.*\.(sh|bash|zsh|ksh)|Jenkinsfile|[Jj]ustfile|\.envrc)$`)
+	shellName = regexp.MustCompile(`^(.*\.(sh|bash|zsh|ksh)|[Jj]ustfile|\.envrc)$`)
+	shebang   = regexp.MustCompile(`\b(ba|z|k|da)?sh\b`)
 )
 
 // kindOf classifies a path by its name: compose, script (with its kind), or
@@ -58,6 +61,8 @@ func kindOf(path string) (compose bool, script bool, k scriptKind) {
 		return true, false, 0
 	case makeName.MatchString(base):
 		return false, true, kindMake
+	case base == "Jenkinsfile":
+		return false, true, kindJenkins
 	case shellName.MatchString(base):
 		return false, true, kindShell
 	}
@@ -258,5 +263,5 @@ func hasShellShebang(path string) bool {
 	}
 	defer fh.Close()
 	line, _ := bufio.NewReader(fh).ReadString('\n')
-	return strings.HasPrefix(line, "#!") && regexp.MustCompile(`\b(ba|z|k|da)?sh\b`).MatchString(line)
+	return strings.HasPrefix(line, "#!") && shebang.MatchString(line)
 }

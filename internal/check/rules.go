@@ -11,12 +11,14 @@ const (
 
 // Rule ids.
 const (
-	RuleParse        = "compose-parse-error"
-	RuleUnprotected  = "volume-unprotected"
-	RuleDatabaseData = "database-data-not-persisted"
-	RuleExternal     = "volume-external"
-	RuleDestructive  = "destructive-command"
-	RuleEngineLabel  = "protect-label-not-on-engine"
+	RuleParse            = "compose-parse-error"
+	RuleUnprotected      = "volume-unprotected"
+	RuleUnprotectedCache = "volume-unprotected-cache"
+	RuleDatabaseData     = "database-data-not-persisted"
+	RuleRedisDefault     = "redis-data-not-persisted"
+	RuleExternal         = "volume-external"
+	RuleDestructive      = "destructive-command"
+	RuleEngineLabel      = "protect-label-not-on-engine"
 )
 
 // Rule documents one check (dclint style): README.md's rule reference is generated from
@@ -36,11 +38,16 @@ var Rules = []Rule{
 	{
 		ID:       RuleUnprotected,
 		Severity: SeverityError,
-		Summary:  "A named, non-external volume does not carry the protect label.",
+		Summary:  "A named, non-external volume that a service mounts writable does not carry the protect label.",
 		Rationale: "`docker compose down -v`, `docker volume prune` (every unused volume on engines older than API 1.42) " +
 			"and a volume recreated by `compose up` delete its data. `ledger_docker` refuses to delete a volume " +
 			"labelled `com.ledgerflow.protect=true` (or with a key the configuration adds: `protect_label`, " +
-			"`protect_labels`, `LEDGER_PROTECT_LABEL`); an unlabelled volume only gets a snapshot before it goes.",
+			"`protect_labels`, `LEDGER_PROTECT_LABEL`); an unlabelled volume only gets a snapshot before it goes. " +
+			"Services of every profile count, whatever `COMPOSE_PROFILES` selects. A volume holds nothing a " +
+			"deletion would lose, and is not reported, when no service mounts it (compose never creates it), when " +
+			"every mount of it is read-only, or when it is a `local` volume binding a host folder (`driver_opts` " +
+			"`type: none`, `o: bind`: removing the volume leaves the files). A volume mounted only where caches " +
+			"and build output go is `volume-unprotected-cache` instead.",
 		Fix: "Add the label to the volume (`--fix` does it in place, keeping comments and layout):\n\n" +
 			"```yaml\nvolumes:\n  pgdata:\n    labels:\n      com.ledgerflow.protect: \"true\"\n```\n\n" +
 			"If the volume already exists on an engine, run `docker ledger protect VOLUME` as well: engine labels " +
@@ -48,25 +55,64 @@ var Rules = []Rule{
 		Fixable: true,
 	},
 	{
+		ID:       RuleUnprotectedCache,
+		Severity: SeverityWarning,
+		Summary: "An unprotected volume that services mount only where caches, dependencies and build output go " +
+			"(`node_modules`, `.cache`, `cache`, `target`, `build`, `dist`, `bundle`, `.gradle`, `.m2`, `.venv`, ...).",
+		Rationale: "`down -v` or `volume prune` delete it like any other volume, but what it holds is made " +
+			"again by the next install or build: worth a look, not a refused commit. A volume also mounted " +
+			"anywhere else is `volume-unprotected`.",
+		Fix: "Add the protect label if the volume is worth keeping after all (`--fix` does not), or say it is " +
+			"disposable: `# ledger-check: ignore volume-unprotected-cache` (an `ignore volume-unprotected` mark " +
+			"silences it too).",
+	},
+	{
 		ID:       RuleDatabaseData,
 		Severity: SeverityError,
-		Summary: "A database service (PostgreSQL, MySQL/MariaDB, MongoDB, Redis with persistence, ...) keeps its " +
-			"data directory in an anonymous volume, a tmpfs, or nowhere.",
+		Summary: "A database service keeps its data directory in an anonymous volume, a tmpfs, the container, or a " +
+			"parent mount that the image's own VOLUME hides.",
 		Rationale: "An anonymous volume has no name to protect: `down -v`, `rm -v` and `volume prune` delete it, " +
 			"and a container recreated without compose's anonymous-volume carry-over starts empty. A tmpfs or an " +
-			"unmounted data directory is lost when the container goes. Images are recognised by name (postgres, " +
-			"postgis, timescaledb, mysql, mariadb, percona, mongo, redis, valkey, and their bitnami variants) or, " +
-			"for services built locally, by their POSTGRES_*, MYSQL_*, MARIADB_* or MONGO_INITDB_* environment. " +
-			"PostgreSQL's PGDATA is honoured. Redis counts as a database when its command enables persistence " +
-			"(`--appendonly yes`, or `--save` with a schedule).",
-		Fix: "Mount a named (and protected) volume, or a bind mount, on the data directory:\n\n" +
+			"unmounted data directory is lost when the container goes. A mount on a parent folder of the data " +
+			"directory does not hold it when the image declares a VOLUME below it: `postgres:16` with its volume at " +
+			"`/var/lib/postgresql` writes to the anonymous volume the engine puts at `/var/lib/postgresql/data` " +
+			"(the message names the path to mount). Images are recognised by name, from one table with each " +
+			"image's data directory and VOLUMEs: PostgreSQL (postgres, postgis, timescaledb, pgvector; 18 and " +
+			"later keep `/var/lib/postgresql/18/docker` under VOLUME `/var/lib/postgresql`), MySQL, MariaDB, " +
+			"Percona, MongoDB, Redis and Valkey with persistence, Elasticsearch, OpenSearch, SQL Server and Azure " +
+			"SQL Edge, ClickHouse, InfluxDB 1, 2 and 3, Cassandra, ScyllaDB, Neo4j, CouchDB, RabbitMQ, MinIO, " +
+			"etcd, CockroachDB, ArangoDB, Couchbase, Solr, QuestDB, Qdrant, Meilisearch, and bitnami variants; " +
+			"`database_images` in `x-ledger` or in the user configuration add more. A service built here is " +
+			"recognised by its Dockerfile's base image (`FROM postgres:16`, through stages and ARG defaults); " +
+			"one with no image, or a Dockerfile that cannot be read, by a POSTGRES_*, MYSQL_*, MARIADB_* or " +
+			"MONGO_INITDB_* variable, unless it also names a database host (`*_HOST`, `DATABASE_URL`: an app). " +
+			"What moves the data directory is honoured: PGDATA and the like, `--datadir`, `--dbpath`, " +
+			"`--data-dir`, MinIO's `server /data`. Services of every profile count. A database image that only " +
+			"runs client programs (`pg_dump`, `psql`, `mysqldump`, `mongodump`, `redis-cli`..., directly or in a " +
+			"`sh -c` script read with a shell parser) is not the database, and a service that takes its volumes " +
+			"from another (`volumes_from`) is judged by that service's mounts. Redis counts as a database when its " +
+			"command enables persistence (`--appendonly yes`, or `--save` with a schedule); with no word on it, see " +
+			"`redis-data-not-persisted`.",
+		Fix: "Mount a named (and protected) volume, or a bind mount, on the path the message names:\n\n" +
 			"```yaml\nservices:\n  db:\n    image: postgres:16\n    volumes:\n      - pgdata:/var/lib/postgresql/data\nvolumes:\n" +
 			"  pgdata:\n    labels:\n      com.ledgerflow.protect: \"true\"\n```",
 	},
 	{
+		ID:       RuleRedisDefault,
+		Severity: SeverityWarning,
+		Summary: "A Redis or Valkey service whose command says nothing about persistence keeps `/data` in an " +
+			"anonymous volume or the container.",
+		Rationale: "With no `--save` or `--appendonly`, Redis saves snapshots to `/data` by default: used as a " +
+			"store, its data goes with the anonymous volume the image declares there. Used as a cache, it does " +
+			"not matter.",
+		Fix: "For a store, mount a named, protected volume at `/data`. For a cache, turn snapshots off " +
+			"(`command: [\"redis-server\", \"--save\", \"\"]`) or say so with " +
+			"`# ledger-check: ignore redis-data-not-persisted`.",
+	},
+	{
 		ID:       RuleExternal,
 		Severity: SeverityWarning,
-		Summary:  "An external volume: compose neither creates nor deletes it, so the file cannot protect it.",
+		Summary:  "An external volume that a service mounts writable: compose neither creates nor deletes it, so the file cannot protect it.",
 		Rationale: "Labels of an external volume are set when it is created, outside this file. " +
 			"`docker volume rm` or `docker volume prune` can still delete it unless it carries the protect label " +
 			"on the engine.",
@@ -78,13 +124,24 @@ var Rules = []Rule{
 		Severity: SeverityError,
 		Summary: "A script, Makefile or CI file runs `docker compose down -v` or `rm -v` (`docker-compose` too), " +
 			"`docker volume rm`, `docker volume prune`, `docker rm -v` or `docker system prune --volumes` directly.",
-		Rationale: "These commands delete volumes without a backup and without looking at labels. Scripts run " +
-			"them unattended, in every checkout and on every CI runner. Lines are read as shell words " +
-			"(quotes, `\\` continuations, `&&`, `;` and `|` chains, `sudo` and `VAR=value` prefixes, Makefile " +
-			"`@`/`-` prefixes, YAML `run:` and `- ` prefixes); comments are ignored. A variable that holds the " +
-			"command (`DC := docker compose` in a Makefile, `DC=\"docker compose\"` in a script) is followed: " +
-			"`$(DC) down -v` is reported too. A command line is read by the wrapper's own parser (the same " +
-			"flags, `--help` and `--dry-run` included), so the check and `ledger_docker` agree on it.",
+		Rationale: "These commands delete volumes without a backup and without looking at labels. Scripts " +
+			"run them unattended, in every checkout and on every CI runner. Scripts are parsed as shell (with the " +
+			"parser behind shfmt) and every command the shell would run is checked: in pipelines, `&&`/`||` " +
+			"chains, `if`/`while`/`for`/`case`, function bodies, subshells, `$(...)` and backquotes, " +
+			"here-documents and here-strings fed to a shell (`sh <<EOF`, `bash -s`, `ssh HOST <<EOF`), `sh -c`, " +
+			"`ssh HOST '...'` and `eval` strings, text echoed into `| sh`, and behind `sudo`, `env`, `exec`, " +
+			"`nohup`, `timeout`, `xargs` and `VAR=value`. What is not run is not reported: comments, `echo` " +
+			"arguments, here-documents fed to `cat` or `tee`. Makefile recipes (`@`/`-`/`+` prefixes, `\\` " +
+			"continuations, `$$`, `$(VAR)`, `$(shell ...)`, `define` blocks) and CI script blocks (GitHub Actions " +
+			"`run:`, GitLab CI `script:`/`before_script:`/`after_script:`, CircleCI, Drone, Woodpecker, Taskfile, " +
+			"Azure Pipelines) and a Jenkinsfile's `sh` steps are shell too; findings point at the command in the " +
+			"file. A variable assigned a literal value is followed (`DC := docker compose` in a Makefile, " +
+			"`DC=\"docker compose\"` in a script, GitLab `variables:`, GitHub `env:`): `$(DC) down -v` is reported " +
+			"too. Any other expansion is a word the check cannot know, and alone and unquoted it may also expand " +
+			"to nothing: `docker compose $FLAGS down -v` is reported. Text the shell parser rejects is still " +
+			"read: as parsed up to the error, then line by line (there a command quoted on a broken line can be " +
+			"reported). A command line is read by the wrapper's own parser (the same flags, `--help` and " +
+			"`--dry-run` included), so the check and `ledger_docker` agree on it.",
 		Fix: "Run the command through `ledger_docker` (which blocks protected volumes and snapshots the others " +
 			"first), e.g. `ledger_docker compose down -v`, or drop `-v` / `--volumes`.",
 	},

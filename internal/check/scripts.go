@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path"
@@ -9,72 +10,53 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/mattn/go-shellwords"
+	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 )
 
-// logicalLine is a command line with its `\` continuations joined, and
-// where each physical piece starts, for positions.
-type logicalLine struct {
-	text   string
-	pieces []piece
+// The destructive-command rule reads scripts as a shell does: the text is
+// parsed (mvdan.cc/sh, the parser behind shfmt), and every command the
+// shell would run is looked at, wherever it sits: in a pipeline, an &&/||
+// chain, an if/while/for/case, a function body, a subshell, a command
+// substitution, a here-document or here-string fed to a shell, an
+// `sh -c '...'`, `ssh HOST '...'` or `eval` string, or text echoed into
+// `| sh`. Words are expanded where the file says what they hold (variables
+// assigned a literal value, `${X:-default}`, `$(command -v docker)`); any
+// other expansion is a word the check cannot know, and one that stands
+// alone unquoted ($FLAGS) is also read as expanding to nothing. A docker or
+// docker-compose command line goes through the wrapper's own parser
+// (intercept.Parse).
+//
+// Text that is not run is not reported: comments, arguments of echo,
+// here-documents fed to cat or tee, quoted strings.
+//
+// A Makefile's recipes, a CI file's script blocks and a Jenkinsfile's sh
+// steps are shell too; they are cut out of their file (scripts_make.go,
+// scripts_ci.go, scripts_jenkins.go) with where each byte came from, so
+// that a finding points at the command in the file.
+//
+// Text the parser rejects is not passed over: the statements before the
+// error are read as parsed, the rest line by line (scripts_words.go), each
+// line the parser accepts alone as shell and any other as words split at
+// ; & | ( ) < > and backquotes. There, text in quotes on a broken line can
+// be reported.
+
+// scriptRun is the check of one file.
+type scriptRun struct {
+	path  string
+	src   string
+	lines []int // offsets where the file's lines start
+	// vars holds the values assigned so far, in the order the shell runs
+	// the file; later holds every value the file assigns (the last one
+	// wins), for a function that uses a variable assigned after it.
+	vars, later map[string]string
+	found       map[Finding]bool
+	out         []Finding
 }
 
-type piece struct{ off, line, col int }
-
-// pos maps a byte offset of text to a line and column (1-based).
-func (l logicalLine) pos(off int) (int, int) {
-	p := l.pieces[0]
-	for _, q := range l.pieces {
-		if q.off <= off {
-			p = q
-		}
-	}
-	return p.line, p.col + utf8.RuneCountInString(l.text[p.off:off])
-}
-
-// logicalLines joins lines ending in a backslash with the next.
-func logicalLines(src string) []logicalLine {
-	var out []logicalLine
-	var cur *logicalLine
-	for i, raw := range strings.Split(src, "\n") {
-		raw = strings.TrimSuffix(raw, "\r")
-		if cur == nil {
-			cur = &logicalLine{}
-		}
-		cur.pieces = append(cur.pieces, piece{off: len(cur.text), line: i + 1, col: 1})
-		if body, ok := strings.CutSuffix(raw, "\\"); ok && !strings.HasSuffix(body, "\\") {
-			cur.text += body + " "
-			continue
-		}
-		cur.text += raw
-		out = append(out, *cur)
-		cur = nil
-	}
-	if cur != nil {
-		out = append(out, *cur)
-	}
-	return out
-}
-
-// stripComment cuts a `#` comment that starts a word outside quotes.
-func stripComment(s string) string {
-	var sq, dq bool
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && !sq:
-			i++
-		case c == '\'' && !dq:
-			sq = !sq
-		case c == '"' && !sq:
-			dq = !dq
-		case c == '#' && !sq && !dq && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t'):
-			return s[:i]
-		}
-	}
-	return s
-}
+// maxDepth bounds strings handed to a shell inside strings (sh -c "sh -c '...'").
+const maxDepth = 8
 
 // checkScript reports destructive docker commands run directly.
 func checkScript(s scriptFile) ([]Finding, error) {
@@ -82,196 +64,682 @@ func checkScript(s scriptFile) ([]Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrIO, err)
 	}
-	if !strings.Contains(string(src), "docker") {
-		return nil, nil
+	return scriptFindings(s, src), nil
+}
+
+// scriptFindings checks src, the content of s.
+func scriptFindings(s scriptFile, src []byte) []Finding {
+	if !bytes.Contains(src, []byte("docker")) {
+		return nil
 	}
-	var out []Finding
-	lines := logicalLines(string(src))
-	vars := variables(lines, s.kind)
-	for _, l := range lines {
-		text := stripComment(l.text)
-		if !strings.Contains(text, "docker") && (len(vars) == 0 || !strings.Contains(text, "$")) {
+	r := &scriptRun{path: s.path, src: string(src), vars: map[string]string{}, later: map[string]string{},
+		found: map[Finding]bool{}}
+	r.lines = append(r.lines, 0)
+	for i, c := range src {
+		if c == '\n' {
+			r.lines = append(r.lines, i+1)
+		}
+	}
+	var texts []shellText
+	yamlPrefixes := false
+	switch s.kind {
+	case kindMake:
+		texts = makeShell(r.src, r.later)
+	case kindJenkins:
+		texts = jenkinsShell(r.src)
+	case kindYAML:
+		var ok bool
+		if texts, ok = ciShell(r.src, r.later); !ok {
+			texts, yamlPrefixes = []shellText{{src: r.src}}, true // not YAML: line by line
+		}
+	default:
+		texts = []shellText{{src: r.src}}
+	}
+	parsed := make([]parsedText, len(texts))
+	for i, t := range texts {
+		parsed[i] = parsedText{t: t} // a CI file that is not YAML: line by line
+		if !yamlPrefixes {
+			parsed[i] = parse(t)
+		}
+		r.walk(parsed[i], false, 0) // every assignment first, into later
+	}
+	for _, p := range parsed {
+		r.walk(p, true, 0)
+		r.lineByLine(p.t, p.tail, yamlPrefixes, 0)
+	}
+	slices.SortFunc(r.out, func(a, b Finding) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
+	return r.out
+}
+
+// parsedText is a shellText with the statements the parser read from it;
+// tail is where it gave up (len(src) when it read everything).
+type parsedText struct {
+	t     shellText
+	stmts []*syntax.Stmt
+	tail  int
+}
+
+func parse(t shellText) parsedText {
+	p := parsedText{t: t}
+	// CRLF files: the shell would keep the \r in the last word.
+	src := strings.ReplaceAll(t.src, "\r\n", " \n")
+	if tooDeep(src) {
+		return p // line by line: no script nests that deep
+	}
+	if err := readStmts(src, &p.stmts); err == nil {
+		p.tail = len(src)
+	} else {
+		p.tail = 0
+		if n := len(p.stmts); n > 0 {
+			// after the last statement read, its here-documents included
+			syntax.Walk(p.stmts[n-1], func(n syntax.Node) bool {
+				if n != nil {
+					p.tail = max(p.tail, int(n.End().Offset()))
+				}
+				return true
+			})
+		}
+	}
+	return p
+}
+
+// maxNesting bounds the brackets a text may nest before the shell
+// parser is asked to read it (its time grows with the depth).
+const maxNesting = 200
+
+// tooDeep reports whether src nests ( or { more than maxNesting deep.
+func tooDeep(src string) bool {
+	depth := 0
+	for i := range len(src) {
+		switch src[i] {
+		case '(', '{':
+			if depth++; depth > maxNesting {
+				return true
+			}
+		case ')', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return false
+}
+
+// readStmts appends the statements of src to stmts, up to the first
+// error. The loop never stops the parser's iterator early: v3.14.1 calls
+// it again after an error, which panics when the loop has broken off. A
+// panic of the parser is an error like any other.
+func readStmts(src string, stmts *[]*syntax.Stmt) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("shell parser: %v", p)
+		}
+	}()
+	for s, e := range syntax.NewParser(syntax.Variant(syntax.LangBash)).StmtsSeq(strings.NewReader(src)) {
+		switch {
+		case err != nil:
+		case e != nil:
+			err = e
+		default:
+			*stmts = append(*stmts, s)
+		}
+	}
+	return err
+}
+
+// shell parses t and checks what it runs.
+func (r *scriptRun) shell(t shellText, depth int) {
+	if depth > maxDepth {
+		return
+	}
+	p := parse(t)
+	r.walk(p, true, depth)
+	r.lineByLine(t, p.tail, false, depth)
+}
+
+// walk visits every node of p's statements. It records assignments (into
+// vars when check, else into later) and, when check, checks every command
+// and what is fed to a shell's standard input.
+func (r *scriptRun) walk(p parsedText, check bool, depth int) {
+	vars := r.later
+	if check {
+		vars = r.vars
+	}
+	for _, st := range p.stmts {
+		syntax.Walk(st, func(n syntax.Node) bool {
+			switch x := n.(type) {
+			case *syntax.CallExpr:
+				if len(x.Args) == 0 {
+					r.assign(p.t, x.Assigns, vars)
+				} else if check {
+					r.command(p.t, r.fields(p.t, x.Args), false, depth)
+				}
+			case *syntax.DeclClause:
+				r.assign(p.t, x.Args, vars)
+			case *syntax.Stmt:
+				if check {
+					r.redirects(p.t, x, depth)
+				}
+			case *syntax.BinaryCmd:
+				if check && (x.Op == syntax.Pipe || x.Op == syntax.PipeAll) {
+					r.pipe(p.t, x, depth)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// assign records variables assigned a value the file spells out.
+func (r *scriptRun) assign(t shellText, as []*syntax.Assign, vars map[string]string) {
+	for _, a := range as {
+		if a.Name == nil || a.Naked || a.Index != nil || a.Array != nil {
 			continue
 		}
-		for _, seg := range segments(text) {
-			what, at, ok := destructive(seg.words, s.kind, vars)
-			if !ok {
+		var v string
+		if a.Value != nil {
+			fs, known := r.expand(t, a.Value, nil)
+			if !known {
 				continue
 			}
-			off := seg.off
-			if i := strings.Index(text[seg.off:seg.end], at); i >= 0 {
-				off += i
-			}
-			line, col := l.pos(off)
-			out = append(out, Finding{File: s.path, Line: line, Column: col, Severity: SeverityError,
-				Rule: RuleDestructive, Message: what})
+			v = joinFields(fs)
+		}
+		if a.Append {
+			v = r.value(vars, a.Name.Value) + v
+		}
+		if len(v) <= maxValue {
+			vars[a.Name.Value] = v
 		}
 	}
-	return out, nil
 }
 
-type segment struct {
-	off, end int
-	words    []string
+// maxValue bounds the variables the check follows: X="$X$X" repeated
+// must not grow without end.
+const maxValue = 4096
+
+// value is what a variable holds: its last value so far, else the last
+// the file gives it.
+func (r *scriptRun) value(vars map[string]string, name string) string {
+	if v, ok := vars[name]; ok {
+		return v
+	}
+	return r.later[name]
 }
 
-// segments splits a command line at ; & | < > into shell words
-// (go-shellwords); a part it cannot parse (a subshell, an unbalanced quote)
-// falls back to splitting at blanks.
-func segments(text string) []segment {
-	var out []segment
-	for off := 0; off < len(text); {
-		rest := text[off:]
-		p := shellwords.NewParser()
-		words, err := p.Parse(rest)
-		end := len(rest)
-		if err == nil && p.Position >= 0 {
-			end = byteIndex(rest, p.Position)
+func (r *scriptRun) lookup(name string) (string, bool) {
+	if v, ok := r.vars[name]; ok {
+		return v, true
+	}
+	v, ok := r.later[name]
+	return v, ok
+}
+
+// field is one word of a command after expansion.
+type field struct {
+	s string
+	// off is where the word starts in its shellText; s[i] lies at soff+i
+	// when exact.
+	off, soff int
+	exact     bool
+	// unknown: an expansion alone and unquoted that the check cannot
+	// resolve ($FLAGS): the shell may expand it to no word at all.
+	unknown bool
+}
+
+func joinFields(fs []field) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteByte(' ')
 		}
-		if err != nil {
-			end = strings.IndexAny(rest, ";&|<>")
-			if end < 0 {
-				end = len(rest)
-			}
-			words = strings.Fields(strings.NewReplacer("(", " ", ")", " ", "{", " ", "}", " ", `"`, "", "'", "").Replace(rest[:end]))
-		}
-		if len(words) > 0 {
-			out = append(out, segment{off: off, end: off + end, words: words})
-		}
-		off += end + 1
+		b.WriteString(f.s)
+	}
+	return b.String()
+}
+
+func (r *scriptRun) fields(t shellText, ws []*syntax.Word) []field {
+	var out []field
+	for _, w := range ws {
+		out, _ = r.expand(t, w, out)
 	}
 	return out
 }
 
-// byteIndex converts go-shellwords' rune index into a byte index.
-func byteIndex(s string, runes int) int {
-	i := 0
-	for b := range s {
-		if i == runes {
-			return b
+// expand appends the fields word w expands to; known is false when part of
+// it could not be expanded (it is then kept as written).
+func (r *scriptRun) expand(t shellText, w *syntax.Word, out []field) (_ []field, known bool) {
+	known = true
+	vanish := false
+	off := int(w.Pos().Offset())
+	cur := field{off: off, soff: off, exact: true}
+	var buf []byte // cur.s as it grows
+	put := func(s string, from int, exact bool) {
+		if len(buf) == 0 {
+			cur.soff, cur.exact = from, exact
+		} else if !exact || !cur.exact || from != cur.soff+len(buf) {
+			cur.exact = false
 		}
-		i++
+		buf = append(buf, s...)
 	}
-	return len(s)
-}
-
-var (
-	envAssign   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
-	makeAssign  = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\s*(?::{1,3}=|\?=|=)\s*(.*)$`)
-	shellAssign = regexp.MustCompile(`^\s*(?:export\s+|readonly\s+|local\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
-	varRef      = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|\(([A-Za-z_][A-Za-z0-9_]*)\)|([A-Za-z_][A-Za-z0-9_]*))$`)
-)
-
-// refName is the variable a word refers to as a whole ($X, ${X}, $(X)).
-func refName(w string) string {
-	m := varRef.FindStringSubmatch(w)
-	if m == nil {
-		return ""
+	flush := func() field {
+		f := cur
+		f.s = string(buf)
+		buf = buf[:0]
+		return f
 	}
-	return m[1] + m[2] + m[3]
-}
-
-// variables collects the file's assignments whose value runs docker or
-// docker-compose (DC := docker compose; DC="docker compose -f x.yml"), so
-// that "$(DC) down -v" is read as what it runs. Values may use variables
-// defined before them.
-func variables(lines []logicalLine, kind scriptKind) map[string][]string {
-	all := map[string][]string{}
-	for _, l := range lines {
-		text := stripComment(l.text)
-		var name, value string
-		switch kind {
-		case kindMake:
-			if strings.HasPrefix(text, "\t") {
-				continue
-			}
-			m := makeAssign.FindStringSubmatch(strings.TrimSpace(text))
-			if m == nil {
-				continue
-			}
-			name, value = m[1], m[2]
-		case kindShell:
-			m := shellAssign.FindStringSubmatch(text)
-			if m == nil {
-				continue
-			}
-			w, err := shellwords.Parse(m[2])
-			if err != nil || len(w) != 1 {
-				continue
-			}
-			name, value = m[1], w[0]
-		default:
-			return nil
-		}
-		words := strings.Fields(value)
-		if len(words) == 0 {
-			continue
-		}
-		if v, ok := all[refName(words[0])]; ok {
-			words = append(slices.Clone(v), words[1:]...)
-		}
-		all[name] = words
+	// a part the check cannot know is a word it cannot know, at the
+	// part's place (its text could hold the whole rest of the file)
+	source := func(n syntax.Node) {
+		known = false
+		put(unknownWord, int(n.Pos().Offset()), false)
 	}
-	vars := map[string][]string{}
-	for k, v := range all {
-		if b := path.Base(v[0]); b == "docker" || b == "docker-compose" {
-			vars[k] = v
-		}
-	}
-	return vars
-}
-
-// prefixWords may precede a command on a line.
-var prefixWords = map[string]bool{
-	"exec": true, "command": true, "time": true, "nohup": true, "env": true, "then": true, "do": true,
-	"else": true, "if": true, "while": true, "until": true, "!": true, "{": true, "(": true, "-": true,
-}
-
-// destructive reports whether words run one of the destructive commands
-// directly; what names it, at is the word to point at.
-func destructive(words []string, kind scriptKind, vars map[string][]string) (what, at string, ok bool) {
-	i := 0
-	for ; i < len(words); i++ {
-		w := words[i]
-		if kind == kindMake && i == 0 {
-			w = strings.TrimLeft(w, "@-+")
-		}
-		switch {
-		case envAssign.MatchString(w), prefixWords[w], kind == kindYAML && strings.HasSuffix(w, ":"):
-			continue
-		case w == "sudo":
-			for i+1 < len(words) && strings.HasPrefix(words[i+1], "-") {
-				i++
-				if words[i] == "-u" || words[i] == "-g" {
-					i++
+	var part func(p syntax.WordPart, quoted bool)
+	part = func(p syntax.WordPart, quoted bool) {
+		switch p := p.(type) {
+		case *syntax.Lit:
+			s := unescape(p.Value, quoted)
+			put(s, int(p.Pos().Offset()), s == p.Value)
+		case *syntax.SglQuoted:
+			from := int(p.Pos().Offset()) + 1
+			if p.Dollar {
+				from++
+			}
+			put(p.Value, from, !p.Dollar)
+		case *syntax.DblQuoted:
+			if len(p.Parts) == 0 {
+				put("", int(p.Pos().Offset()), false)
+			}
+			for _, q := range p.Parts {
+				part(q, true)
+			}
+		case *syntax.ParamExp:
+			v, ok := r.param(t, p)
+			if !ok || len(buf)+len(v) > maxValue {
+				source(p)
+				return
+			}
+			if quoted || len(w.Parts) > 1 {
+				put(v, int(p.Pos().Offset()), false)
+				return
+			}
+			// $DC alone: the shell splits its value into words, and an
+			// empty one ($SUDO) into none
+			vanish = strings.TrimSpace(v) == ""
+			for i, s := range strings.Fields(v) {
+				if i > 0 {
+					out = append(out, flush())
+					cur = field{off: off}
 				}
+				put(s, off, false)
 			}
+		case *syntax.CmdSubst:
+			if v, ok := commandPath(p); ok {
+				put(v, int(p.Pos().Offset()), false)
+				return
+			}
+			source(p)
+		default:
+			source(p)
+		}
+	}
+	if len(w.Parts) == 0 {
+		return out, true
+	}
+	for _, p := range w.Parts {
+		part(p, false)
+	}
+	if !known && len(w.Parts) == 1 {
+		switch w.Parts[0].(type) {
+		case *syntax.ParamExp, *syntax.CmdSubst:
+			cur.unknown = true
+		}
+	}
+	if vanish {
+		return out, known
+	}
+	return append(out, flush()), known
+}
+
+// unescape drops the backslashes the shell drops: before any character
+// outside quotes, before $ ` " \ and newline inside double quotes.
+func unescape(s string, quoted bool) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && (!quoted || strings.IndexByte("$`\"\\\n", s[i+1]) >= 0) {
+			i++
+			if s[i] == '\n' {
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// param is the value of $X, ${X}, ${X:-default} or ${X:=default} when the
+// file says what it is.
+func (r *scriptRun) param(t shellText, p *syntax.ParamExp) (string, bool) {
+	if p.Param == nil || p.Flags != nil || p.Excl || p.Length || p.Width || p.IsSet || p.NestedParam != nil ||
+		p.Index != nil || len(p.Modifiers) > 0 || p.Slice != nil || p.Repl != nil || p.Names != 0 {
+		return "", false
+	}
+	v, ok := r.lookup(p.Param.Value)
+	if p.Exp == nil {
+		return v, ok
+	}
+	switch p.Exp.Op {
+	case syntax.DefaultUnset, syntax.AssignUnset:
+		if ok {
+			return v, true
+		}
+	case syntax.DefaultUnsetOrNull, syntax.AssignUnsetOrNull:
+		if v != "" {
+			return v, true
+		}
+	default:
+		return "", false
+	}
+	if p.Exp.Word == nil {
+		return "", true
+	}
+	fs, known := r.expand(t, p.Exp.Word, nil)
+	return joinFields(fs), known
+}
+
+// commandPath is the value of $(command -v X), $(which X) or $(type -P X):
+// X, the program the shell would find.
+func commandPath(c *syntax.CmdSubst) (string, bool) {
+	if len(c.Stmts) != 1 {
+		return "", false
+	}
+	call, ok := c.Stmts[0].Cmd.(*syntax.CallExpr)
+	if !ok {
+		return "", false
+	}
+	var words []string
+	for _, w := range call.Args {
+		words = append(words, w.Lit())
+	}
+	switch {
+	case len(words) == 2 && words[0] == "which",
+		len(words) == 3 && words[0] == "command" && words[1] == "-v",
+		len(words) == 3 && words[0] == "type" && words[1] == "-P":
+		return words[len(words)-1], words[len(words)-1] != ""
+	}
+	return "", false
+}
+
+// Programs that run a command for another, and their options that take a
+// value: `sudo -u deploy docker ...` runs docker.
+var runners = map[string]string{
+	"sudo": "ugChpDrtUT", "doas": "uC", "exec": "a", "command": "", "nohup": "", "builtin": "",
+	"nice": "n", "timeout": "sk", "env": "uCS", "xargs": "adEILnPs", "stdbuf": "ioe", "time": "fo",
+}
+
+// keywords start a command in the text read line by line (the parser
+// knows them otherwise).
+var keywords = map[string]bool{"if": true, "then": true, "else": true, "elif": true, "do": true,
+	"while": true, "until": true, "!": true, "{": true, "(": true}
+
+var envAssign = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+
+// commandAt is the index of the program fs runs once runners and VAR=value
+// prefixes are skipped (len(fs) when none). With yaml, `-` and `key:`
+// words are skipped too (a CI file read line by line).
+func commandAt(fs []field, yaml bool) int {
+	i := 0
+	for i < len(fs) {
+		w := fs[i].s
+		name := path.Base(w)
+		opts, runner := runners[name]
+		switch {
+		case keywords[w], envAssign.MatchString(w), yaml && (w == "-" || strings.HasSuffix(w, ":")):
+			i++
+		case runner:
+			if name == "command" && i+1 < len(fs) && (fs[i+1].s == "-v" || fs[i+1].s == "-V") {
+				return len(fs) // prints where the program is
+			}
+			i = skipOptions(fs, i+1, opts)
+			if name == "timeout" {
+				i++ // the duration
+			}
+		default:
+			return i
+		}
+	}
+	return len(fs)
+}
+
+// skipOptions skips the options starting at fs[i]; the letters of
+// withValue take a value.
+func skipOptions(fs []field, i int, withValue string) int {
+	for ; i < len(fs); i++ {
+		w := fs[i].s
+		if w == "--" {
+			return i + 1
+		}
+		if len(w) < 2 || w[0] != '-' {
+			return i
+		}
+		if w[1] == '-' {
 			continue
 		}
-		break
+		for j := 1; j < len(w); j++ {
+			if strings.IndexByte(withValue, w[j]) >= 0 {
+				if j == len(w)-1 {
+					i++ // the value is the next word
+				}
+				break
+			}
+		}
 	}
-	if i >= len(words) {
-		return "", "", false
+	return min(i, len(fs))
+}
+
+var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "ash": true, "zsh": true, "ksh": true, "mksh": true}
+
+// command checks one command, given as its fields. words: fs comes from a
+// line read as words, where a string handed to a shell is the rest of the
+// line.
+func (r *scriptRun) command(t shellText, fs []field, words bool, depth int) {
+	i := commandAt(fs, false)
+	if i >= len(fs) {
+		return
 	}
-	cmd := words[i]
-	if kind == kindMake {
-		cmd = strings.TrimLeft(cmd, "@-+")
+	prog, args := fs[i].s, fs[i+1:]
+	switch name := strings.TrimSuffix(path.Base(prog), ".exe"); {
+	case name == string(intercept.Docker) || name == string(intercept.DockerCompose):
+		// Words the check cannot know are read as written, and, when that
+		// deletes nothing, as expanding to nothing: docker compose $FLAGS
+		// down -v.
+		var argv, known []string
+		for _, a := range args {
+			argv = append(argv, a.s)
+			if !a.unknown {
+				known = append(known, a.s)
+			}
+		}
+		if slices.ContainsFunc(fs[:i], func(f field) bool { return path.Base(f.s) == "xargs" }) {
+			argv, known = append(argv, unknownWord), append(known, unknownWord) // the names xargs reads
+		}
+		what := scriptOp(prog, argv)
+		if what == "" && len(known) < len(argv) {
+			what = scriptOp(prog, known)
+		}
+		if what != "" {
+			r.report(t.fileOffset(fs[i].off), what)
+		}
+	case shells[name]:
+		if j, _ := shellArgs(args); j >= 0 {
+			end := j + 1
+			if words {
+				end = len(args)
+			}
+			r.nested(t, args[j:end], depth)
+		}
+	case name == "ssh":
+		if j := sshCommand(args); j >= 0 {
+			r.nested(t, args[j:], depth)
+		}
+	case name == "eval":
+		r.nested(t, args, depth)
 	}
-	at = cmd
-	args := words[i+1:]
-	if v, ok := vars[refName(cmd)]; ok { // $(DC) down -v, with DC = docker compose
-		cmd, args = v[0], append(slices.Clone(v[1:]), args...)
+}
+
+// shellArgs reads a shell's arguments: script is the index of the -c
+// string (-1: none); stdin says whether it reads its commands from its
+// standard input (no script file, or -s).
+func shellArgs(args []field) (script int, stdin bool) {
+	c, s := false, false
+	for i := 0; i < len(args); i++ {
+		w := args[i].s
+		switch {
+		case w == "--" || w == "-":
+			if c && i+1 < len(args) {
+				return i + 1, false
+			}
+			return -1, !c && (s || i+1 == len(args))
+		case w == "-o" || w == "+o" || w == "-O" || w == "+O" || w == "--rcfile" || w == "--init-file":
+			i++
+		case strings.HasPrefix(w, "--"):
+		case len(w) > 1 && (w[0] == '-' || w[0] == '+'):
+			c = c || (w[0] == '-' && strings.Contains(w, "c"))
+			s = s || (w[0] == '-' && strings.Contains(w, "s"))
+		case c:
+			return i, false
+		default:
+			return -1, s // a script file
+		}
 	}
-	what = scriptOp(cmd, args)
-	if what == "" {
-		return "", "", false
+	return -1, !c
+}
+
+// sshCommand is the index of the remote command in ssh's arguments (-1:
+// none, the remote shell reads standard input).
+func sshCommand(args []field) int {
+	i := skipOptions(args, 0, "BbcDEeFIiJLlmOoPpQRSWw")
+	if i+1 < len(args) {
+		return i + 1
 	}
+	return -1
+}
+
+// readsShell says whether cmd is a shell reading its commands from its
+// standard input (sh, bash -s, ssh HOST with no command).
+func (r *scriptRun) readsShell(t shellText, cmd syntax.Command) bool {
+	call, ok := cmd.(*syntax.CallExpr)
+	if !ok || len(call.Args) == 0 {
+		return false
+	}
+	fs := r.fields(t, call.Args)
+	i := commandAt(fs, false)
+	if i >= len(fs) {
+		return false
+	}
+	switch name := path.Base(fs[i].s); {
+	case shells[name]:
+		_, stdin := shellArgs(fs[i+1:])
+		return stdin
+	case name == "ssh":
+		args := fs[i+1:]
+		return sshCommand(args) < 0 && skipOptions(args, 0, "BbcDEeFIiJLlmOoPpQRSWw") < len(args)
+	}
+	return false
+}
+
+// redirects checks a here-document or here-string fed to a shell.
+func (r *scriptRun) redirects(t shellText, st *syntax.Stmt, depth int) {
+	for _, rd := range st.Redirs {
+		switch {
+		case (rd.Op == syntax.Hdoc || rd.Op == syntax.DashHdoc) && rd.Hdoc != nil && r.readsShell(t, st.Cmd):
+			r.shell(t.slice(span(t, rd.Hdoc)), depth+1)
+		case rd.Op == syntax.WordHdoc && rd.Word != nil && r.readsShell(t, st.Cmd):
+			fs, _ := r.expand(t, rd.Word, nil)
+			r.nested(t, fs, depth)
+		}
+	}
+}
+
+// pipe checks text echoed, printed or cat'ed from a here-document into a
+// shell: `echo "docker compose down -v" | sh`.
+func (r *scriptRun) pipe(t shellText, b *syntax.BinaryCmd, depth int) {
+	if !r.readsShell(t, b.Y.Cmd) {
+		return
+	}
+	call, ok := b.X.Cmd.(*syntax.CallExpr)
+	if !ok || len(call.Args) == 0 {
+		return
+	}
+	switch call.Args[0].Lit() {
+	case "echo":
+		fs := r.fields(t, call.Args[1:])
+		for len(fs) > 0 && (fs[0].s == "-n" || fs[0].s == "-e" || fs[0].s == "-E") {
+			fs = fs[1:]
+		}
+		r.nested(t, fs, depth)
+	case "printf":
+		r.nested(t, r.fields(t, call.Args[1:]), depth)
+	case "cat":
+		for _, rd := range b.X.Redirs {
+			if (rd.Op == syntax.Hdoc || rd.Op == syntax.DashHdoc) && rd.Hdoc != nil {
+				r.shell(t.slice(span(t, rd.Hdoc)), depth+1)
+			}
+		}
+	}
+}
+
+// nested checks fs, joined with spaces, as shell text (the string of
+// sh -c, ssh or eval).
+func (r *scriptRun) nested(t shellText, fs []field, depth int) {
+	if text := joinFields(fs); !strings.Contains(text, "docker") && !strings.Contains(text, "$") {
+		return
+	}
+	var b textBuilder
+	for i, f := range fs {
+		if i > 0 {
+			b.add(" ", t.fileOffset(f.off), false)
+		}
+		for k := range len(f.s) {
+			from := f.off
+			if f.exact {
+				from = f.soff + k
+			}
+			b.add(f.s[k:k+1], t.fileOffset(from), false)
+		}
+	}
+	last := fs[len(fs)-1]
+	r.shell(b.done(t.fileOffset(last.off)), depth+1)
+}
+
+// report adds a finding at file offset off.
+func (r *scriptRun) report(off int, what string) {
+	line, ok := slices.BinarySearch(r.lines, off)
+	if ok {
+		line++
+	}
+	start := r.lines[line-1]
+	f := Finding{File: r.path, Line: line, Column: 1 + utf8.RuneCountInString(r.src[start:min(off, len(r.src))]),
+		Severity: SeverityError, Rule: RuleDestructive, Message: destructiveMessage(what)}
+	if !r.found[f] {
+		r.found[f] = true
+		r.out = append(r.out, f)
+	}
+}
+
+// destructiveMessage names the command and the safe way to run it.
+func destructiveMessage(what string) string {
 	safe := "ledger_docker " + strings.TrimPrefix(strings.TrimPrefix(what, "docker-compose "), "docker ")
 	if strings.HasPrefix(what, "docker-compose ") {
 		safe = "ledger_docker compose " + strings.TrimPrefix(what, "docker-compose ")
 	}
 	return fmt.Sprintf("runs %q directly: it deletes volumes without a backup and ignores the protect label; "+
-		"run it through ledger_docker (%s) or drop the volume flag", what, safe), at, true
+		"run it through ledger_docker (%s) or drop the volume flag", what, safe)
 }
 
 // scriptOp is what the wrapper's own parser (intercept.Parse) finds in a
@@ -281,7 +749,7 @@ func destructive(words []string, kind scriptKind, vars map[string][]string) (wha
 // wrapper checks for volumes it would recreate, is an ordinary command in
 // a script.
 func scriptOp(cmd string, args []string) string {
-	prog := path.Base(cmd)
+	prog := strings.TrimSuffix(path.Base(cmd), ".exe")
 	if prog != string(intercept.Docker) && prog != string(intercept.DockerCompose) {
 		return ""
 	}

@@ -20,8 +20,11 @@ type suppression struct {
 	rules []string // empty: every rule
 }
 
+// covers: a mark for volume-unprotected also silences its cache variant,
+// volume-unprotected-cache (the volume was marked disposable either way).
 func (s suppression) covers(rule string) bool {
-	return len(s.rules) == 0 || slices.Contains(s.rules, rule)
+	return len(s.rules) == 0 || slices.Contains(s.rules, rule) ||
+		(rule == RuleUnprotectedCache && slices.Contains(s.rules, RuleUnprotected))
 }
 
 // suppressions maps a line number to the marks on it (0 = whole file).

@@ -1,6 +1,10 @@
 package check
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,21 +17,163 @@ import (
 
 // yamlDoc is one parsed file.
 type yamlDoc struct {
-	path string
-	src  []byte
-	root *yaml.Node // the top-level mapping (nil for an empty file)
+	path  string
+	src   []byte
+	root  *yaml.Node   // the first document's top-level node (nil for an empty file)
+	roots []*yaml.Node // every document's top-level node: compose reads them all
+	// weight is what compose-go builds for it (shape.weight).
+	weight int
 }
 
+// Bounds on what a file, or a project, may make compose-go build.
+// compose-go expands every alias (its !reset pass walks each one anew,
+// before yaml.v3's own alias guard), so a few hundred bytes of anchors that
+// nest aliases (the "billion laughs" shape) would cost it minutes and
+// gigabytes; and it matches every value's path against each of its
+// patterns, so its time and memory grow with the nodes times their depth
+// (about 5 KB per node and 1 KB per level of depth). A file past a bound is
+// reported as a parse error, never loaded.
+const (
+	maxFileBytes = 4 << 20
+	// maxWeight bounds the weight of the YAML compose-go would build for
+	// a project (nodes, aliases expanded, plus their summed depth / 6):
+	// about 80 MB and a few tenths of a second of loading; several times
+	// what a large compose file weighs.
+	maxWeight = 16_000
+	// maxYAMLDepth is how deep values may nest (a compose file's rarely
+	// pass 10).
+	maxYAMLDepth = 64
+)
+
+// posError is an error at a position of the file.
+type posError struct {
+	line, col int
+	msg       string
+}
+
+func (e *posError) Error() string { return e.msg }
+
+// errorPos is where err points in the file: its own position, else the
+// line yaml.v3 names (column 1), else 1:1.
+func errorPos(err error) (int, int) {
+	var pe *posError
+	if errors.As(err, &pe) {
+		return pe.line, pe.col
+	}
+	return max(yamlErrorLine(err), 1), 1
+}
+
+// parseYAML reads every document of src into node trees (aliases are not
+// expanded) and refuses files past maxFileBytes, maxWeight or maxYAMLDepth.
 func parseYAML(path string, src []byte) (*yamlDoc, error) {
-	var n yaml.Node
-	if err := yaml.Unmarshal(src, &n); err != nil {
-		return nil, err
+	if len(src) > maxFileBytes {
+		return nil, &posError{1, 1, fmt.Sprintf("the file is %d bytes, over the %d a compose file may have here; "+
+			"it was not loaded", len(src), maxFileBytes)}
 	}
 	d := &yamlDoc{path: path, src: src}
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		d.root = n.Content[0]
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	m := measurer{memo: map[*yaml.Node]shape{}}
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		sh, err := m.measure(&n)
+		if err != nil {
+			return nil, err
+		}
+		if d.weight += sh.weight(); sh.height > maxYAMLDepth || d.weight > maxWeight {
+			return nil, tooBig(sh, &n)
+		}
+		var root *yaml.Node
+		if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+			root = n.Content[0]
+		}
+		if len(d.roots) == 0 {
+			d.root = root
+		}
+		d.roots = append(d.roots, root)
 	}
 	return d, nil
+}
+
+// shape is the size of a node with every alias expanded, as compose-go
+// builds it: nodes, their summed depth below it, and its height. Past a
+// bound it is not measured further; at is where the first bound was
+// crossed.
+type shape struct {
+	size, depths, height int
+	busy                 bool // being measured (an alias target)
+	at                   *yaml.Node
+}
+
+func (sh shape) weight() int { return sh.size + sh.depths/6 }
+
+func (sh shape) over() bool { return sh.weight() > maxWeight || sh.height > maxYAMLDepth }
+
+func tooBig(sh shape, doc *yaml.Node) error {
+	at := sh.at
+	if at == nil {
+		at = doc
+	}
+	if sh.height > maxYAMLDepth {
+		return &posError{max(at.Line, 1), max(at.Column, 1), fmt.Sprintf("values nest more than %d deep here "+
+			"(aliases expanded): compose's loader slows down with the square of the depth; it was not loaded",
+			maxYAMLDepth)}
+	}
+	return &posError{max(at.Line, 1), max(at.Column, 1), fmt.Sprintf("the file expands to more YAML than a "+
+		"check loads (over %d nodes, weighted by depth, once aliases are expanded: anchors whose aliases nest, "+
+		"the \"billion laughs\" shape, or a file this large); compose would spend seconds to minutes and "+
+		"gigabytes on it; it was not loaded", maxWeight)}
+}
+
+// measurer measures nodes, each alias target once.
+type measurer struct {
+	memo map[*yaml.Node]shape
+}
+
+func (m *measurer) measure(n *yaml.Node) (shape, error) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		sh, ok := m.memo[n.Alias]
+		if !ok {
+			m.memo[n.Alias] = shape{busy: true}
+			var err error
+			if sh, err = m.measure(n.Alias); err != nil {
+				return shape{}, err
+			}
+			m.memo[n.Alias] = sh
+		}
+		if sh.busy {
+			return shape{}, &posError{max(n.Line, 1), max(n.Column, 1), fmt.Sprintf("alias *%s refers to the "+
+				"value that holds it: it would expand forever", n.Value)}
+		}
+		if sh.over() && sh.at == nil {
+			sh.at = n
+		}
+		return sh, nil
+	}
+	out := shape{size: 1, height: 1}
+	for _, ch := range n.Content {
+		sh, err := m.measure(ch)
+		if err != nil {
+			return shape{}, err
+		}
+		out.size += sh.size
+		out.depths += sh.depths + sh.size
+		out.height = max(out.height, sh.height+1)
+		if out.at == nil {
+			out.at = sh.at
+		}
+		if out.over() {
+			if out.at == nil {
+				out.at = ch
+			}
+			return out, nil
+		}
+	}
+	return out, nil
 }
 
 // resolve follows an alias.
@@ -72,73 +218,94 @@ func (d *yamlDoc) entries(section string) map[string]entry {
 	return out
 }
 
-// includes lists the files named by the top-level include: (paths as
-// written, relative to the file's folder; interpolated paths are skipped).
-func (d *yamlDoc) includes() []string {
-	_, inc := mapGet(d.root, "include")
-	inc = resolve(inc)
-	if inc == nil || inc.Kind != yaml.SequenceNode {
-		return nil
-	}
-	var out []string
+// references lists the scalars that name other compose files d makes
+// compose read: those of the top-level include: and of the services'
+// extends: file (paths as written, relative to the file's folder;
+// interpolated paths are skipped). compose reads a file once per
+// reference.
+func (d *yamlDoc) references() []*yaml.Node {
+	var out []*yaml.Node
 	add := func(n *yaml.Node) {
-		n = resolve(n)
-		switch {
-		case n == nil:
-		case n.Kind == yaml.ScalarNode:
-			out = append(out, n.Value)
-		case n.Kind == yaml.SequenceNode:
-			for _, c := range n.Content {
-				if c.Kind == yaml.ScalarNode {
-					out = append(out, c.Value)
+		if n = resolve(n); n != nil && n.Kind == yaml.ScalarNode && !strings.Contains(n.Value, "$") {
+			out = append(out, n)
+		}
+	}
+	for _, root := range d.roots {
+		_, inc := mapGet(root, "include")
+		if inc = resolve(inc); inc != nil && inc.Kind == yaml.SequenceNode {
+			for _, item := range inc.Content {
+				if _, p := mapGet(item, "path"); p != nil {
+					item = p
 				}
+				if item = resolve(item); item.Kind == yaml.SequenceNode {
+					for _, c := range item.Content {
+						add(c)
+					}
+					continue
+				}
+				add(item)
+			}
+		}
+		_, svcs := mapGet(root, "services")
+		if svcs = resolve(svcs); svcs != nil && svcs.Kind == yaml.MappingNode {
+			for i := 1; i < len(svcs.Content); i += 2 {
+				_, ext := mapGet(svcs.Content[i], "extends")
+				_, f := mapGet(ext, "file")
+				add(f)
 			}
 		}
 	}
-	for _, item := range inc.Content {
-		if item.Kind == yaml.MappingNode {
-			_, p := mapGet(item, "path")
-			add(p)
-			continue
-		}
-		add(item)
-	}
-	var clean []string
-	for _, p := range out {
-		if !strings.Contains(p, "$") {
-			clean = append(clean, p)
-		}
-	}
-	return clean
+	return out
 }
 
-// lookupPath walks a dotted path (services.db.image) as far as it goes and
-// returns the deepest key node found.
-func (d *yamlDoc) lookupPath(path string) *yaml.Node {
-	var found *yaml.Node
-	cur := d.root
-	for _, part := range strings.Split(path, ".") {
+// lookup walks a path of keys and list indices (services, db, ports, 0)
+// from root as far as it goes: the deepest key (nil for a list item or
+// nothing) and value found, and how many parts matched. A part "[]" is any
+// item of a list: the first one that holds a variable, else the first. A
+// service or volume name may hold dots, so parts join again when a key is
+// not found alone.
+func lookup(root *yaml.Node, parts []string) (key, val *yaml.Node, depth int) {
+	cur := root
+	for i := 0; i < len(parts) && cur != nil; {
 		cur = resolve(cur)
-		if cur == nil {
-			break
-		}
 		switch cur.Kind {
 		case yaml.MappingNode:
-			k, v := mapGet(cur, part)
+			j := i + 1
+			k, v := mapGet(cur, parts[i])
+			for ; k == nil && j < len(parts); j++ {
+				k, v = mapGet(cur, strings.Join(parts[i:j+1], "."))
+			}
 			if k == nil {
-				return found
+				return key, val, depth
 			}
-			found, cur = k, v
+			key, val, cur, depth, i = k, v, v, j, j
 		case yaml.SequenceNode:
-			i, err := strconv.Atoi(part)
-			if err != nil || i < 0 || i >= len(cur.Content) {
-				return found
+			idx, err := strconv.Atoi(parts[i])
+			switch {
+			case parts[i] == "[]" && len(cur.Content) > 0:
+				idx = 0
+				for n, item := range cur.Content {
+					if hasVariable(item) {
+						idx = n
+						break
+					}
+				}
+			case err != nil || idx < 0 || idx >= len(cur.Content):
+				return key, val, depth
 			}
-			found, cur = cur.Content[i], cur.Content[i]
+			key, val, cur, depth, i = nil, cur.Content[idx], cur.Content[idx], i+1, i+1
 		default:
-			return found
+			return key, val, depth
 		}
 	}
+	return key, val, depth
+}
+
+// hasVariable reports whether a scalar under n (aliases not followed)
+// refers to a variable.
+func hasVariable(n *yaml.Node) bool {
+	found := false
+	walkScalars(n, func(s *yaml.Node) { found = found || strings.Contains(s.Value, "$") })
 	return found
 }
 

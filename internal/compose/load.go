@@ -11,8 +11,11 @@ import (
 	"os"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/format"
+	interp "github.com/compose-spec/compose-go/v2/interpolation"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/compose-spec/compose-go/v2/tree"
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
@@ -39,8 +42,10 @@ type Options struct {
 	EnvFiles    []string // --env-file
 	// Env is the process environment ("KEY=value"); nil means os.Environ().
 	Env []string
-	// Lenient skips validation and consistency checks and tolerates unset
-	// variables (the pre-commit checker reads files it does not run).
+	// Lenient skips validation and consistency checks (the caller
+	// validates) and tolerates unset variables, whatever field they are in
+	// (the pre-commit checker reads files it does not run, in whoever
+	// commits' environment): see lenientInterpolation.
 	Lenient bool
 }
 
@@ -104,7 +109,7 @@ func projectOptions(o Options) (*cli.ProjectOptions, error) {
 			lo.SkipConsistencyCheck = true
 			lo.SkipResolveEnvironment = true
 			if lo.Interpolate != nil {
-				lo.Interpolate.Substitute = lenientSubstitute
+				lo.Interpolate = lenientInterpolation(*lo.Interpolate)
 			}
 		}))
 	}
@@ -115,17 +120,140 @@ func projectOptions(o Options) (*cli.ProjectOptions, error) {
 	return po, nil
 }
 
-// lenientSubstitute interpolates like compose, except that a required
-// variable (${VAR:?msg}, ${VAR?msg}) that is unset becomes "" instead of an
-// error, and unset variables are not logged: a file checked before it is
-// run is not missing anything.
-func lenientSubstitute(s string, m template.Mapping) (string, error) {
+// lenientInterpolation interpolates like compose, except that an unset
+// variable never makes a file fail: it is "" as in compose (a required one,
+// ${VAR:?msg}, too, and none is logged), and where "" does not fit a typed
+// field (cpus: ${CPUS}, mem_limit, a healthcheck interval, a port, a
+// volume spec: ${DATA}:/data) the first of unsetFills that fits is used,
+// for that value only. A file checked before it runs is not missing
+// anything, and the check does not depend on who commits it.
+//
+// compose-go hands Substitute only the text, never the field it is in, and
+// a cast only the substituted text. Its interpolation
+// (interpolation.recursiveInterpolate) casts a value right after
+// substituting it, so the substitution keeps what it did for the cast
+// that follows; a cast that sees other text than that substitution's
+// result only casts it.
+func lenientInterpolation(o interp.Options) *interp.Options {
+	l := &lenient{}
+	o.Substitute = l.substitute
+	casts := make(map[tree.Path]interp.Cast, len(o.TypeCastMapping)+len(parsedFields))
+	for p, c := range o.TypeCastMapping {
+		casts[p] = l.cast(c)
+	}
+	for p, valid := range parsedFields {
+		if _, ok := casts[p]; ok {
+			continue
+		}
+		check := l.cast(func(v string) (any, error) { return v, valid(v) })
+		casts[p] = func(v string) (any, error) {
+			if out, err := check(v); err == nil {
+				return out, nil
+			}
+			return v, nil // compose-go reports it when it parses the field, as it would
+		}
+	}
+	o.TypeCastMapping = casts
+	return &o
+}
+
+// unsetFills are the values an unset variable takes, in turn, in a field
+// where "" does not fit: "1" for numbers, sizes, ports (0 is no port) and
+// volume sources, "0" for durations, "false" for booleans.
+var unsetFills = []string{"1", "0", "false"}
+
+// parsedFields are the typed fields compose-go parses after interpolation
+// (it has no cast for them), with the parser it uses.
+var parsedFields = func() map[tree.Path]func(string) error {
+	size := func(s string) error { var u types.UnitBytes; return u.DecodeMapstructure(s) }
+	duration := func(s string) error { var d types.Duration; return d.DecodeMapstructure(s) }
+	cpus := func(s string) error { var n types.NanoCPUs; return n.DecodeMapstructure(s) }
+	port := func(s string) error { _, err := types.ParsePortConfig(s); return err }
+	volume := func(s string) error { _, err := format.ParseVolume(s); return err }
+	svc := func(parts ...string) tree.Path {
+		return tree.NewPath(append([]string{"services", tree.PathMatchAll}, parts...)...)
+	}
+	fields := map[tree.Path]func(string) error{
+		svc("ports", tree.PathMatchList):                    port,
+		svc("volumes", tree.PathMatchList):                  volume,
+		svc("volumes", tree.PathMatchList, "tmpfs", "size"): size,
+		svc("build", "shm_size"):                            size,
+		svc("stop_grace_period"):                            duration,
+	}
+	for _, f := range []string{"mem_limit", "mem_reservation", "memswap_limit", "shm_size"} {
+		fields[svc(f)] = size
+	}
+	for _, f := range []string{"interval", "timeout", "start_period", "start_interval"} {
+		fields[svc("healthcheck", f)] = duration
+	}
+	for _, r := range []string{"limits", "reservations"} {
+		fields[svc("deploy", "resources", r, "memory")] = size
+		fields[svc("deploy", "resources", r, "cpus")] = cpus
+	}
+	for _, c := range []string{"update_config", "rollback_config"} {
+		fields[svc("deploy", c, "delay")] = duration
+		fields[svc("deploy", c, "monitor")] = duration
+	}
+	fields[svc("deploy", "restart_policy", "delay")] = duration
+	fields[svc("deploy", "restart_policy", "window")] = duration
+	return fields
+}()
+
+// lenient is the last substitution, for the cast that follows it.
+type lenient struct {
+	raw, result string
+	mapping     template.Mapping
+	unset       bool // a variable of raw is unset
+}
+
+func (l *lenient) substitute(s string, m template.Mapping) (string, error) {
+	unset := false
+	r, err := substituteUnset(s, func(k string) (string, bool) {
+		v, ok := m(k)
+		unset = unset || !ok
+		return v, ok
+	}, "")
+	*l = lenient{raw: s, result: r, mapping: m, unset: unset && err == nil}
+	return r, err
+}
+
+// cast wraps a cast: when the value it fails on came from a substitution
+// with unset variables, it substitutes again with each of unsetFills.
+func (l *lenient) cast(c interp.Cast) interp.Cast {
+	return func(v string) (any, error) {
+		out, err := c(v)
+		if err == nil || !l.unset || v != l.result {
+			return out, err
+		}
+		for _, fill := range unsetFills {
+			if s, serr := substituteUnset(l.raw, l.mapping, fill); serr == nil {
+				if o, cerr := c(s); cerr == nil {
+					return o, nil
+				}
+			}
+		}
+		return out, err
+	}
+}
+
+// substituteUnset interpolates s with unset variables (required ones too)
+// as fill, without logging them.
+func substituteUnset(s string, m template.Mapping, fill string) (string, error) {
+	if fill != "" {
+		set := m
+		m = func(k string) (string, bool) {
+			if v, ok := set(k); ok {
+				return v, true
+			}
+			return fill, true
+		}
+	}
 	return template.SubstituteWithOptions(s, m, template.WithoutLogging,
 		template.WithReplacementFunction(func(sub string, m template.Mapping, c *template.Config) (string, error) {
 			v, err := template.DefaultReplacementFunc(sub, m, c)
 			var missing *template.MissingRequiredError
 			if errors.As(err, &missing) {
-				return "", nil
+				return fill, nil
 			}
 			return v, err
 		}))

@@ -41,6 +41,9 @@ type Config struct {
 	// SnapshotDir receives volume snapshots taken for commands that are not
 	// tied to a compose project folder (default: $XDG_DATA_HOME/ledger-docker/snapshots).
 	SnapshotDir string `yaml:"snapshot_dir"`
+	// DatabaseImages (file: database_images) are more images whose data the
+	// pre-commit check must see mounted (see DatabaseImage).
+	DatabaseImages []DatabaseImage `yaml:"database_images"`
 	// Path is where this configuration was read from ("" when defaults).
 	Path string `yaml:"-"`
 }
@@ -91,6 +94,11 @@ func Load(getenv Getenv) (*Config, error) {
 	added := cleanKeys(append(append(strings.Split(getenv("LEDGER_PROTECT_LABEL"), ","), c.ProtectLabel), c.ProtectLabels...))
 	c.ProtectLabel, c.ProtectLabels = "", added
 	c.ProtectLabel = c.WriteKey()
+	for _, d := range c.DatabaseImages {
+		if err := d.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: database_images: %w", path, err)
+		}
+	}
 	if v := getenv("LEDGER_SNAPSHOT_DIR"); v != "" {
 		c.SnapshotDir = v
 	}

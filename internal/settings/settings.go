@@ -14,6 +14,8 @@
 //	  verify: full                           # LEDGER_VERIFY (full|quick)
 //	  freshness: 0s                          # LEDGER_FRESHNESS
 //	  compression_level: 1                   # LEDGER_COMPRESSION_LEVEL (1-9)
+//	  database_images:                       # more images the pre-commit check knows (config.DatabaseImage)
+//	    - {image: team/ledger-db, data: /var/lib/ledger}
 package settings
 
 import (
@@ -32,6 +34,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ledger-docker/ledger-docker/internal/compose"
+	"github.com/ledger-docker/ledger-docker/internal/config"
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 )
 
@@ -74,6 +77,9 @@ type Settings struct {
 	Freshness time.Duration `json:"freshness"`
 	// CompressionLevel of the gzip output (1 fastest .. 9 smallest).
 	CompressionLevel int `json:"compression_level"`
+	// DatabaseImages are images the pre-commit check treats as databases,
+	// beside the ones it knows and those of the user configuration.
+	DatabaseImages []config.DatabaseImage `json:"database_images,omitempty"`
 }
 
 // file is the x-ledger block as written.
@@ -85,6 +91,8 @@ type file struct {
 	Verify           string   `yaml:"verify"`
 	Freshness        string   `yaml:"freshness"`
 	CompressionLevel *int     `yaml:"compression_level"`
+
+	DatabaseImages []config.DatabaseImage `yaml:"database_images"`
 }
 
 // Defaults returns the settings of a project without x-ledger or LEDGER_*.
@@ -136,20 +144,43 @@ func Load(ctx context.Context, o compose.Options, getenv func(string) string) (*
 	return s, p, nil
 }
 
-func (s *Settings) applyExtension(ext any) error {
+// decodeExtension reads the x-ledger block as written: unknown keys and
+// bad database_images entries are configuration errors.
+func decodeExtension(ext any) (file, error) {
+	var f file
 	if ext == nil {
-		return nil
+		return f, nil
 	}
 	raw, err := yaml.Marshal(ext)
 	if err != nil {
-		return fmt.Errorf("%s: %v: %w", Extension, err, exitcode.ErrConfig)
+		return f, fmt.Errorf("%s: %v: %w", Extension, err, exitcode.ErrConfig)
 	}
-	var f file
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return fmt.Errorf("%s in the compose file: %v: %w", Extension, err, exitcode.ErrConfig)
+		return f, fmt.Errorf("%s in the compose file: %v: %w", Extension, err, exitcode.ErrConfig)
 	}
+	for _, d := range f.DatabaseImages {
+		if err := d.Validate(); err != nil {
+			return f, fmt.Errorf("%s.database_images: %v: %w", Extension, err, exitcode.ErrConfig)
+		}
+	}
+	return f, nil
+}
+
+// DatabaseImages returns the database_images of a project's x-ledger block
+// (p.Extensions[Extension]), for the pre-commit check.
+func DatabaseImages(ext any) ([]config.DatabaseImage, error) {
+	f, err := decodeExtension(ext)
+	return f.DatabaseImages, err
+}
+
+func (s *Settings) applyExtension(ext any) error {
+	f, err := decodeExtension(ext)
+	if err != nil {
+		return err
+	}
+	s.DatabaseImages = f.DatabaseImages
 	s.Database = f.Database
 	s.KeyTables = f.KeyTables
 	if f.BackupDir != "" {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -31,7 +32,8 @@ func main() {
 	log.SetPrefix("bench/check: ")
 	bin := flag.String("bin", "bin/ledger-precommit", "the ledger-precommit binary to run")
 	files := flag.Int("files", 50, "compose files to generate")
-	runs := flag.Int("runs", 15, "timed runs (the median is reported)")
+	runs := flag.Int("runs", 61, "timed runs (the median and the 90th percentile are reported)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process runs to this file")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "ledger-bench-check-")
@@ -64,6 +66,16 @@ func main() {
 		cpu = append(cpu, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	})
 	slices.Sort(cpu)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	inproc := measure(*runs, func() {
 		rep, err := check.Run(context.Background(), check.Request{Files: args, Dir: dir, ProtectLabel: config.DefaultProtectLabel})
 		if err != nil || !rep.HasErrors() {

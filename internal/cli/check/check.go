@@ -125,7 +125,7 @@ func run(ctx context.Context, opts *Options) error {
 	// hook prints findings only.
 	logrus.SetLevel(logrus.ErrorLevel)
 	req := check.Request{Files: opts.Files, Dir: opts.Dir, ProtectLabel: cfg.WriteKey(),
-		ProtectKeys: cfg.ProtectKeys(), Fix: opts.Fix}
+		ProtectKeys: cfg.ProtectKeys(), DatabaseImages: cfg.DatabaseImages, Fix: opts.Fix}
 	if !opts.NoEngine && opts.Getenv("LEDGER_CHECK_ENGINE") != "0" {
 		req.Engine = opts.Engine
 	}
@@ -139,13 +139,19 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	rep, err := check.Run(ctx, req)
 	if rep == nil {
-		return ioError(err)
+		return ioError(err, "")
 	}
 	if err := print(opts, rep); err != nil {
 		return err
 	}
 	if err != nil {
-		return ioError(err)
+		// every other file's findings are printed; the status says a file
+		// could not be read or written
+		sum := ""
+		if len(rep.Findings) > 0 {
+			sum = summary(opts, rep)
+		}
+		return ioError(err, sum)
 	}
 	if !rep.HasErrors() {
 		return nil
@@ -153,9 +159,14 @@ func run(ctx context.Context, opts *Options) error {
 	return dockercli.StatusError{Cause: ErrFindings, StatusCode: exitcode.Failure, Status: summary(opts, rep)}
 }
 
-// ioError: unreadable or unwritable files and bad arguments exit 2.
-func ioError(err error) error {
-	return dockercli.StatusError{Cause: err, StatusCode: exitcode.Usage, Status: "check: " + err.Error()}
+// ioError: unreadable or unwritable files and bad arguments exit 2, after
+// the summary of what the other files showed, if any.
+func ioError(err error, summary string) error {
+	status := "check: " + strings.ReplaceAll(err.Error(), "\n", "\ncheck: ")
+	if summary != "" {
+		status = summary + "\n" + status
+	}
+	return dockercli.StatusError{Cause: err, StatusCode: exitcode.Usage, Status: status}
 }
 
 func print(opts *Options, rep *check.Report) error {
@@ -167,6 +178,9 @@ func print(opts *Options, rep *check.Report) error {
 	}
 	for _, f := range rep.Fixed {
 		fmt.Fprintf(opts.IO.ErrOut, "%s:%d: fixed: volume %q: %s\n", f.File, f.Line, f.Volume, f.Action)
+	}
+	for _, f := range rep.NotFixed {
+		fmt.Fprintf(opts.IO.ErrOut, "%s:%d: not fixed: volume %q: %s\n", f.File, f.Line, f.Volume, f.Action)
 	}
 	for _, f := range rep.Findings {
 		fmt.Fprintln(opts.IO.Out, f.String())

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	dockercli "github.com/docker/cli/cli"
 
 	"github.com/ledger-docker/ledger-docker/internal/check"
 	"github.com/ledger-docker/ledger-docker/internal/cli"
@@ -72,8 +69,8 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "clean", dir: "override", files: []string{"compose.yaml"}, format: "text", wantCode: 0},
 		{name: "errors", dir: "bad", files: []string{"compose.yaml"}, format: "text", wantCode: 1,
-			wantStdout: []string{`compose.yaml:31:3: error: volume "media" has no com.ledgerflow.protect=true label`, "[volume-unprotected]"},
-			wantStderr: []string{"docker ledger check: 9 errors, 1 warning", `run "docker ledger check --fix"`}},
+			wantStdout: []string{`compose.yaml:40:3: error: volume "media" has no com.ledgerflow.protect=true label`, "[volume-unprotected]"},
+			wantStderr: []string{"docker ledger check: 10 errors, 3 warnings", `run "docker ledger check --fix"`}},
 		{name: "engine warning only", dir: "good", files: []string{"compose.yaml"}, format: "text", wantCode: 0,
 			wantStdout: []string{`warning: volume "pgdata" exists on the engine as "good_pgdata"`, "docker ledger protect good_pgdata"}},
 		{name: "no engine", dir: "good", files: []string{"compose.yaml"}, format: "text", noEngine: true, wantCode: 0},
@@ -88,17 +85,8 @@ func TestRun(t *testing.T) {
 			f, out, errOut := testFactory(fe)
 			opts := &Options{IO: f.IO, Config: f.Config, Engine: f.Engine, Getenv: f.Getenv, Name: "docker ledger check",
 				Dir: fixture(t, tt.dir), Files: tt.files, Format: tt.format, NoEngine: tt.noEngine}
-			err := run(context.Background(), opts)
-			code := 0
-			var se dockercli.StatusError
-			if errors.As(err, &se) {
-				code = se.StatusCode
-				errOut.WriteString(se.Error())
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != tt.wantCode {
-				t.Errorf("exit %d, want %d (err %v)\n%s", code, tt.wantCode, err, out)
+			if code := runStatus(t, opts, errOut); code != tt.wantCode {
+				t.Errorf("exit %d, want %d\n%s", code, tt.wantCode, out)
 			}
 			clitest.Contains(t, "stdout", out.String(), tt.wantStdout)
 			clitest.Contains(t, "stderr", errOut.String(), tt.wantStderr)

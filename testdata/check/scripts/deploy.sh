@@ -22,3 +22,15 @@ ledger_docker volume prune -f
 DC="docker compose -f compose.prod.yml"
 $DC down -v
 ${DC} down
+reset() {
+  docker volume rm "$1"
+}
+ssh deploy@prod <<'EOF2'
+cd /srv/shop && docker compose down -v
+EOF2
+cat <<EOF2 >notes.txt
+never run docker compose down -v here
+EOF2
+sh -c 'docker volume prune -f'
+echo "docker compose down -v is not run"
+docker compose $COMPOSE_FLAGS down -v

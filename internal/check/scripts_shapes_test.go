@@ -1,0 +1,297 @@
+package check
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// at is one expected destructive-command finding: its line, its column
+// and the command its message names.
+type at struct {
+	line, col int
+	what      string
+}
+
+// scriptCase is a file and every finding the script rule must give for
+// it (none: the file runs nothing destructive).
+type scriptCase struct {
+	name string
+	file string // its name decides how it is read: *.sh, Makefile, CI paths
+	src  string
+	want []at
+}
+
+func runScriptCases(t *testing.T, cases []scriptCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), tc.file)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(tc.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, script, kind := kindOf(p)
+			if !script {
+				t.Fatalf("%s is not read as a script", tc.file)
+			}
+			got, err := checkScript(scriptFile{path: p, kind: kind})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotS, wantS []string
+			for _, f := range got {
+				if f.Rule != RuleDestructive || f.Severity != SeverityError || f.File != p {
+					t.Errorf("finding %s: want an error of rule %s in %s", f, RuleDestructive, p)
+				}
+				gotS = append(gotS, fmt.Sprintf("%d:%d %s", f.Line, f.Column, f.Message))
+			}
+			for _, w := range tc.want {
+				wantS = append(wantS, fmt.Sprintf("%d:%d %q", w.line, w.col, w.what))
+			}
+			ok := len(got) == len(tc.want)
+			for i := 0; ok && i < len(got); i++ {
+				w := tc.want[i]
+				ok = got[i].Line == w.line && got[i].Column == w.col &&
+					strings.Contains(got[i].Message, fmt.Sprintf("runs %q directly", w.what))
+			}
+			if !ok {
+				t.Errorf("findings:\n  %s\nwant:\n  %s", strings.Join(gotS, "\n  "), strings.Join(wantS, "\n  "))
+			}
+		})
+	}
+}
+
+const (
+	downV       = "docker compose down -v"
+	prune       = "docker volume prune"
+	volumeRm    = "docker volume rm"
+	systemPrune = "docker system prune --volumes"
+)
+
+func TestScriptShellShapes(t *testing.T)       { runScriptCases(t, shellShapes) }
+func TestScriptMakefileShapes(t *testing.T)    { runScriptCases(t, makefileShapes) }
+func TestScriptCIShapes(t *testing.T)          { runScriptCases(t, ciShapes) }
+func TestScriptJenkinsfileShapes(t *testing.T) { runScriptCases(t, jenkinsShapes) }
+
+// shellShapes: shell scripts.
+var shellShapes = []scriptCase{
+	{name: "plain command", file: "reset.sh", src: "docker compose down -v\n", want: []at{{1, 1, downV}}},
+	{name: "command substitution", file: "reset.sh", src: "out=$(docker compose down -v)\n", want: []at{{1, 7, downV}}},
+	{name: "backquote substitution", file: "reset.sh", src: "echo `docker volume prune -f`\n", want: []at{{1, 7, prune}}},
+	{name: "command substitution in double quotes", file: "reset.sh",
+		src: `echo "removed: $(docker volume rm data)"` + "\n", want: []at{{1, 18, volumeRm}}},
+	{name: "process substitution", file: "reset.sh", src: "readarray -t gone < <(docker volume prune -f)\n",
+		want: []at{{1, 23, prune}}},
+	{name: "subshell", file: "reset.sh", src: "(cd app && docker compose down -v)\n", want: []at{{1, 12, downV}}},
+	{name: "brace group", file: "reset.sh", src: "{ echo bye; docker volume prune -f; } >log\n", want: []at{{1, 13, prune}}},
+	{name: "function body", file: "reset.sh", src: "reset() {\n  docker compose down --volumes\n}\nreset\n",
+		want: []at{{2, 3, downV}}},
+	{name: "function keyword body", file: "reset.sh", src: "function reset {\n  docker volume rm db\n}\n",
+		want: []at{{2, 3, volumeRm}}},
+	{name: "if-chain", file: "reset.sh",
+		src:  "if docker compose down -v; then\n  echo ok\nelif true; then docker volume prune -f; fi\n",
+		want: []at{{1, 4, downV}, {3, 17, prune}}},
+	{name: "while and until loops", file: "reset.sh",
+		src:  "while true; do docker volume prune -f; done\nuntil docker compose down -v; do sleep 1; done\n",
+		want: []at{{1, 16, prune}, {2, 7, downV}}},
+	{name: "for loop", file: "reset.sh", src: "for v in a b; do\n  docker volume rm \"$v\"\ndone\n",
+		want: []at{{2, 3, volumeRm}}},
+	{name: "case branch", file: "reset.sh", src: "case $1 in\n  reset) docker compose down -v ;;\nesac\n",
+		want: []at{{2, 10, downV}}},
+	{name: "and-or chain", file: "reset.sh", src: "git pull && docker compose down -vt 5 || docker volume prune -f\n",
+		want: []at{{1, 13, downV}, {1, 42, prune}}},
+	{name: "negated and backgrounded", file: "reset.sh", src: "! docker volume prune -f &\n", want: []at{{1, 3, prune}}},
+	{name: "pipeline into xargs", file: "reset.sh", src: "docker volume ls -q | xargs -r -n 1 docker volume rm\n",
+		want: []at{{1, 37, volumeRm}}},
+	{name: "continued line", file: "reset.sh", src: "docker compose \\\n  --profile all \\\n  down \\\n  -v\n",
+		want: []at{{1, 1, downV}}},
+	{name: "continued line after a prefix", file: "reset.sh",
+		src: "COMPOSE_PROJECT_NAME=shop docker compose \\\n  down -v\n", want: []at{{1, 27, downV}}},
+	{name: "sudo and env prefixes", file: "reset.sh", src: "sudo -u deploy env COMPOSE_FILE=x.yml docker compose down -v\n",
+		want: []at{{1, 39, downV}}},
+	{name: "exec, nohup and timeout", file: "reset.sh",
+		src:  "nohup timeout -s KILL 60 docker volume prune -f\nexec docker compose down -v\n",
+		want: []at{{1, 26, prune}, {2, 6, downV}}},
+	{name: "full path and docker-compose", file: "reset.sh",
+		src:  "/usr/bin/docker volume prune --filter label=tmp=1\ndocker-compose rm -fsv\n",
+		want: []at{{1, 1, prune}, {2, 1, "docker-compose rm -v"}}},
+	{name: "system prune with volumes", file: "reset.sh", src: "docker --context prod system prune -af --volumes\n",
+		want: []at{{1, 1, systemPrune}}},
+
+	{name: "heredoc to sh", file: "reset.sh", src: "sh <<EOF\ncd /srv\ndocker compose down -v\nEOF\n",
+		want: []at{{3, 1, downV}}},
+	{name: "heredoc to bash -s with a quoted delimiter", file: "reset.sh",
+		src: "bash -s -- prod <<'EOF'\n  docker volume prune -f\nEOF\n", want: []at{{2, 3, prune}}},
+	{name: "heredoc to ssh", file: "reset.sh", src: "ssh deploy@host <<-EOF\n\tcd /srv/app\n\tdocker compose down -v\n\tEOF\n",
+		want: []at{{3, 2, downV}}},
+	{name: "heredoc cat piped to sh", file: "reset.sh", src: "cat <<'EOF' | sh\ndocker volume prune -f\nEOF\n",
+		want: []at{{2, 1, prune}}},
+	{name: "heredoc to cat is data", file: "reset.sh", src: "cat <<EOF\nrun: docker compose down -v\nEOF\n"},
+	{name: "heredoc to tee is data", file: "reset.sh", src: "tee notes.txt <<'EOF' >/dev/null\ndocker volume prune -f\nEOF\n"},
+	{name: "heredoc to a script file is data", file: "reset.sh", src: "bash ./deploy.sh <<EOF\ndocker volume prune -f\nEOF\n"},
+	{name: "command substitution in a heredoc to cat runs", file: "reset.sh",
+		src: "cat <<EOF\nremoved $(docker volume prune -f)\nEOF\n", want: []at{{2, 11, prune}}},
+	{name: "here-string to bash", file: "reset.sh", src: "bash <<< \"docker compose down -v\"\n", want: []at{{1, 11, downV}}},
+
+	{name: "sh -c string", file: "reset.sh", src: "sh -c 'docker compose down -v'\n", want: []at{{1, 8, downV}}},
+	{name: "bash -ec string with a chain", file: "reset.sh", src: `bash -ec "cd app && docker compose down -v"` + "\n",
+		want: []at{{1, 21, downV}}},
+	{name: "sudo sh -c", file: "reset.sh", src: "sudo sh -c 'docker volume prune -f'\n", want: []at{{1, 13, prune}}},
+	{name: "ssh remote command", file: "reset.sh", src: "ssh -p 2222 host 'docker volume prune -f'\n",
+		want: []at{{1, 19, prune}}},
+	{name: "ssh remote command in words", file: "reset.sh", src: "ssh host docker compose down -v\n",
+		want: []at{{1, 10, downV}}},
+	{name: "eval", file: "reset.sh", src: `eval "docker compose down -v"` + "\n", want: []at{{1, 7, downV}}},
+	{name: "echo piped to sh", file: "reset.sh", src: `echo "docker compose down -v" | sh` + "\n", want: []at{{1, 7, downV}}},
+
+	{name: "echo of a command is not a command", file: "reset.sh", src: `echo "never run docker compose down -v"` + "\n"},
+	{name: "printf of a command is not a command", file: "reset.sh", src: `printf '%s\n' "docker volume prune -f" >notes` + "\n"},
+	{name: "comment is not a command", file: "reset.sh", src: "# docker compose down -v\necho ok # docker volume prune -f\n"},
+	{name: "comment inside a string", file: "reset.sh",
+		src: `echo "# docker compose down -v"` + "\nmsg='docker volume prune -f # never'\n"},
+	{name: "string argument is not a command", file: "reset.sh", src: `git commit -m "docker compose down -v"` + "\n"},
+	{name: "a script file for sh is not a string", file: "reset.sh", src: "sh docker-compose-down-v.sh\n"},
+	{name: "command -v only looks", file: "reset.sh", src: "command -v docker volume prune\n"},
+	{name: "safe commands", file: "reset.sh",
+		src: "docker compose down\ndocker compose down --volumes=false\nledger_docker compose down -v\n" +
+			"docker compose --dry-run down -v\ndocker system prune -af\ndocker compose up -d\n"},
+
+	{name: "variable holding the command", file: "reset.sh", src: "DC=\"docker compose -f prod.yml\"\n$DC down -v\n${DC} down\n",
+		want: []at{{2, 1, downV}}},
+	{name: "variable built from a variable", file: "reset.sh",
+		src:  "DOCKER=docker\nexport DC=\"$DOCKER compose\"\n\"${DOCKER}\" volume prune -f\n$DC down -v\n",
+		want: []at{{3, 1, prune}, {4, 1, downV}}},
+	{name: "function using a variable assigned after it", file: "reset.sh",
+		src: "reset() {\n  $DC down -v\n}\nDC=\"docker compose\"\nreset\n", want: []at{{2, 3, downV}}},
+	{name: "local variable", file: "reset.sh", src: "f() {\n  local dc=\"docker compose\"\n  $dc down -v\n}\n",
+		want: []at{{3, 3, downV}}},
+	{name: "default value expansion", file: "reset.sh",
+		src:  "DOCKER=${DOCKER:-docker}\n$DOCKER volume prune -f\n${DOCKER_BIN:-docker} volume rm x\n",
+		want: []at{{2, 1, prune}, {3, 1, volumeRm}}},
+	{name: "command -v in a variable", file: "reset.sh", src: "DOCKER=$(command -v docker)\n$DOCKER compose down -v\n",
+		want: []at{{2, 1, downV}}},
+	{name: "empty sudo variable", file: "reset.sh", src: "SUDO=\"\"\n$SUDO docker volume prune -f\n",
+		want: []at{{2, 7, prune}}},
+	{name: "unknown variable is kept as written", file: "reset.sh",
+		src:  "docker volume rm $(docker volume ls -q)\ndocker volume rm \"$VOLUME\"\ndocker compose \"$CMD\" -v\n",
+		want: []at{{1, 1, volumeRm}, {2, 1, volumeRm}}},
+	{name: "unknown variable may expand to nothing", file: "reset.sh",
+		src:  "docker compose $COMPOSE_FLAGS down -v\ndocker compose $(flags) down --volumes\n",
+		want: []at{{1, 1, downV}, {2, 1, downV}}},
+	{name: "unknown command word is not guessed", file: "reset.sh", src: "$DOCKER compose down -v\n\"$(which dockr)\" volume prune\n"},
+
+	{name: "parse error: the statements before it are parsed", file: "reset.sh",
+		src:  "echo \"docker volume prune\"\ndocker volume rm a\nfi\ndocker compose down -v\n",
+		want: []at{{2, 1, volumeRm}, {4, 1, downV}}},
+	{name: "parse error: a broken line is read as words", file: "reset.sh",
+		src: "if [ -n x ]; then\n  docker compose down -v )\n", want: []at{{2, 3, downV}}},
+	{name: "parse error: an unclosed quote", file: "reset.sh",
+		src: "echo \"unclosed\ndocker volume prune -f\n", want: []at{{2, 1, prune}}},
+	{name: "CRLF line endings", file: "reset.sh", src: "set -e\r\ndocker compose down -v\r\n", want: []at{{2, 1, downV}}},
+	{name: "script without docker", file: "reset.sh", src: "rm -rf /tmp/x\n"},
+}
+
+// makefileShapes: Makefiles.
+var makefileShapes = []scriptCase{
+	{name: "Makefile recipe", file: "Makefile", src: "reset:\n\t@docker compose down -v\n", want: []at{{2, 3, downV}}},
+	{name: "Makefile recipe prefixes", file: "Makefile", src: "reset:\n\t-docker volume prune -f\n\t+@ docker volume rm x\n",
+		want: []at{{2, 3, prune}, {3, 5, volumeRm}}},
+	{name: "Makefile continued recipe", file: "Makefile", src: "clean:\n\tdocker compose \\\n\t  down --volumes\n",
+		want: []at{{2, 2, downV}}},
+	{name: "Makefile recipe if-chain", file: "Makefile",
+		src: "reset:\n\tif [ -n \"$(FORCE)\" ]; then \\\n\t  docker compose down -v; \\\n\tfi\n", want: []at{{3, 4, downV}}},
+	{name: "Makefile variable", file: "Makefile",
+		src:  "DOCKER ?= docker\nDC := $(DOCKER) compose\nreset:\n\t$(DC) down --volumes\n\t${DC} ps\n",
+		want: []at{{4, 2, downV}}},
+	{name: "Makefile variable appended and defined later", file: "Makefile",
+		src:  "reset:\n\t$(DC) down $(FLAGS)\nDC = docker compose\nFLAGS = -t 5\nFLAGS += -v\n",
+		want: []at{{2, 2, downV}}},
+	{name: "Makefile double dollar is the shell's dollar", file: "Makefile",
+		src: "reset:\n\tfor v in $$(docker volume ls -q); do docker volume rm $$v; done\n", want: []at{{2, 39, volumeRm}}},
+	{name: "Makefile shell function", file: "Makefile", src: "GONE := $(shell docker volume prune -f)\n",
+		want: []at{{1, 17, prune}}},
+	{name: "Makefile shell assignment", file: "Makefile", src: "GONE != docker volume prune -f\n", want: []at{{1, 9, prune}}},
+	{name: "Makefile inline recipe", file: "Makefile", src: "reset: ; docker compose down -v\n", want: []at{{1, 10, downV}}},
+	{name: "Makefile define block", file: "Makefile", src: "define RESET\n\tdocker compose down -v\nendef\n",
+		want: []at{{2, 2, downV}}},
+	{name: "Makefile recipe prefix", file: "Makefile", src: ".RECIPEPREFIX = >\nreset:\n> docker compose down -v\n",
+		want: []at{{3, 3, downV}}},
+	{name: "Makefile automatic variables", file: "Makefile", src: "%.reset:\n\tdocker volume rm $* $(@:.reset=)\n",
+		want: []at{{2, 2, volumeRm}}},
+	{name: "Makefile text that is not run", file: "Makefile",
+		src: "# docker compose down -v\nHELP = run docker compose down -v to reset\nreset:\n\t@echo \"docker compose down -v\"\n" +
+			"\t# docker volume prune -f\n"},
+	{name: "Makefile safe recipe", file: "GNUmakefile", src: "safe:\n\tledger_docker compose down -v\n\tdocker compose down\n"},
+	{name: "make include file", file: "docker.mk", src: "reset:\n\t$(MAKE) -C app reset; docker volume prune\n",
+		want: []at{{2, 24, prune}}},
+}
+
+const gh = ".github/workflows/ci.yml"
+
+// ciShapes: CI files.
+var ciShapes = []scriptCase{
+	{name: "GitHub Actions run block", file: gh,
+		src:  "jobs:\n  test:\n    steps:\n      - run: |\n          make test\n          docker compose down -v\n",
+		want: []at{{6, 11, downV}}},
+	{name: "GitHub Actions single-line run", file: gh,
+		src:  "jobs:\n  t:\n    steps:\n      - name: cleanup\n        run: docker system prune --volumes --force\n",
+		want: []at{{5, 14, systemPrune}}},
+	{name: "GitHub Actions quoted run", file: gh, src: "steps:\n  - run: \"docker volume prune -f\"\n",
+		want: []at{{2, 11, prune}}},
+	{name: "GitHub Actions folded run", file: gh, src: "steps:\n  - run: >\n      docker compose\n      down -v\n",
+		want: []at{{3, 7, downV}}},
+	{name: "GitHub Actions run block with a heredoc and a function", file: gh,
+		src:  "steps:\n  - run: |\n      reset() { docker volume prune -f; }\n      ssh host <<EOF\n      docker compose down -v\n      EOF\n",
+		want: []at{{3, 17, prune}, {5, 7, downV}}},
+	{name: "GitHub Actions expression", file: gh,
+		src: "steps:\n  - run: docker compose -p ${{ github.run_id }} down -v\n", want: []at{{2, 10, downV}}},
+	{name: "GitHub Actions env variable", file: gh,
+		src:  "env:\n  DC: docker compose\njobs:\n  t:\n    steps:\n      - run: $DC down -v\n",
+		want: []at{{6, 14, downV}}},
+	{name: "GitHub Actions composite action", file: ".github/actions/reset/action.yml",
+		src: "runs:\n  using: composite\n  steps:\n    - run: docker volume prune -f\n      shell: bash\n", want: []at{{4, 12, prune}}},
+	{name: "GitHub Actions text that is not run", file: gh,
+		src: "name: docker compose down -v\njobs:\n  t:\n    steps:\n      - name: docker volume prune -f\n" +
+			"        uses: ./reset\n        with:\n          args: docker compose down -v\n      - run: echo \"docker compose down -v\"\n"},
+	{name: "GitLab script list", file: ".gitlab-ci.yml",
+		src: "cleanup:\n  script:\n    - docker compose down --volumes\n    - docker volume ls\n", want: []at{{3, 7, downV}}},
+	{name: "GitLab before_script and after_script", file: ".gitlab-ci.yml",
+		src:  "default:\n  before_script: docker volume prune -f\njob:\n  after_script:\n    - - docker compose down -v\n",
+		want: []at{{2, 18, prune}, {5, 9, downV}}},
+	{name: "GitLab multi-line list item", file: ".gitlab-ci.yml",
+		src: "job:\n  script:\n    - |\n      if true; then\n        docker compose down -v\n      fi\n", want: []at{{5, 9, downV}}},
+	{name: "GitLab variables", file: ".gitlab-ci.yml",
+		src:  "variables:\n  DC: \"docker compose\"\n  DOCKER:\n    value: docker\njob:\n  script:\n    - $DC down -v\n    - $DOCKER volume prune\n",
+		want: []at{{7, 7, downV}, {8, 7, prune}}},
+	{name: "GitLab reference is not a command", file: ".gitlab-ci.yml",
+		src: ".docker:\n  variables:\n    X: docker\njob:\n  script:\n    - !reference [.docker, script]\n    - echo docker compose down -v\n"},
+	{name: "GitLab included file", file: ".gitlab/ci/cleanup.gitlab-ci.yml",
+		src: "cleanup:\n  script:\n    - docker compose down -v\n", want: []at{{3, 7, downV}}},
+	{name: "CircleCI run command", file: ".circleci/config.yml",
+		src:  "jobs:\n  t:\n    steps:\n      - run:\n          name: reset\n          command: docker volume prune -f\n",
+		want: []at{{6, 20, prune}}},
+	{name: "Taskfile cmds", file: "Taskfile.yml", src: "tasks:\n  reset:\n    cmds:\n      - docker compose down -v\n      - cmd: docker volume prune -f\n",
+		want: []at{{4, 9, downV}, {5, 14, prune}}},
+	{name: "CI file that is not YAML is read line by line", file: ".gitlab-ci.yml",
+		src: "job:\n  script: [\n  - docker compose down -v\n  - echo \"docker volume prune\"\n", want: []at{{3, 5, downV}}},
+}
+
+// jenkinsShapes: Jenkinsfiles (Groovy: only the strings of sh steps run).
+var jenkinsShapes = []scriptCase{
+	{name: "Jenkinsfile sh step", file: "Jenkinsfile",
+		src:  "pipeline {\n  stages {\n    stage('reset') {\n      steps {\n        sh 'docker compose down -v'\n        sh(\"docker volume prune -f\")\n",
+		want: []at{{5, 13, downV}, {6, 13, prune}}},
+	{name: "Jenkinsfile multi-line sh script", file: "Jenkinsfile",
+		src:  "node {\n  sh script: \"\"\"\n    cd ${env.APP_DIR}\n    docker compose -p ${env.BUILD_TAG} down -v\n  \"\"\", returnStatus: true\n}\n",
+		want: []at{{4, 5, downV}}},
+	{name: "Jenkinsfile escapes", file: "Jenkinsfile", src: "sh \"for v in \\$(docker volume ls -q); do docker volume rm \\$v; done\"\n",
+		want: []at{{1, 42, volumeRm}}},
+	{name: "Jenkinsfile text that is not run", file: "Jenkinsfile",
+		src: "// sh 'docker compose down -v'\n/* sh 'docker volume prune -f' */\necho 'docker compose down -v'\n" +
+			"error \"run docker volume prune\"\nsh 'echo docker compose down -v'\n"},
+}

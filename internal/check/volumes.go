@@ -1,0 +1,430 @@
+package check
+
+import (
+	"fmt"
+	"maps"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ledger-docker/ledger-docker/internal/config"
+	"github.com/ledger-docker/ledger-docker/internal/settings"
+)
+
+// The compose rules on volumes and database services. Every service counts,
+// whatever its profiles: a pre-commit check looks at every way the file can
+// be run, not at the profiles the committer happens to select.
+
+// volumeRules: a named volume that a service mounts writable must carry the
+// protect label; one that only caches or build output use gets a warning.
+// A volume no service mounts (compose never creates it), mounted read-only
+// everywhere, or that is a local bind of a host folder (removing it leaves
+// the files) holds nothing a deletion would lose.
+func (u *unit) volumeRules(p *types.Project, prot *config.Config) ([]Finding, []declaredVolume) {
+	var out []Finding
+	var declared []declaredVolume
+	label := prot.WriteKey()
+	mounts := volumeMounts(p)
+	for _, key := range slices.Sorted(maps.Keys(p.Volumes)) {
+		v := p.Volumes[key]
+		e := u.find("volumes", key)
+		line, col := e.pos()
+		f := Finding{File: e.file, Line: line, Column: col, Volume: key}
+		val, has := v.Labels[label]
+		by := prot.ProtectedBy(v.Labels)
+		writable := slices.DeleteFunc(slices.Clone(mounts[key]), func(m types.ServiceVolumeConfig) bool { return m.ReadOnly })
+		switch {
+		case bool(v.External) && len(writable) > 0:
+			f.Severity, f.Rule = SeverityWarning, RuleExternal
+			f.Message = fmt.Sprintf("volume %q is external (engine volume %q): this file cannot protect it; "+
+				"run \"docker ledger protect %s\" where it lives", key, v.Name, v.Name)
+		case bool(v.External):
+			continue
+		case by != "":
+			if n := labelNode(e.val, by); n != nil {
+				line, col = n.Line, n.Column
+			}
+			declared = append(declared, declaredVolume{file: e.file, line: line, col: col,
+				key: key, name: v.Name, configLabels: v.Labels})
+			continue
+		case len(writable) == 0 || hostBind(v):
+			continue
+		case !slices.ContainsFunc(writable, func(m types.ServiceVolumeConfig) bool { return !cachePath(m.Target) }):
+			f.Severity, f.Rule = SeverityWarning, RuleUnprotectedCache
+			f.Message = fmt.Sprintf("volume %q holds only caches or build output (mounted at %s): down -v or "+
+				"volume prune delete it, and it is rebuilt; add the protect label if it is worth keeping, "+
+				"or say it is disposable with # ledger-check: ignore %s", key, targets(writable), RuleUnprotectedCache)
+		case !has:
+			f.Severity, f.Rule = SeverityError, RuleUnprotected
+			f.Message = fmt.Sprintf("volume %q has no %s label: down -v, volume prune or a recreate "+
+				"would delete its data; add the label (--fix does it)", key, config.LabelText(prot.ProtectKeys()))
+		default:
+			f.Severity, f.Rule = SeverityError, RuleUnprotected
+			f.Message = fmt.Sprintf("volume %q has %s=%q, not \"true\": down -v, volume prune or a recreate "+
+				"would delete its data; set it to \"true\" (--fix does it)", key, label, val)
+		}
+		out = append(out, f)
+	}
+	return out, declared
+}
+
+// volumeMounts lists, per volume key, the mounts of it in every service.
+func volumeMounts(p *types.Project) map[string][]types.ServiceVolumeConfig {
+	out := map[string][]types.ServiceVolumeConfig{}
+	for _, s := range p.AllServices() {
+		for _, m := range s.Volumes {
+			if m.Type == types.VolumeTypeVolume && m.Source != "" {
+				out[m.Source] = append(out[m.Source], m)
+			}
+		}
+	}
+	return out
+}
+
+// hostBind: a local volume that binds a host folder (driver_opts type none,
+// o bind): removing the volume leaves the folder and its files.
+func hostBind(v types.VolumeConfig) bool {
+	if v.Driver != "" && v.Driver != "local" {
+		return false
+	}
+	for _, o := range strings.Split(v.DriverOpts["o"], ",") {
+		if o = strings.TrimSpace(o); o == "bind" || o == "rbind" {
+			return v.DriverOpts["device"] != ""
+		}
+	}
+	return false
+}
+
+// cacheDirs are folder names that hold caches, dependencies or build
+// output: things a build or an install makes again.
+var cacheDirs = []string{
+	"node_modules", ".cache", "cache", ".npm", ".yarn", ".pnpm-store", ".gradle", ".m2", ".ivy2", ".sbt",
+	".ccache", "__pycache__", ".pytest_cache", ".mypy_cache", ".tox", ".venv", "venv",
+	"bundle", "target", "build", "dist", ".next", ".nuxt", ".turbo", ".parcel-cache", ".angular",
+}
+
+// cachePath: a mount target with a cache folder in it (/app/node_modules,
+// /usr/local/bundle, /var/cache/app), or Go's module cache.
+func cachePath(target string) bool {
+	target = path.Clean(target)
+	if strings.HasSuffix(target, "/pkg/mod") {
+		return true
+	}
+	for _, part := range strings.Split(target, "/") {
+		if slices.Contains(cacheDirs, part) {
+			return true
+		}
+	}
+	return false
+}
+
+func targets(ms []types.ServiceVolumeConfig) string {
+	var out []string
+	for _, m := range ms {
+		if t := path.Clean(m.Target); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// labelNode finds the node that sets label in a volume's YAML (mapping or
+// list form).
+func labelNode(vol *yaml.Node, label string) *yaml.Node {
+	_, labels := mapGet(vol, "labels")
+	labels = resolve(labels)
+	if labels == nil {
+		return nil
+	}
+	if k, _ := mapGet(labels, label); k != nil {
+		return k
+	}
+	if labels.Kind == yaml.SequenceNode {
+		for _, item := range labels.Content {
+			if strings.HasPrefix(item.Value, label+"=") || item.Value == label {
+				return item
+			}
+		}
+	}
+	return nil
+}
+
+// covers reports whether a mount at target holds dir.
+func covers(target, dir string) bool {
+	target = path.Clean(target)
+	return target == dir || strings.HasPrefix(dir, strings.TrimSuffix(target, "/")+"/")
+}
+
+var reLine = regexp.MustCompile(`\bline \d+: `)
+
+// databaseRule: every database service keeps its data directory in a named
+// volume or a bind mount. Images are recognised by dbImages, the user
+// configuration's database_images and the project's x-ledger
+// database_images.
+func (u *unit) databaseRule(p *types.Project, configured []config.DatabaseImage) []Finding {
+	own, err := settings.DatabaseImages(p.Extensions[settings.Extension])
+	if err != nil {
+		// the block was decoded again from compose-go's copy: its line
+		// numbers are not the file's
+		msg := strings.Join(strings.Fields(reLine.ReplaceAllString(err.Error(), "")), " ")
+		f := Finding{File: u.files[0], Line: 1, Column: 1, Severity: SeverityError, Rule: RuleParse, Message: msg}
+		for _, d := range u.docs {
+			k, ext := mapGet(d.root, settings.Extension)
+			if k2, _ := mapGet(ext, "database_images"); k2 != nil && strings.Contains(msg, "database_images") {
+				k = k2
+			}
+			if k != nil {
+				f.File, f.Line, f.Column = d.path, k.Line, k.Column
+				break
+			}
+		}
+		return []Finding{f}
+	}
+	extra := extraImages(append(own, configured...))
+	all := p.AllServices()
+	var out []Finding
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		s := all[name]
+		db, ok := detectDatabase(s, extra)
+		if !ok {
+			continue
+		}
+		if f, bad := u.placeData(all, name, db); bad {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// mount is a mount of a service, its own or one it has through
+// volumes_from (from names that service).
+type mount struct {
+	types.ServiceVolumeConfig
+	from string
+}
+
+// serviceMounts: the service's volumes and tmpfs, then those of the
+// services it takes volumes_from (recursively); unknown is set when it
+// takes them from a container outside the project, whose mounts the file
+// does not show.
+func serviceMounts(all types.Services, name string, seen map[string]bool) (ms []mount, unknown bool) {
+	if seen[name] {
+		return nil, false
+	}
+	seen[name] = true
+	s := all[name]
+	from := ""
+	if len(seen) > 1 {
+		from = name
+	}
+	for _, v := range s.Volumes {
+		ms = append(ms, mount{v, from})
+	}
+	for _, t := range s.Tmpfs {
+		t, _, _ = strings.Cut(t, ":")
+		ms = append(ms, mount{types.ServiceVolumeConfig{Type: types.VolumeTypeTmpfs, Target: t}, from})
+	}
+	for _, ref := range s.VolumesFrom {
+		other, isContainer := volumesFromService(ref)
+		if isContainer {
+			unknown = true
+			continue
+		}
+		m, unk := serviceMounts(all, other, seen)
+		ms, unknown = append(ms, m...), unknown || unk
+	}
+	return ms, unknown
+}
+
+// volumesFromService reads a volumes_from entry: "service", "service:ro",
+// "service:NAME" or "container:NAME".
+func volumesFromService(ref string) (name string, container bool) {
+	kind, rest, ok := strings.Cut(ref, ":")
+	switch {
+	case ok && kind == "container":
+		return rest, true
+	case ok && kind == "service":
+		name, _, _ = strings.Cut(rest, ":")
+		return name, false
+	}
+	return kind, false
+}
+
+// placement is what holds one data directory.
+type placement struct {
+	dir    string // the data directory
+	at     *mount // the deepest mount holding it (nil: none)
+	volume string // the image's VOLUME holding it, deeper than any mount ("": none)
+}
+
+func (pl placement) persisted() bool {
+	return pl.volume == "" && pl.at != nil && pl.at.Type != types.VolumeTypeTmpfs &&
+		!(pl.at.Type == types.VolumeTypeVolume && pl.at.Source == "")
+}
+
+// place finds what holds dir: the deepest of the service's mounts and the
+// image's VOLUME paths (which a mount replaces only with exactly that
+// target) that covers it.
+func place(ms []mount, volumes []string, dir string) placement {
+	pl := placement{dir: dir}
+	depth := -1
+	for i := range ms {
+		if covers(ms[i].Target, dir) && len(path.Clean(ms[i].Target)) > depth {
+			pl.at, depth = &ms[i], len(path.Clean(ms[i].Target))
+		}
+	}
+	for _, v := range volumes {
+		if covers(v, dir) && len(v) > depth && !slices.ContainsFunc(ms, func(m mount) bool { return path.Clean(m.Target) == v }) {
+			pl.volume, depth = v, len(v)
+		}
+	}
+	return pl
+}
+
+// placeData checks where a database service's data goes and returns the
+// finding when it is not in a named volume or a bind mount. Any variant
+// (tag without a version) or data directory placed right is enough; the
+// first one is reported, preferring one with a mount the file wrote.
+func (u *unit) placeData(all types.Services, name string, db database) (Finding, bool) {
+	ms, unknown := serviceMounts(all, name, map[string]bool{})
+	var report *placement
+	for _, v := range db.variants {
+		for _, d := range v.data {
+			pl := place(ms, v.volumes, d)
+			if pl.persisted() {
+				return Finding{}, false
+			}
+			if report == nil || (report.at == nil && pl.at != nil) {
+				report = &pl
+			}
+		}
+	}
+	if unknown && report.at == nil {
+		return Finding{}, false // volumes_from a container the file does not show
+	}
+	e := u.find("services", name)
+	line, col := e.pos()
+	f := Finding{File: e.file, Line: line, Column: col, Severity: SeverityError, Rule: RuleDatabaseData, Service: name}
+	what := fmt.Sprintf("service %q (%s)", name, db.kind)
+	if db.redis == redisDefault {
+		f.Severity, f.Rule = SeverityWarning, RuleRedisDefault
+	}
+	pl := *report
+	mountAt := pl.dir
+	if pl.volume != "" {
+		mountAt = pl.volume
+	}
+	at := pl.at
+	switch {
+	case pl.volume != "" && at != nil:
+		f.Line, f.Column = u.mountPos(e, at, line, col)
+		f.Message = fmt.Sprintf("%s mounts %s at %s, a parent of its data directory %s: the image declares "+
+			"VOLUME %s, so the data goes to an anonymous volume there, which down -v, rm -v or a recreate lose; "+
+			"mount it at %s instead", what, source(at), path.Clean(at.Target), pl.dir, pl.volume, pl.volume)
+	case at != nil && at.Type == types.VolumeTypeTmpfs:
+		f.Line, f.Column = u.mountPos(e, at, line, col)
+		f.Message = fmt.Sprintf("%s keeps its data directory %s on a tmpfs at %s%s: it is lost when the "+
+			"container stops; mount a named, protected volume at %s", what, pl.dir, at.Target, via(at), mountAt)
+	case at != nil:
+		f.Line, f.Column = u.mountPos(e, at, line, col)
+		f.Message = fmt.Sprintf("%s keeps its data directory %s in an anonymous volume at %s%s: down -v, rm -v "+
+			"or volume prune delete it; mount a named, protected volume at %s", what, pl.dir, at.Target, via(at), mountAt)
+	case pl.volume != "":
+		f.Message = fmt.Sprintf("%s does not mount its data directory %s: the data lives in an anonymous volume "+
+			"that down -v, rm -v or a recreate lose; mount a named, protected volume at %s", what, pl.dir, mountAt)
+	default:
+		f.Message = fmt.Sprintf("%s does not mount its data directory %s: the data lives in the container, "+
+			"which rm or a recreate lose; mount a named, protected volume at %s", what, pl.dir, mountAt)
+	}
+	if f.Rule == RuleRedisDefault {
+		f.Message += fmt.Sprintf(" (Redis saves snapshots there by default; for a cache, turn them off with "+
+			"--save \"\" or say so with # ledger-check: ignore %s)", RuleRedisDefault)
+	}
+	return f, true
+}
+
+// source names what a mount mounts, for messages.
+func source(m *mount) string {
+	switch {
+	case m.Type == types.VolumeTypeVolume && m.Source != "":
+		return fmt.Sprintf("volume %q", m.Source)
+	case m.Source != "":
+		return m.Source
+	}
+	return "a volume"
+}
+
+// via names the service a mount comes from through volumes_from.
+func via(m *mount) string {
+	if m.from == "" {
+		return ""
+	}
+	return fmt.Sprintf(" of service %q (volumes_from)", m.from)
+}
+
+// mountPos finds the item of a service that makes a mount: its volumes:
+// or tmpfs: item, or for a mount taken through volumes_from the
+// volumes_from item; else the service's own position.
+func (u *unit) mountPos(e entry, m *mount, line, col int) (int, int) {
+	if m.from != "" {
+		if n := seqItem(e.val, "volumes_from", func(item *yaml.Node) bool {
+			name, _ := volumesFromService(item.Value)
+			return name == m.from
+		}); n != nil {
+			return n.Line, n.Column
+		}
+		return line, col
+	}
+	target := path.Clean(m.Target)
+	for _, key := range []string{"volumes", "tmpfs"} {
+		_, seq := mapGet(e.val, key)
+		seq = resolve(seq)
+		if seq != nil && seq.Kind == yaml.ScalarNode && strings.HasPrefix(seq.Value, target) {
+			return seq.Line, seq.Column
+		}
+		if n := seqItem(e.val, key, func(item *yaml.Node) bool { return mountTarget(item, key) == target }); n != nil {
+			return n.Line, n.Column
+		}
+	}
+	return line, col
+}
+
+// seqItem returns the first item of the sequence under key that matches.
+func seqItem(m *yaml.Node, key string, match func(*yaml.Node) bool) *yaml.Node {
+	_, seq := mapGet(m, key)
+	seq = resolve(seq)
+	if seq == nil || seq.Kind != yaml.SequenceNode {
+		return nil
+	}
+	for _, item := range seq.Content {
+		if match(resolve(item)) {
+			return item
+		}
+	}
+	return nil
+}
+
+// mountTarget is the target of a volumes: (SOURCE:TARGET[:MODE] or
+// mapping) or tmpfs: (TARGET[:OPTIONS]) item.
+func mountTarget(item *yaml.Node, key string) string {
+	if item = resolve(item); item == nil {
+		return ""
+	}
+	switch item.Kind {
+	case yaml.ScalarNode:
+		parts := strings.Split(item.Value, ":")
+		if len(parts) > 1 && key == "volumes" {
+			return path.Clean(parts[1])
+		}
+		return path.Clean(parts[0])
+	case yaml.MappingNode:
+		if _, tv := mapGet(item, "target"); tv != nil {
+			return path.Clean(tv.Value)
+		}
+	}
+	return ""
+}
