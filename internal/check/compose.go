@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
 
 	"github.com/ledger-docker/ledger-docker/internal/compose"
@@ -33,12 +34,22 @@ func checkUnit(ctx context.Context, req Request, files []string) ([]Finding, []d
 	if err != nil || len(out) > 0 {
 		return out, nil, err
 	}
-	p, err := compose.Load(ctx, compose.Options{
+	// compose-go loads first and the schema is checked after, so that the
+	// schema compiles (once per process) while the first files load; a file
+	// the schema rejects is reported as such, whatever compose-go did with
+	// it, a panic included.
+	p, crash, err := loadRecovering(ctx, compose.Options{
 		ConfigPaths: files,
 		ProjectDir:  filepath.Dir(files[0]),
 		Env:         req.Env,
 		Lenient:     true,
 	})
+	if fs := u.validate(); len(fs) > 0 {
+		return fs, nil, nil
+	}
+	if crash != nil {
+		panic(crash) // checkFiles makes it this file's finding
+	}
 	if err != nil {
 		return []Finding{u.loadError(err)}, nil, nil
 	}
@@ -46,6 +57,17 @@ func checkUnit(ctx context.Context, req Request, files []string) ([]Finding, []d
 	out = append(out, fs...)
 	out = append(out, u.databaseRule(p, req.DatabaseImages)...)
 	return out, dv, nil
+}
+
+// loadRecovering is compose.Load, with a panic returned instead of raised.
+func loadRecovering(ctx context.Context, o compose.Options) (p *types.Project, crash any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, crash, err = nil, r, nil
+		}
+	}()
+	p, err = compose.Load(ctx, o)
+	return p, nil, err
 }
 
 // errPath finds the key path a compose-go message names: dotted

@@ -18,9 +18,8 @@ type ref struct {
 
 // read reads the unit's files, and the files they include or extend, into
 // u.docs, and keeps from compose-go what it cannot load safely: a file
-// past the bounds (parseYAML), one the compose schema rejects (validate),
-// or a project that makes it build more than maxWeight in all (a file
-// included or extended many times). Those are parse-error findings; the
+// past the bounds (parseYAML), or a project that makes it build more than
+// maxWeight in all (a file included or extended many times). Those are parse-error findings; the
 // error is a file of the unit that cannot be read.
 func (u *unit) read(dir string) ([]Finding, error) {
 	var out []Finding
@@ -44,7 +43,6 @@ func (u *unit) read(dir string) ([]Finding, error) {
 		d, err := parseYAML(f, src)
 		if err == nil {
 			u.docs = append(u.docs, d)
-			err = d.validate()
 		}
 		if err != nil {
 			line, col := errorPos(err)
@@ -111,4 +109,18 @@ func (u *unit) overWeight(refs map[string][]ref) (Finding, bool) {
 		}
 	}
 	return f, true
+}
+
+// validate checks every file of the unit against the compose schema (one
+// finding per file it rejects).
+func (u *unit) validate() []Finding {
+	var out []Finding
+	for _, d := range u.docs {
+		if err := d.validate(); err != nil {
+			line, col := errorPos(err)
+			out = append(out, Finding{File: d.path, Line: line, Column: col,
+				Severity: SeverityError, Rule: RuleParse, Message: err.Error()})
+		}
+	}
+	return out
 }
