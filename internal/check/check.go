@@ -206,7 +206,11 @@ func checkFiles(ctx context.Context, req Request, set *fileSet) results {
 		each(&out[i], u[0], func(r *result) { r.findings, r.declared, r.err = checkUnitFunc(ctx, req, u) })
 	}
 	for i, s := range set.scripts {
-		each(&out[len(set.units)+i], s.path, func(r *result) { r.findings, r.err = checkScript(s) })
+		each(&out[len(set.units)+i], s.path, func(r *result) {
+			if r.findings, r.err = checkScript(s); r.err != nil {
+				r.err = readError(req.Dir, s.path, r.err)
+			}
+		})
 	}
 	_ = g.Wait() // the functions return nil: each keeps its own error
 	var res results

@@ -421,7 +421,7 @@ func dockerfileBase(b *types.BuildConfig) (string, bool) {
 		if !filepath.IsAbs(df) {
 			df = filepath.Join(b.Context, df)
 		}
-		raw, err := os.ReadFile(df)
+		raw, err := readFile(df)
 		if err != nil {
 			return "", false
 		}

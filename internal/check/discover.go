@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
 )
@@ -257,11 +259,15 @@ func baseOf(f string) string {
 }
 
 func hasShellShebang(path string) bool {
-	fh, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO for reading would wait for a writer.
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return false
 	}
 	defer fh.Close()
-	line, _ := bufio.NewReader(fh).ReadString('\n')
+	if st, err := fh.Stat(); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	line, _ := bufio.NewReader(io.LimitReader(fh, 4096)).ReadString('\n')
 	return strings.HasPrefix(line, "#!") && shebang.MatchString(line)
 }

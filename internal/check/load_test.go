@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 
@@ -301,6 +303,45 @@ func TestOneBadFileKeepsTheOthersFindings(t *testing.T) {
 			t.Fatal("no report")
 		}
 		sameFindings(t, rep.Findings, []want{good})
+	})
+
+	t.Run("a FIFO and a device behind a symlink", func(t *testing.T) {
+		// neither may block or read forever
+		dir := writeFiles(t, map[string]string{"good/compose.yaml": unprotected})
+		if err := syscall.Mkfifo(filepath.Join(dir, "fifo.yml"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"zero.yml", "zero.sh"} {
+			if err := os.Symlink("/dev/zero", filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := checkOnly(t, dir, nil, "fifo.yml", "zero.yml", "zero.sh", "good/compose.yaml")
+		if !errors.Is(err, ErrIO) {
+			t.Fatalf("err = %v, want ErrIO", err)
+		}
+		for _, part := range []string{"fifo.yml: not a regular file", "zero.yml: not a regular file", "zero.sh: not a regular file"} {
+			if !strings.Contains(err.Error(), part) {
+				t.Errorf("err = %q, want it to name %q", err, part)
+			}
+		}
+		if rep == nil {
+			t.Fatal("no report")
+		}
+		sameFindings(t, rep.Findings, []want{good})
+	})
+
+	t.Run("a script over the size bound", func(t *testing.T) {
+		big := "#!/bin/sh\n" + strings.Repeat("echo hi\n", maxFileBytes/8) + "docker compose down -v\n"
+		dir := writeFiles(t, map[string]string{"good/compose.yaml": unprotected, "big.sh": big})
+		rep, err := checkOnly(t, dir, nil, "big.sh", "good/compose.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameFindings(t, rep.Findings, []want{
+			{RuleDestructive, "big.sh", 1, 1, "it was not checked for destructive docker commands"},
+			good,
+		})
 	})
 
 	t.Run("a file whose check panics", func(t *testing.T) {

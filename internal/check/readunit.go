@@ -2,7 +2,6 @@ package check
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -33,7 +32,7 @@ func (u *unit) read(dir string) ([]Finding, error) {
 			continue
 		}
 		seen[f] = true
-		src, err := os.ReadFile(f)
+		src, err := readFile(f)
 		if err != nil {
 			if slices.Contains(u.files, f) {
 				return nil, readError(dir, f, err)

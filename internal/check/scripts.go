@@ -3,7 +3,6 @@ package check
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -58,11 +57,17 @@ type scriptRun struct {
 // maxDepth bounds strings handed to a shell inside strings (sh -c "sh -c '...'").
 const maxDepth = 8
 
-// checkScript reports destructive docker commands run directly.
+// checkScript reports destructive docker commands run directly. The error
+// is the file's, when it cannot be read.
 func checkScript(s scriptFile) ([]Finding, error) {
-	src, err := os.ReadFile(s.path)
+	src, err := readFile(s.path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrIO, err)
+		return nil, err
+	}
+	if len(src) > maxFileBytes {
+		// never a silent pass: say that it was not read
+		return []Finding{{File: s.path, Line: 1, Column: 1, Severity: SeverityWarning, Rule: RuleDestructive,
+			Message: fmt.Sprintf("the file is over %d bytes: it was not checked for destructive docker commands", maxFileBytes)}}, nil
 	}
 	return scriptFindings(s, src), nil
 }

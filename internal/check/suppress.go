@@ -1,7 +1,6 @@
 package check
 
 import (
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -54,7 +53,7 @@ func suppress(fs []Finding) ([]Finding, int) {
 	for _, f := range fs {
 		m, ok := marks[f.File]
 		if !ok {
-			if src, err := os.ReadFile(f.File); err == nil && strings.Contains(string(src), "ledger-check:") {
+			if src, err := readFile(f.File); err == nil && strings.Contains(string(src), "ledger-check:") {
 				m = suppressions(string(src))
 			}
 			marks[f.File] = m

@@ -133,13 +133,13 @@ func run(ctx context.Context, opts *Options) error {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			return dockercli.StatusError{Cause: err, StatusCode: exitcode.Usage,
-				Status: fmt.Sprintf("check: LEDGER_CHECK_ENGINE_TIMEOUT=%q: %v", v, err)}
+				Status: fmt.Sprintf("%s: LEDGER_CHECK_ENGINE_TIMEOUT=%q: %v", opts.Name, v, err)}
 		}
 		req.EngineTimeout = d
 	}
 	rep, err := check.Run(ctx, req)
 	if rep == nil {
-		return ioError(err, "")
+		return ioError(opts.Name, err, "")
 	}
 	if err := print(opts, rep); err != nil {
 		return err
@@ -151,7 +151,7 @@ func run(ctx context.Context, opts *Options) error {
 		if len(rep.Findings) > 0 {
 			sum = summary(opts, rep)
 		}
-		return ioError(err, sum)
+		return ioError(opts.Name, err, sum)
 	}
 	if !rep.HasErrors() {
 		return nil
@@ -160,9 +160,10 @@ func run(ctx context.Context, opts *Options) error {
 }
 
 // ioError: unreadable or unwritable files and bad arguments exit 2, after
-// the summary of what the other files showed, if any.
-func ioError(err error, summary string) error {
-	status := "check: " + strings.ReplaceAll(err.Error(), "\n", "\ncheck: ")
+// the summary of what the other files showed, if any; each line starts
+// with the command's name (name).
+func ioError(name string, err error, summary string) error {
+	status := name + ": " + strings.ReplaceAll(err.Error(), "\n", "\n"+name+": ")
 	if summary != "" {
 		status = summary + "\n" + status
 	}

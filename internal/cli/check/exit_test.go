@@ -35,7 +35,7 @@ func TestExitStatusWithManyFiles(t *testing.T) {
 			args:  []string{"good/compose.yaml", "broken/compose.yaml"}, wantCode: 2,
 			wantStdout: []string{`good/compose.yaml:6:3: error: volume "data" has no com.ledgerflow.protect=true label`},
 			wantStderr: []string{"docker ledger check: 1 error, 0 warnings",
-				"check: cannot read or write file: broken/compose.yaml: is a directory"}},
+				"docker ledger check: cannot read or write file: broken/compose.yaml: is a directory"}},
 		{name: "a malformed file among good ones",
 			files: map[string]string{"good/compose.yaml": unprotected,
 				"bad/compose.yaml": "services:\n  app:\n    image: busybox\nnetworks:\n  - front\n"},
