@@ -15,7 +15,12 @@ func RulesMarkdown() string {
 rules. Without files they check the git repository around the current folder: ` + "`compose*.y*ml`" + `,
 ` + "`docker-compose*.y*ml`" + `, the files of ` + "`COMPOSE_FILE`" + ` (environment or ` + "`.env`" + `), shell scripts, Makefiles and
 CI files. Compose files are loaded with compose-go as compose loads them (` + "`include:`" + `, ` + "`extends:`" + `, ` + "`.env`" + `
-interpolation, the override file), tolerating unset variables.
+interpolation, the override file), tolerating unset variables (where an empty value does not fit a
+typed field, a value that fits is used), after a check against compose's own schema. Hostile input is
+bounded: a compose file over 4 MiB, nested deeper than 64 levels, or whose aliases expand past the
+loader's budget is a ` + "`compose-parse-error`" + `, never loaded; a script over 1 MiB gets a warning that it
+was not checked; a FIFO, device or folder given as a file cannot be read (exit 2). One file's problem
+never hides the other files' findings.
 
 Each finding prints as ` + "`file:line:col: severity: message [rule]`" + `; ` + "`--format json`" + ` prints one JSON report.
 Exit status: 0 when clean or warnings only, 1 when there is an error, 2 for a usage error or a file that
