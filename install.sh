@@ -40,6 +40,9 @@ plugins=$docker_config/cli-plugins
 begin_mark='# >>> ledger-docker >>>'
 end_mark='# <<< ledger-docker <<<'
 hook_mark='# ledger-docker pre-commit hook'
+# hook_files_re: the files the hook checks, the pattern of
+# .pre-commit-hooks.yaml's files (a test keeps the two equal).
+hook_files_re='(^|/)((docker-)?compose[^/]*\.ya?ml|[^/]*\.(sh|bash|zsh|ksh|mk)|[Mm]akefile|GNUmakefile|Jenkinsfile|[Jj]ustfile|\.envrc|[^/]*\.gitlab-ci\.ya?ml|\.gitlab/ci/.+\.ya?ml|\.github/workflows/[^/]+\.ya?ml|action\.ya?ml|\.circleci/config\.ya?ml|bitbucket-pipelines\.ya?ml|azure-pipelines\.ya?ml|\.drone\.ya?ml|\.woodpecker(/[^/]+)?\.ya?ml|[Tt]askfile(\.dist)?\.ya?ml)$'
 
 mode=install
 consent=ask
@@ -307,7 +310,9 @@ hook_path() {
 write_hook() {
 	local precommit=$1
 	# Runs ledger-precommit on the staged compose files, scripts, Makefiles
-	# and CI files; the commit is refused when it reports errors.
+	# and CI files (the files .pre-commit-hooks.yaml gives it); the commit is
+	# refused when it reports errors, or when one of those files also has
+	# changes that are not staged (the check reads the working copy).
 	cat <<EOF
 #!/bin/sh
 $hook_mark (installed by install.sh --hook; ./install.sh --hook REPO --uninstall removes it)
@@ -316,8 +321,18 @@ $hook_mark (installed by install.sh --hook; ./install.sh --hook REPO --uninstall
 default_checker='${precommit//\'/\'\\\'\'}'
 LEDGER_PRECOMMIT=\${LEDGER_PRECOMMIT:-\$default_checker}
 git diff --cached --name-only --diff-filter=ACMR -z |
-	grep -zE '(^|/)((docker-)?compose[^/]*\\.ya?ml|Makefile|[^/]*\\.mk|[^/]*\\.(ba|z)?sh|\\.gitlab-ci\\.ya?ml|\\.github/workflows/[^/]*\\.ya?ml)\$' |
-	xargs -0 -r "\$LEDGER_PRECOMMIT"
+	grep -zE '$hook_files_re' |
+	xargs -0 -r sh -c '
+		checker=\$1
+		shift
+		partly=\$(git diff --name-only -- "\$@")
+		if [ -n "\$partly" ]; then
+			printf "ledger-precommit: these files have changes that are not staged:\\n%s\\n" "\$partly" >&2
+			printf "the check reads the working copy, not what is staged: stage them (git add) or stash them (git stash --keep-index), then commit again\\n" >&2
+			exit 1
+		fi
+		exec "\$checker" "\$@"
+	' ledger-precommit-hook "\$LEDGER_PRECOMMIT"
 EOF
 }
 

@@ -51,7 +51,9 @@ repos:
 ` + "```" + `
 
 Without the framework, ` + "`./install.sh --hook DIR`" + ` installs a plain git pre-commit hook into the repository
-at DIR that runs ` + "`ledger-precommit`" + ` on the staged files.
+at DIR that runs ` + "`ledger-precommit`" + ` on the staged files (the same file patterns). The checker reads the working
+copy, so the hook refuses a commit when one of those files also has changes that are not staged: stage them, or
+stash them with ` + "`git stash --keep-index`" + `, and commit again (the framework stashes them itself).
 
 | Rule | Severity | What it finds |
 |------|----------|---------------|

@@ -79,6 +79,20 @@ func TestPreCommitHookFilesAgreeWithDiscovery(t *testing.T) {
 	if len(hooks) == 0 {
 		t.Fatal("no hooks in .pre-commit-hooks.yaml")
 	}
+	// install.sh --hook's plain git hook gives the checker the same files
+	sh, err := os.ReadFile(filepath.Join("..", "..", "install.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^hook_files_re='([^']*)'$`).FindSubmatch(sh)
+	if m == nil {
+		t.Fatal("install.sh has no line hook_files_re='...'")
+	}
+	for _, h := range hooks {
+		if h.Files != string(m[1]) {
+			t.Errorf("install.sh's hook_files_re is %q, .pre-commit-hooks.yaml's %s files %q", m[1], h.ID, h.Files)
+		}
+	}
 	for _, h := range hooks {
 		re, err := regexp.Compile(h.Files)
 		if err != nil {

@@ -386,6 +386,24 @@ func TestInstallHook(t *testing.T) {
 		t.Errorf("hook passed %q, want %q", got, want)
 	}
 
+	// A checked file with changes that are not staged is refused: the
+	// checker reads the working copy, which is not what is committed.
+	os.Remove(argsFile)
+	write(t, filepath.Join(repo, "compose.yaml"), "services: {a: {image: x}}\n")
+	git(nil, "add", "compose.yaml")
+	write(t, filepath.Join(repo, "compose.yaml"), "services: {b: {image: x}}\n")
+	if r := git(nil, "commit", "-q", "-m", "partly staged"); r.ExitCode == 0 || !strings.Contains(r.Stderr, "compose.yaml") ||
+		!strings.Contains(r.Stderr, "not staged") {
+		t.Errorf("commit of a partly staged compose file: want it refused, naming the file: %s", r)
+	}
+	if _, err := os.Stat(argsFile); err == nil {
+		t.Errorf("checker ran on a partly staged file")
+	}
+	git(nil, "add", "compose.yaml")
+	if r := git(nil, "commit", "-q", "-m", "staged"); r.ExitCode != 0 {
+		t.Fatalf("commit refused once staged: %s", r)
+	}
+
 	// A commit of other files does not run the checker.
 	os.Remove(argsFile)
 	write(t, filepath.Join(repo, "NOTES.txt"), "x\n")
