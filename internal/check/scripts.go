@@ -510,6 +510,10 @@ func commandAt(fs []field, yaml bool) int {
 		switch {
 		case keywords[w], envAssign.MatchString(w), yaml && (w == "-" || strings.HasSuffix(w, ":")):
 			i++
+		case fs[i].unknown && i+1 < len(fs) && isDocker(fs[i+1].s):
+			// a value the check cannot know, then docker: $SUDO docker ...
+			// runs docker whether it is sudo or nothing
+			i++
 		case runner:
 			if name == "command" && i+1 < len(fs) && (fs[i+1].s == "-v" || fs[i+1].s == "-V") {
 				return len(fs) // prints where the program is
@@ -551,6 +555,12 @@ func skipOptions(fs []field, i int, withValue string) int {
 	return min(i, len(fs))
 }
 
+// isDocker reports whether w names docker or docker-compose.
+func isDocker(w string) bool {
+	name := strings.TrimSuffix(path.Base(w), ".exe")
+	return name == string(intercept.Docker) || name == string(intercept.DockerCompose)
+}
+
 var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "ash": true, "zsh": true, "ksh": true, "mksh": true}
 
 // command checks one command, given as its fields. words: fs comes from a
@@ -563,7 +573,7 @@ func (r *scriptRun) command(t shellText, fs []field, words bool, depth int) {
 	}
 	prog, args := fs[i].s, fs[i+1:]
 	switch name := strings.TrimSuffix(path.Base(prog), ".exe"); {
-	case name == string(intercept.Docker) || name == string(intercept.DockerCompose):
+	case isDocker(prog):
 		// Words the check cannot know are read as written, and, when that
 		// deletes nothing, as expanding to nothing: docker compose $FLAGS
 		// down -v.
@@ -747,8 +757,12 @@ func destructiveMessage(what string) string {
 	if strings.HasPrefix(what, "docker-compose ") {
 		safe = "ledger_docker compose " + strings.TrimPrefix(what, "docker-compose ")
 	}
+	alternative := "" // docker volume rm and prune have no flag to drop
+	if strings.HasSuffix(what, " -v") || strings.HasSuffix(what, " --volumes") {
+		alternative = " or drop the volume flag"
+	}
 	return fmt.Sprintf("runs %q directly: it deletes volumes without a backup and ignores the protect label; "+
-		"run it through ledger_docker (%s) or drop the volume flag", what, safe)
+		"run it through ledger_docker (%s)%s", what, safe, alternative)
 }
 
 // scriptOp is what the wrapper's own parser (intercept.Parse) finds in a

@@ -183,6 +183,9 @@ var shellShapes = []scriptCase{
 	{name: "unknown variable may expand to nothing", file: "reset.sh",
 		src:  "docker compose $COMPOSE_FLAGS down -v\ndocker compose $(flags) down --volumes\n",
 		want: []at{{1, 1, downV}, {2, 1, downV}}},
+	{name: "unknown variable before docker may be sudo or nothing", file: "reset.sh",
+		src:  "${SUDO} docker volume prune -f\n$DOCKER_SUDO docker compose down -v\n",
+		want: []at{{1, 9, prune}, {2, 14, downV}}},
 	{name: "unknown command word is not guessed", file: "reset.sh", src: "$DOCKER compose down -v\n\"$(which dockr)\" volume prune\n"},
 
 	{name: "parse error: the statements before it are parsed", file: "reset.sh",
@@ -199,6 +202,8 @@ var shellShapes = []scriptCase{
 // makefileShapes: Makefiles.
 var makefileShapes = []scriptCase{
 	{name: "Makefile recipe", file: "Makefile", src: "reset:\n\t@docker compose down -v\n", want: []at{{2, 3, downV}}},
+	{name: "Makefile undefined variable before docker", file: "Makefile", src: "reset:\n\t$(UNDEFINED) docker volume prune\n",
+		want: []at{{2, 15, prune}}},
 	{name: "Makefile recipe prefixes", file: "Makefile", src: "reset:\n\t-docker volume prune -f\n\t+@ docker volume rm x\n",
 		want: []at{{2, 3, prune}, {3, 5, volumeRm}}},
 	{name: "Makefile continued recipe", file: "Makefile", src: "clean:\n\tdocker compose \\\n\t  down --volumes\n",
@@ -250,6 +255,8 @@ var ciShapes = []scriptCase{
 		want: []at{{3, 17, prune}, {5, 7, downV}}},
 	{name: "GitHub Actions expression", file: gh,
 		src: "steps:\n  - run: docker compose -p ${{ github.run_id }} down -v\n", want: []at{{2, 10, downV}}},
+	{name: "GitHub Actions expression before docker", file: gh,
+		src: "steps:\n  - run: ${{ matrix.prefix }} docker compose down -v\n", want: []at{{2, 31, downV}}},
 	{name: "GitHub Actions env variable", file: gh,
 		src:  "env:\n  DC: docker compose\njobs:\n  t:\n    steps:\n      - run: $DC down -v\n",
 		want: []at{{6, 14, downV}}},
