@@ -46,7 +46,8 @@ var Rules = []Rule{
 			"Services of every profile count, whatever `COMPOSE_PROFILES` selects. A volume holds nothing a " +
 			"deletion would lose, and is not reported, when no service mounts it (compose never creates it), when " +
 			"every mount of it is read-only, or when it is a `local` volume binding a host folder (`driver_opts` " +
-			"`type: none`, `o: bind`: removing the volume leaves the files). A volume mounted only where caches " +
+			"`type: none`, `o: bind`) or mounting a network share (`type: nfs`, `nfs4` or `cifs`): removing the " +
+			"volume leaves the files. A volume mounted only where caches " +
 			"and build output go is `volume-unprotected-cache` instead.",
 		Fix: "Add the label to the volume (`--fix` does it in place, keeping comments and layout):\n\n" +
 			"```yaml\nvolumes:\n  pgdata:\n    labels:\n      com.ledgerflow.protect: \"true\"\n```\n\n" +

@@ -22,8 +22,8 @@ import (
 // volumeRules: a named volume that a service mounts writable must carry the
 // protect label; one that only caches or build output use gets a warning.
 // A volume no service mounts (compose never creates it), mounted read-only
-// everywhere, or that is a local bind of a host folder (removing it leaves
-// the files) holds nothing a deletion would lose.
+// everywhere, or that is a local bind of a host folder or a network share
+// (removing it leaves the files) holds nothing a deletion would lose.
 func (u *unit) volumeRules(p *types.Project, prot *config.Config) ([]Finding, []declaredVolume) {
 	var out []Finding
 	var declared []declaredVolume
@@ -85,15 +85,23 @@ func volumeMounts(p *types.Project) map[string][]types.ServiceVolumeConfig {
 	return out
 }
 
-// hostBind: a local volume that binds a host folder (driver_opts type none,
-// o bind): removing the volume leaves the folder and its files.
+// hostBind: a local volume whose files live elsewhere: it binds a host
+// folder (driver_opts type none, o bind) or mounts a network share (type
+// nfs, nfs4 or cifs). Removing the volume unmounts it and leaves the files.
 func hostBind(v types.VolumeConfig) bool {
 	if v.Driver != "" && v.Driver != "local" {
 		return false
 	}
+	if v.DriverOpts["device"] == "" {
+		return false
+	}
+	switch v.DriverOpts["type"] {
+	case "nfs", "nfs4", "cifs":
+		return true
+	}
 	for _, o := range strings.Split(v.DriverOpts["o"], ",") {
 		if o = strings.TrimSpace(o); o == "bind" || o == "rbind" {
-			return v.DriverOpts["device"] != ""
+			return true
 		}
 	}
 	return false

@@ -150,10 +150,14 @@ volumes:
       o: bind
       device: ./uploads
 `)},
-		{name: "a local volume on NFS holds its own data", files: composeFile(uploadsVolume + `    driver_opts:
+		{name: "a local volume on an NFS share leaves the files on the server", files: composeFile(uploadsVolume + `    driver_opts:
       type: nfs
       o: addr=10.0.0.5,rw
       device: ":/exports/uploads"
+`)},
+		{name: "a local volume of tmpfs holds its own data", files: composeFile(uploadsVolume + `    driver_opts:
+      type: tmpfs
+      device: tmpfs
 `), want: []string{`7:3: error: volume "uploads"` + unprotectedMsg}},
 		{name: "node_modules in a volume", files: composeFile(`services:
   web:
