@@ -84,6 +84,17 @@ volumes:
 ` + protected), want: []string{`5:9: error: service "mongo" (mongo) mounts volume "mongodata" at /data, a parent of ` +
 			`its data directory /data/db: the image declares VOLUME /data/db, so the data goes to an anonymous volume ` +
 			`there, which down -v, rm -v or a recreate lose; mount it at /data/db instead` + dbRule}},
+		{name: "kafka and zookeeper with no volume", files: composeFile(`services:
+  kafka:
+    image: confluentinc/cp-kafka:7.7.1
+  zookeeper:
+    image: zookeeper:3.9
+  broker:
+    image: apache/kafka:3.9.0
+`), want: []string{
+			notMounted("2:3", "kafka", "kafka", "/var/lib/kafka/data", true, "/var/lib/kafka/data"),
+			notMounted("4:3", "zookeeper", "zookeeper", "/data", true, "/data"),
+			notMounted("6:3", "broker", "kafka", "/tmp/kraft-combined-logs", false, "/tmp/kraft-combined-logs")}},
 		{name: "a bind mount of a parent folder", files: composeFile(`services:
   mysql:
     image: mysql:8.4

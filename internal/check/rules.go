@@ -81,7 +81,7 @@ var Rules = []Rule{
 			"image's data directory and VOLUMEs: PostgreSQL (postgres, postgis, timescaledb, pgvector; 18 and " +
 			"later keep `/var/lib/postgresql/18/docker` under VOLUME `/var/lib/postgresql`), MySQL, MariaDB, " +
 			"Percona, MongoDB, Redis and Valkey with persistence, Elasticsearch, OpenSearch, SQL Server and Azure " +
-			"SQL Edge, ClickHouse, InfluxDB 1, 2 and 3, Cassandra, ScyllaDB, Neo4j, CouchDB, RabbitMQ, MinIO, " +
+			"SQL Edge, ClickHouse, InfluxDB 1, 2 and 3, Cassandra, ScyllaDB, Neo4j, CouchDB, RabbitMQ, Kafka, ZooKeeper, MinIO, " +
 			"etcd, CockroachDB, ArangoDB, Couchbase, Solr, QuestDB, Qdrant, Meilisearch, and bitnami variants; " +
 			"`database_images` in `x-ledger` or in the user configuration add more. A service built here is " +
 			"recognised by its Dockerfile's base image (`FROM postgres:16`, through stages and ARG defaults); " +
