@@ -79,6 +79,23 @@ var errPath = regexp.MustCompile(`(?:^|[\s'"])((?:services|volumes|networks|conf
 func (u *unit) loadError(err error) Finding {
 	msg := strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "load compose project: ")), " ")
 	f := Finding{File: u.files[0], Line: 1, Column: 1, Severity: SeverityError, Rule: RuleParse, Message: msg}
+	// a line the YAML decoder names (a duplicate key): in the file the
+	// message names, at the first value on that line
+	if line := yamlErrorLine(err); line > 0 && len(u.docs) > 0 {
+		at := u.docs[0]
+		for _, d := range u.docs {
+			if strings.Contains(msg, d.path+":") {
+				at = d
+			}
+		}
+		f.File, f.Line = at.path, line
+		walkScalars(at.root, func(n *yaml.Node) {
+			if n.Line == line && (f.Column == 1 || n.Column < f.Column) {
+				f.Column = n.Column
+			}
+		})
+		return f
+	}
 	// a file the message names (a missing include or extends file): point
 	// at the scalar that names it
 	var best *yaml.Node

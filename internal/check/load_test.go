@@ -278,6 +278,13 @@ func TestLoadErrorsPointAtTheValue(t *testing.T) {
 		{name: "a missing include",
 			files: oneFile("include:\n  - path: missing/other.yaml\n" + app),
 			want:  []want{parseErr("compose.yaml", 2, 11, "missing/other.yaml: no such file or directory")}},
+		{name: "a duplicate key",
+			files: oneFile("services:\n  web:\n    image: x\n  web:\n    image: y\n"),
+			want:  []want{parseErr("compose.yaml", 4, 3, `mapping key "web" already defined at line 2`)}},
+		{name: "a duplicate key in an included file",
+			files: map[string]string{"compose.yaml": "include:\n  - other.yaml\n" + app,
+				"other.yaml": "volumes:\n  a: {}\n  b: {}\n  a: {}\n"},
+			want: []want{parseErr("other.yaml", 4, 3, `mapping key "a" already defined at line 2`)}},
 	})
 }
 
