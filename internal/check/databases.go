@@ -104,8 +104,10 @@ var dbImages = []dbImage{
 		env: "NEO4J_server_directories_data", servers: []string{"neo4j"}},
 	{kind: "couchdb", repos: []string{"couchdb", "apache/couchdb"}, data: []string{"/opt/couchdb/data"},
 		volumes: []string{"/opt/couchdb/data"}, servers: []string{"couchdb"}},
-	{kind: "rabbitmq", repos: []string{"rabbitmq"}, data: []string{"/var/lib/rabbitmq"}, volumes: []string{"/var/lib/rabbitmq"},
-		env: "RABBITMQ_MNESIA_BASE", servers: []string{"rabbitmq-server"}},
+	// the node's database is mnesia/ under /var/lib/rabbitmq: a mount of
+	// either keeps it
+	{kind: "rabbitmq", repos: []string{"rabbitmq"}, data: []string{"/var/lib/rabbitmq", "/var/lib/rabbitmq/mnesia"},
+		volumes: []string{"/var/lib/rabbitmq"}, env: "RABBITMQ_MNESIA_BASE", servers: []string{"rabbitmq-server"}},
 	{kind: "rabbitmq", repos: []string{"bitnami/rabbitmq"}, data: []string{"/bitnami/rabbitmq/mnesia"}, servers: []string{"rabbitmq-server"}},
 	{kind: "kafka", repos: []string{"confluentinc/cp-kafka", "confluentinc/cp-server"}, data: []string{"/var/lib/kafka/data"},
 		volumes: []string{"/var/lib/kafka/data"}, env: "KAFKA_LOG_DIRS", servers: []string{"kafka-server-start", "kafka-server-start.sh"}},

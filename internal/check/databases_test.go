@@ -275,6 +275,9 @@ volumes:
   rabbitmq:
     image: rabbitmq:4
     volumes: [./d/rabbit:/var/lib/rabbitmq]
+  rabbitmnesia:
+    image: rabbitmq:3.13-management
+    volumes: [./d/mnesia:/var/lib/rabbitmq/mnesia]
 `)},
 		{name: "a database under a profile that is not selected", files: composeFile(`services:
   app:
