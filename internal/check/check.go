@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -261,11 +260,7 @@ func panicSite() string {
 // readError is a file that could not be read (ErrIO: exit 2), named as the
 // report shows it.
 func readError(dir, path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return fmt.Errorf("%w: %s: %v", ErrIO, display(dir, path), err)
+	return fmt.Errorf("%w: %s: %v", ErrIO, display(dir, path), unwrapPath(err))
 }
 
 // report adds the engine's findings to res, drops repeats and suppressed

@@ -147,7 +147,9 @@ func walkFiles(dir string) ([]string, error) {
 // dir's .env file, as absolute paths.
 func composeFileEnv(dir string, env []string) []string {
 	vals := map[string]string{}
-	if m, err := dotenv.GetEnvFromFile(map[string]string{}, []string{filepath.Join(dir, ".env")}); err == nil {
+	if dotEnv := filepath.Join(dir, ".env"); notRegular(dotEnv) != nil {
+		// never opened: checkUnit reports it
+	} else if m, err := dotenv.GetEnvFromFile(map[string]string{}, []string{dotEnv}); err == nil {
 		vals = m
 	}
 	for _, kv := range env {

@@ -338,6 +338,31 @@ func TestOneBadFileKeepsTheOthersFindings(t *testing.T) {
 		sameFindings(t, rep.Findings, []want{good})
 	})
 
+	t.Run("an included FIFO, an included device and a FIFO .env", func(t *testing.T) {
+		// compose-go would open them itself: none may reach it
+		dir := writeFiles(t, map[string]string{"good/compose.yaml": unprotected,
+			"inc/compose.yaml": "include:\n  - fifo.yaml\n" + app, "dev/compose.yaml": "include:\n  - zero.yaml\n" + app,
+			"env/compose.yaml": app})
+		for _, fifo := range []string{"inc/fifo.yaml", "env/.env"} {
+			if err := syscall.Mkfifo(filepath.Join(dir, fifo), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Symlink("/dev/zero", filepath.Join(dir, "dev", "zero.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := checkOnly(t, dir, nil, "inc/compose.yaml", "dev/compose.yaml", "env/compose.yaml", "good/compose.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameFindings(t, rep.Findings, []want{
+			parseErr("dev/compose.yaml", 2, 5, "dev/zero.yaml cannot be read: not a regular file"),
+			parseErr("env/compose.yaml", 1, 1, "env/.env cannot be read: not a regular file"),
+			good,
+			parseErr("inc/compose.yaml", 2, 5, "inc/fifo.yaml cannot be read: not a regular file"),
+		})
+	})
+
 	t.Run("a script over the size bound", func(t *testing.T) {
 		big := "#!/bin/sh\n" + strings.Repeat("echo hi\n", maxFileBytes/8) + "docker compose down -v\n"
 		dir := writeFiles(t, map[string]string{"good/compose.yaml": unprotected, "big.sh": big})

@@ -33,3 +33,14 @@ func readFile(path string) ([]byte, error) {
 	}
 	return io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 }
+
+// notRegular reports a path that exists and is no regular file (a
+// folder, a FIFO, a device), which compose-go would open itself: the
+// project's .env.
+func notRegular(path string) error {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().IsRegular() {
+		return nil // missing: compose-go goes without; unreadable: it says so
+	}
+	return &os.PathError{Op: "read", Path: path, Err: errNotRegular}
+}

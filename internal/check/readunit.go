@@ -1,7 +1,9 @@
 package check
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 
@@ -37,7 +39,14 @@ func (u *unit) read(dir string) ([]Finding, error) {
 			if slices.Contains(u.files, f) {
 				return nil, readError(dir, f, err)
 			}
-			continue // a missing include or extends file: compose-go reports it
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // a missing include or extends file: compose-go reports it
+			}
+			// one compose-go must not open either (a FIFO, a device): at
+			// the reference that names it
+			out = append(out, referenceFinding(refs, f, fmt.Sprintf(
+				"%s cannot be read: %v; the project was not loaded", display(dir, f), unwrapPath(err))))
+			continue
 		}
 		d, err := parseYAML(f, src)
 		if err == nil {
@@ -54,6 +63,11 @@ func (u *unit) read(dir string) ([]Finding, error) {
 			refs[f] = append(refs[f], r)
 			queue = append(queue, r.path)
 		}
+	}
+	// the .env compose-go reads beside the first file
+	if dotEnv := filepath.Join(filepath.Dir(u.files[0]), ".env"); notRegular(dotEnv) != nil {
+		out = append(out, Finding{File: u.files[0], Line: 1, Column: 1, Severity: SeverityError, Rule: RuleParse,
+			Message: fmt.Sprintf("%s cannot be read: %v; the project was not loaded", display(dir, dotEnv), errNotRegular)})
 	}
 	if len(out) > 0 {
 		return out, nil
@@ -122,4 +136,27 @@ func (u *unit) validate() []Finding {
 		}
 	}
 	return out
+}
+
+// referenceFinding is a parse-error finding at the include or extends
+// reference that names file.
+func referenceFinding(refs map[string][]ref, file, msg string) Finding {
+	for from, rs := range refs {
+		for _, r := range rs {
+			if r.path == file {
+				return Finding{File: from, Line: r.node.Line, Column: r.node.Column,
+					Severity: SeverityError, Rule: RuleParse, Message: msg}
+			}
+		}
+	}
+	return Finding{File: file, Line: 1, Column: 1, Severity: SeverityError, Rule: RuleParse, Message: msg}
+}
+
+// unwrapPath is err without the *fs.PathError's operation and path.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
