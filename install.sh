@@ -40,9 +40,16 @@ plugins=$docker_config/cli-plugins
 begin_mark='# >>> ledger-docker >>>'
 end_mark='# <<< ledger-docker <<<'
 hook_mark='# ledger-docker pre-commit hook'
-# hook_files_re: the files the hook checks, the pattern of
+# hook_files_re: the files the hook checks by name, the pattern of
 # .pre-commit-hooks.yaml's files (a test keeps the two equal).
 hook_files_re='(^|/)((docker-)?compose[^/]*\.ya?ml|[^/]*\.(sh|bash|zsh|ksh|mk)|[Mm]akefile|GNUmakefile|Jenkinsfile|[Jj]ustfile|\.envrc|[^/]*\.gitlab-ci\.ya?ml|\.gitlab/ci/.+\.ya?ml|\.github/workflows/[^/]+\.ya?ml|action\.ya?ml|\.circleci/config\.ya?ml|bitbucket-pipelines\.ya?ml|azure-pipelines\.ya?ml|\.drone\.ya?ml|\.woodpecker(/[^/]+)?\.ya?ml|[Tt]askfile(\.dist)?\.ya?ml)$'
+# The other files the hook checks: shell scripts without an extension
+# (bin/reset), as .pre-commit-hooks.yaml's ledger-check-scripts and discovery
+# find them: a name without a dot, outside node_modules and vendor, a regular
+# file whose first line (up to 4 KiB) matches hook_shebang_re.
+hook_script_names_re='(^|/)[^/.]+$'
+hook_skip_dirs_re='(^|/)(node_modules|vendor)/'
+hook_shebang_re='^#!.*\b(ba|z|k|da)?sh\b'
 
 mode=install
 consent=ask
@@ -310,9 +317,10 @@ hook_path() {
 write_hook() {
 	local precommit=$1
 	# Runs ledger-precommit on the staged compose files, scripts, Makefiles
-	# and CI files (the files .pre-commit-hooks.yaml gives it); the commit is
-	# refused when it reports errors, or when one of those files also has
-	# changes that are not staged (the check reads the working copy).
+	# and CI files (the files .pre-commit-hooks.yaml gives it), and on staged
+	# shell scripts without an extension; the commit is refused when it
+	# reports errors, or when one of those files also has changes that are
+	# not staged (the check reads the working copy).
 	cat <<EOF
 #!/bin/sh
 $hook_mark (installed by install.sh --hook; ./install.sh --hook REPO --uninstall removes it)
@@ -320,8 +328,19 @@ $hook_mark (installed by install.sh --hook; ./install.sh --hook REPO --uninstall
 # volumes that one command could wipe. Skip once with: git commit --no-verify
 default_checker='${precommit//\'/\'\\\'\'}'
 LEDGER_PRECOMMIT=\${LEDGER_PRECOMMIT:-\$default_checker}
-git diff --cached --name-only --diff-filter=ACMR -z |
-	grep -zE '$hook_files_re' |
+{
+	git diff --cached --name-only --diff-filter=ACMR -z | grep -zE '$hook_files_re'
+	# shell scripts without an extension: regular files with a shell shebang
+	git diff --cached --name-only --diff-filter=ACMR -z | grep -zvE '$hook_files_re' |
+		grep -zE '$hook_script_names_re' | grep -zvE '$hook_skip_dirs_re' |
+		xargs -0 -r sh -c '
+			for f; do
+				[ -f "\$f" ] && [ ! -L "\$f" ] && head -c 4096 -- "\$f" | head -n 1 |
+					grep -qE "$hook_shebang_re" && printf "%s\\0" "\$f"
+			done
+			exit 0
+		' ledger-precommit-shebang
+} |
 	xargs -0 -r sh -c '
 		checker=\$1
 		shift

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -281,6 +282,17 @@ func TestDiscover(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, f), []byte("x: 1\n"), 0o644)
 	}
 	os.WriteFile(filepath.Join(dir, ".env"), []byte("COMPOSE_FILE=compose.yaml:stack.yml\n"), 0o644)
+	rel := discoverRel(t, dir)
+	want := ".github/workflows/ci.yml Makefile compose.yaml scripts/x.sh stack.yml sub/docker-compose.prod.yml"
+	if strings.Join(rel, " ") != want {
+		t.Errorf("Discover = %v, want %s", rel, want)
+	}
+}
+
+// discoverRel is what Discover finds under dir (no environment), as
+// slash-separated paths relative to dir, sorted.
+func discoverRel(t *testing.T, dir string) []string {
+	t.Helper()
 	got, err := Discover(context.Background(), dir, []string{})
 	if err != nil {
 		t.Fatal(err)
@@ -288,12 +300,10 @@ func TestDiscover(t *testing.T) {
 	var rel []string
 	for _, f := range got {
 		r, _ := filepath.Rel(dir, f)
-		rel = append(rel, r)
+		rel = append(rel, filepath.ToSlash(r))
 	}
-	want := ".github/workflows/ci.yml Makefile compose.yaml scripts/x.sh sub/docker-compose.prod.yml stack.yml"
-	if strings.Join(rel, " ") != want {
-		t.Errorf("Discover = %v, want %s", rel, want)
-	}
+	slices.Sort(rel)
+	return rel
 }
 
 // TestRulesDoc keeps README.md's rule reference (between the rules:begin

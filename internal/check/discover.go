@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -75,6 +76,9 @@ func kindOf(path string) (compose bool, script bool, k scriptKind) {
 // holds dir (tracked files and untracked ones not ignored), or of dir's tree
 // when it is not in a repository (hidden folders other than CI ones,
 // node_modules and vendor skipped), plus the files named by COMPOSE_FILE.
+// A script is known by its name, or, for a regular file whose name has no
+// extension (bin/reset) outside node_modules and vendor, by a shell
+// shebang on its first line.
 func Discover(ctx context.Context, dir string, env []string) ([]string, error) {
 	var files []string
 	top, listed, err := gitFiles(ctx, dir)
@@ -86,7 +90,7 @@ func Discover(ctx context.Context, dir string, env []string) ([]string, error) {
 		}
 	}
 	for _, f := range listed {
-		if c, s, _ := kindOf(f); c || s {
+		if c, s, _ := kindOf(f); c || s || shebangCandidate(f) && isShellScript(filepath.Join(top, f)) {
 			files = append(files, filepath.Join(top, f))
 		}
 	}
@@ -214,52 +218,40 @@ func classify(dir string, files []string, env []string) (*fileSet, error) {
 		if grouped[f] {
 			continue
 		}
-		unit := []string{f}
-		if base := baseOf(f); base != "" {
-			unit = []string{base, f}
-		} else if ov := overrideOf(f); ov != "" {
-			unit = append(unit, ov)
+		unit := projectFiles(f)
+		if key := strings.Join(unit, "\x00"); !grouped[key] {
+			grouped[key] = true
+			set.units = append(set.units, unit)
 		}
-		for _, g := range unit {
-			grouped[g] = true
-		}
-		set.units = append(set.units, unit)
 	}
 	return set, nil
 }
 
-// overrideOf returns the override file compose would load with base.
-func overrideOf(base string) string {
-	m := baseName.FindStringSubmatch(filepath.Base(base))
-	if m == nil {
-		return ""
+// shebangCandidate says whether discovery reads the first line of the
+// repository file rel: its name has no extension, and it is not in a
+// node_modules or vendor folder (where dependencies' own scripts are).
+func shebangCandidate(rel string) bool {
+	rel = filepath.ToSlash(rel)
+	if strings.Contains(path.Base(rel), ".") {
+		return false
 	}
-	for _, ext := range []string{"yml", "yaml"} {
-		p := filepath.Join(filepath.Dir(base), m[1]+".override."+ext)
-		if _, err := os.Stat(p); err == nil {
-			return p
+	for _, dir := range strings.Split(path.Dir(rel), "/") {
+		if dir == "node_modules" || dir == "vendor" {
+			return false
 		}
 	}
-	return ""
+	return true
 }
 
-// baseOf returns the base file of an override file ("" when f is none or
-// has no base).
-func baseOf(f string) string {
-	name := filepath.Base(f)
-	stem, ok := strings.CutSuffix(strings.TrimSuffix(strings.TrimSuffix(name, ".yml"), ".yaml"), ".override")
-	if !ok || (stem != "compose" && stem != "docker-compose") {
-		return ""
-	}
-	for _, ext := range []string{"yaml", "yml"} {
-		p := filepath.Join(filepath.Dir(f), stem+"."+ext)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
+// isShellScript says whether p is a regular file (not a link: discovery
+// follows none) that starts with a shell shebang.
+func isShellScript(p string) bool {
+	st, err := os.Lstat(p)
+	return err == nil && st.Mode().IsRegular() && hasShellShebang(p)
 }
 
+// hasShellShebang says whether the first line of the file at path (read
+// up to 4 KiB, without waiting on a FIFO or device) is a shell shebang.
 func hasShellShebang(path string) bool {
 	// O_NONBLOCK: opening a FIFO for reading would wait for a writer.
 	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)

@@ -19,13 +19,20 @@ import (
 // shell would run is looked at, wherever it sits: in a pipeline, an &&/||
 // chain, an if/while/for/case, a function body, a subshell, a command
 // substitution, a here-document or here-string fed to a shell, an
-// `sh -c '...'`, `ssh HOST '...'` or `eval` string, or text echoed into
-// `| sh`. Words are expanded where the file says what they hold (variables
-// assigned a literal value, `${X:-default}`, `$(command -v docker)`); any
-// other expansion is a word the check cannot know, and one that stands
-// alone unquoted ($FLAGS) is also read as expanding to nothing. A docker or
-// docker-compose command line goes through the wrapper's own parser
-// (intercept.Parse).
+// `sh -c '...'`, `ssh HOST '...'`, `watch '...'`, `parallel` or `eval`
+// string, a `find -exec` command, or text echoed into `| sh`. Words are
+// expanded where the file says what they hold (variables and arrays
+// assigned a literal value, `${X:-default}`, `$(command -v docker)`, the
+// arguments of a call to a function of the file, `set --`); any other
+// expansion is a word the check cannot know, and one that stands alone
+// unquoted ($FLAGS), or is "$@" or "${ARRAY[@]}", is also read as expanding
+// to nothing. A docker or docker-compose command line goes through the
+// wrapper's own parser (intercept.Parse).
+//
+// A call to a function of the file runs its body with the call's
+// arguments (scripts_calls.go): `dc down -v` after `dc() { docker compose
+// "$@"; }` is reported at the call. A value too long to follow (maxValue)
+// is never passed over in silence: the line that uses it gets a warning.
 //
 // Text that is not run is not reported: comments, arguments of echo,
 // here-documents fed to cat or tee, quoted strings.
@@ -50,8 +57,19 @@ type scriptRun struct {
 	// the file; later holds every value the file assigns (the last one
 	// wins), for a function that uses a variable assigned after it.
 	vars, later map[string]string
-	found       map[Finding]bool
-	out         []Finding
+	// arrays and laterArrays are the bash arrays the file spells out, in
+	// the same way.
+	arrays, laterArrays map[string][]field
+	// over holds the variables whose value is too long to follow; true
+	// when that value may hold a docker command.
+	over map[string]bool
+	// overflows are the expansions too long to follow since the last
+	// fields or assign.
+	overflows []overflow
+	callState
+	kind  scriptKind
+	found map[Finding]bool
+	out   []Finding
 }
 
 // maxScriptBytes bounds the scripts the rule reads: the walk costs about
@@ -82,7 +100,9 @@ func scriptFindings(s scriptFile, src []byte) []Finding {
 		return nil
 	}
 	r := &scriptRun{path: s.path, src: string(src), vars: map[string]string{}, later: map[string]string{},
-		found: map[Finding]bool{}}
+		arrays: map[string][]field{}, laterArrays: map[string][]field{}, over: map[string]bool{},
+		kind: s.kind, found: map[Finding]bool{}}
+	r.budget, r.unset, r.memo = callBudget, map[string]bool{}, map[callKey][]string{}
 	r.lines = append(r.lines, 0)
 	for i, c := range src {
 		if c == '\n' {
@@ -93,7 +113,7 @@ func scriptFindings(s scriptFile, src []byte) []Finding {
 	yamlPrefixes := false
 	switch s.kind {
 	case kindMake:
-		texts = makeShell(r.src, r.later)
+		texts = makeShell(r.src, r.later, r.over)
 	case kindJenkins:
 		texts = jenkinsShell(r.src)
 	case kindYAML:
@@ -113,6 +133,9 @@ func scriptFindings(s scriptFile, src []byte) []Finding {
 		r.walk(parsed[i], false, 0) // every assignment first, into later
 	}
 	for _, p := range parsed {
+		// each text is a shell of its own (a Makefile's recipe line, a CI
+		// step): its own functions
+		r.funcs, r.laterFuncs = map[string]function{}, definedIn(p)
 		r.walk(p, true, 0)
 		r.lineByLine(p.t, p.tail, yamlPrefixes, 0)
 	}
@@ -120,7 +143,10 @@ func scriptFindings(s scriptFile, src []byte) []Finding {
 		if a.Line != b.Line {
 			return a.Line - b.Line
 		}
-		return a.Column - b.Column
+		if a.Column != b.Column {
+			return a.Column - b.Column
+		}
+		return strings.Compare(a.Message, b.Message)
 	})
 	return r.out
 }
@@ -213,21 +239,19 @@ func (r *scriptRun) shell(t shellText, depth int) {
 // vars when check, else into later) and, when check, checks every command
 // and what is fed to a shell's standard input.
 func (r *scriptRun) walk(p parsedText, check bool, depth int) {
-	vars := r.later
-	if check {
-		vars = r.vars
-	}
 	for _, st := range p.stmts {
 		syntax.Walk(st, func(n syntax.Node) bool {
 			switch x := n.(type) {
 			case *syntax.CallExpr:
 				if len(x.Args) == 0 {
-					r.assign(p.t, x.Assigns, vars)
+					r.assign(p.t, x.Assigns, check)
 				} else if check {
 					r.command(p.t, r.fields(p.t, x.Args), false, depth)
 				}
 			case *syntax.DeclClause:
-				r.assign(p.t, x.Args, vars)
+				r.assign(p.t, x.Args, check)
+			case *syntax.FuncDecl:
+				return r.define(p.t, x, check, depth)
 			case *syntax.Stmt:
 				if check {
 					r.redirects(p.t, x, depth)
@@ -242,27 +266,85 @@ func (r *scriptRun) walk(p parsedText, check bool, depth int) {
 	}
 }
 
-// assign records variables assigned a value the file spells out.
-func (r *scriptRun) assign(t shellText, as []*syntax.Assign, vars map[string]string) {
+// assign records variables and arrays assigned a value the file spells
+// out (into vars and arrays when check, else into later and laterArrays).
+// A value too long to follow makes the variable one that warns where it is
+// used.
+func (r *scriptRun) assign(t shellText, as []*syntax.Assign, check bool) {
+	vars, arrays := r.later, r.laterArrays
+	if check {
+		vars, arrays = r.vars, r.arrays
+	}
 	for _, a := range as {
-		if a.Name == nil || a.Naked || a.Index != nil || a.Array != nil {
+		if a.Name == nil || a.Naked {
 			continue
 		}
+		name := a.Name.Value
+		r.gen++ // what a call reads may change
+		switch {
+		case a.Index != nil: // a[3]=x: the array is no longer known
+			delete(arrays, name)
+			continue
+		case a.Array != nil:
+			r.assignArray(t, a, arrays)
+			continue
+		}
+		r.overflows = r.overflows[:0]
 		var v string
 		if a.Value != nil {
 			fs, known := r.expand(t, a.Value, nil)
+			if len(r.overflows) > 0 {
+				r.tooLong(vars, name, slices.ContainsFunc(r.overflows, func(o overflow) bool { return o.docker }))
+				continue
+			}
 			if !known {
+				r.unknownVar(vars, name)
 				continue
 			}
 			v = joinFields(fs)
 		}
 		if a.Append {
-			v = r.value(vars, a.Name.Value) + v
+			if _, set := vars[name]; !set && r.isOver(name) {
+				continue // still too long
+			}
+			v = r.value(vars, name) + v
 		}
-		if len(v) <= maxValue {
-			vars[a.Name.Value] = v
+		if len(v) > maxValue {
+			r.tooLong(vars, name, strings.Contains(v, "docker"))
+			continue
 		}
+		vars[name] = v
+		delete(r.unset, name)
+		delete(r.over, name)
 	}
+}
+
+// tooLong records that name's value is too long to follow: it is no
+// longer known, and a line that uses it gets a warning.
+func (r *scriptRun) tooLong(vars map[string]string, name string, docker bool) {
+	delete(vars, name)
+	r.over[name] = r.over[name] || docker
+}
+
+// isOver says whether name holds a value too long to follow (and none
+// assigned since).
+func (r *scriptRun) isOver(name string) bool {
+	_, set := r.vars[name]
+	_, array := r.arrays[name]
+	if set || array {
+		return false
+	}
+	_, over := r.over[name]
+	return over
+}
+
+// overflow is an expansion too long to follow, at off in its text: name's
+// value, or (name "") the word it is part of. docker: it may hold a docker
+// command.
+type overflow struct {
+	off    int
+	name   string
+	docker bool
 }
 
 // maxValue bounds the variables the check follows: X="$X$X" repeated
@@ -282,6 +364,9 @@ func (r *scriptRun) lookup(name string) (string, bool) {
 	if v, ok := r.vars[name]; ok {
 		return v, true
 	}
+	if r.isOver(name) || r.unset[name] {
+		return "", false
+	}
 	v, ok := r.later[name]
 	return v, ok
 }
@@ -294,8 +379,12 @@ type field struct {
 	off, soff int
 	exact     bool
 	// unknown: an expansion alone and unquoted that the check cannot
-	// resolve ($FLAGS): the shell may expand it to no word at all.
+	// resolve ($FLAGS), or "$@": the shell may expand it to no word at all.
 	unknown bool
+	// prefix: an expansion alone, quoted or not ("$SUDO", "${SUDO:-}",
+	// "$(...)"), that the check cannot resolve or that is empty: before
+	// docker, it may be sudo or nothing.
+	prefix bool
 }
 
 func joinFields(fs []field) string {
@@ -309,17 +398,52 @@ func joinFields(fs []field) string {
 	return b.String()
 }
 
+// fields expands the words of a command; a value too long to follow gets
+// a warning (unchecked).
 func (r *scriptRun) fields(t shellText, ws []*syntax.Word) []field {
+	r.overflows = r.overflows[:0]
 	var out []field
 	for _, w := range ws {
 		out, _ = r.expand(t, w, out)
 	}
+	for _, o := range r.overflows {
+		r.unchecked(t, o)
+	}
 	return out
+}
+
+// unchecked warns that the line of o was not checked, when that line or
+// the value may hold a docker command.
+func (r *scriptRun) unchecked(t shellText, o overflow) {
+	off := min(max(o.off, 0), len(t.src))
+	start := strings.LastIndexByte(t.src[:off], '\n') + 1
+	end := len(t.src)
+	if nl := strings.IndexByte(t.src[off:], '\n'); nl >= 0 {
+		end = off + nl
+	}
+	if !o.docker && !strings.Contains(t.src[start:end], "docker") {
+		return
+	}
+	what := fmt.Sprintf("this word expands to over %d bytes", maxValue)
+	if o.name != "" {
+		ref := "$" + o.name
+		if r.kind == kindMake {
+			ref = "$(" + o.name + ")"
+		}
+		what = fmt.Sprintf("the value of %s is over %d bytes", ref, maxValue)
+	}
+	r.warn(t.fileOffset(off), what+": this line was not checked for destructive docker commands")
 }
 
 // expand appends the fields word w expands to; known is false when part of
 // it could not be expanded (it is then kept as written).
 func (r *scriptRun) expand(t shellText, w *syntax.Word, out []field) (_ []field, known bool) {
+	lone, quoted := loneExpansion(w)
+	if p, ok := lone.(*syntax.ParamExp); ok {
+		if list, star, ok := r.list(p); ok { // "$@", "${cmd[@]}"
+			return listFields(list, star, quoted, int(w.Pos().Offset()), out)
+		}
+	}
 	known = true
 	vanish := false
 	off := int(w.Pos().Offset())
@@ -366,6 +490,13 @@ func (r *scriptRun) expand(t shellText, w *syntax.Word, out []field) (_ []field,
 			}
 		case *syntax.ParamExp:
 			v, ok := r.param(t, p)
+			switch {
+			case !ok && p.Param != nil && r.isOver(p.Param.Value):
+				r.overflows = append(r.overflows, overflow{int(p.Pos().Offset()), p.Param.Value, r.over[p.Param.Value]})
+			case ok && len(buf)+len(v) > maxValue:
+				r.overflows = append(r.overflows, overflow{int(p.Pos().Offset()), "",
+					strings.Contains(string(buf), "docker") || strings.Contains(v, "docker")})
+			}
 			if !ok || len(buf)+len(v) > maxValue {
 				source(p)
 				return
@@ -400,10 +531,13 @@ func (r *scriptRun) expand(t shellText, w *syntax.Word, out []field) (_ []field,
 	for _, p := range w.Parts {
 		part(p, false)
 	}
-	if !known && len(w.Parts) == 1 {
-		switch w.Parts[0].(type) {
-		case *syntax.ParamExp, *syntax.CmdSubst:
-			cur.unknown = true
+	if lone != nil {
+		switch {
+		case !known:
+			cur.prefix = true
+			cur.unknown = !quoted || vanishes(lone)
+		case len(buf) == 0:
+			cur.prefix = true
 		}
 	}
 	if vanish {
@@ -431,14 +565,17 @@ func unescape(s string, quoted bool) string {
 	return b.String()
 }
 
-// param is the value of $X, ${X}, ${X:-default} or ${X:=default} when the
-// file says what it is.
+// param is the value of $X, ${X}, ${X:-default} or ${X:=default} (X a
+// variable, a positional parameter or an array element) when the file says
+// what it is.
 func (r *scriptRun) param(t shellText, p *syntax.ParamExp) (string, bool) {
-	if p.Param == nil || p.Flags != nil || p.Excl || p.Length || p.Width || p.IsSet || p.NestedParam != nil ||
-		p.Index != nil || len(p.Modifiers) > 0 || p.Slice != nil || p.Repl != nil || p.Names != 0 {
+	if !plainParam(p) {
 		return "", false
 	}
-	v, ok := r.lookup(p.Param.Value)
+	if r.isOver(p.Param.Value) {
+		return "", false // never its default: the variable is set
+	}
+	v, ok := r.get(p)
 	if p.Exp == nil {
 		return v, ok
 	}
@@ -485,10 +622,24 @@ func commandPath(c *syntax.CmdSubst) (string, bool) {
 }
 
 // Programs that run a command for another, and their options that take a
-// value: `sudo -u deploy docker ...` runs docker.
+// value: `sudo -u deploy docker ...` runs docker. runnerLong are their long
+// options that take a value (`timeout --signal KILL 60 docker ...`).
 var runners = map[string]string{
 	"sudo": "ugChpDrtUT", "doas": "uC", "exec": "a", "command": "", "nohup": "", "builtin": "",
 	"nice": "n", "timeout": "sk", "env": "uCS", "xargs": "adEILnPs", "stdbuf": "ioe", "time": "fo",
+	"setsid": "", "ionice": "cnpPu", "chronic": "", "unbuffer": "",
+}
+
+var runnerLong = map[string][]string{
+	"sudo": {"user", "group", "host", "prompt", "chdir", "chroot", "close-from", "role", "type", "other-user",
+		"command-timeout", "login-class"},
+	"timeout": {"signal", "kill-after"},
+	"nice":    {"adjustment"},
+	"env":     {"unset", "chdir", "split-string"},
+	"xargs":   {"arg-file", "delimiter", "max-args", "max-procs", "max-chars", "process-slot-var"},
+	"stdbuf":  {"input", "output", "error"},
+	"time":    {"format", "output"},
+	"ionice":  {"class", "classdata", "pid", "pgid", "uid"},
 }
 
 // keywords start a command in the text read line by line (the parser
@@ -502,7 +653,14 @@ var envAssign = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 // prefixes are skipped (len(fs) when none). With yaml, `-` and `key:`
 // words are skipped too (a CI file read line by line).
 func commandAt(fs []field, yaml bool) int {
-	i := 0
+	i, _ := commandStart(fs, yaml)
+	return i
+}
+
+// commandStart is commandAt, and whether a runner was skipped (a runner
+// runs a program, never a function of the script).
+func commandStart(fs []field, yaml bool) (int, bool) {
+	i, ran := 0, false
 	for i < len(fs) {
 		w := fs[i].s
 		name := path.Base(w)
@@ -510,28 +668,29 @@ func commandAt(fs []field, yaml bool) int {
 		switch {
 		case keywords[w], envAssign.MatchString(w), yaml && (w == "-" || strings.HasSuffix(w, ":")):
 			i++
-		case fs[i].unknown && i+1 < len(fs) && isDocker(fs[i+1].s):
-			// a value the check cannot know, then docker: $SUDO docker ...
-			// runs docker whether it is sudo or nothing
+		case (fs[i].unknown || fs[i].prefix) && i+1 < len(fs) && isDocker(fs[i+1].s):
+			// a value the check cannot know, or an empty one, then docker:
+			// $SUDO docker ... and "$SUDO" docker ... run docker when SUDO
+			// is sudo, and the first also when it is empty
 			i++
 		case runner:
 			if name == "command" && i+1 < len(fs) && (fs[i+1].s == "-v" || fs[i+1].s == "-V") {
-				return len(fs) // prints where the program is
+				return len(fs), true // prints where the program is
 			}
-			i = skipOptions(fs, i+1, opts)
+			i, ran = skipOptions(fs, i+1, opts, runnerLong[name]...), true
 			if name == "timeout" {
 				i++ // the duration
 			}
 		default:
-			return i
+			return i, ran
 		}
 	}
-	return len(fs)
+	return len(fs), ran
 }
 
 // skipOptions skips the options starting at fs[i]; the letters of
-// withValue take a value.
-func skipOptions(fs []field, i int, withValue string) int {
+// withValue and the long options long take a value.
+func skipOptions(fs []field, i int, withValue string, long ...string) int {
 	for ; i < len(fs); i++ {
 		w := fs[i].s
 		if w == "--" {
@@ -541,6 +700,9 @@ func skipOptions(fs []field, i int, withValue string) int {
 			return i
 		}
 		if w[1] == '-' {
+			if !strings.Contains(w, "=") && slices.Contains(long, w[2:]) {
+				i++ // the value is the next word
+			}
 			continue
 		}
 		for j := 1; j < len(w); j++ {
@@ -567,11 +729,28 @@ var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "ash": true
 // line read as words, where a string handed to a shell is the rest of the
 // line.
 func (r *scriptRun) command(t shellText, fs []field, words bool, depth int) {
-	i := commandAt(fs, false)
+	r.run(t, fs, words, false, depth)
+}
+
+// run is command; external: a program runs fs (find -exec), not the
+// shell, so fs never calls a function of the script.
+func (r *scriptRun) run(t shellText, fs []field, words, external bool, depth int) {
+	i, ran := commandStart(fs, false)
 	if i >= len(fs) {
 		return
 	}
 	prog, args := fs[i].s, fs[i+1:]
+	if !ran && !external {
+		if fn, ok := r.function(prog); ok {
+			r.call(fn, args, t.fileOffset(fs[i].off), depth)
+			return
+		}
+		switch prog {
+		case "set", "shift":
+			r.positional(prog, args)
+			return
+		}
+	}
 	switch name := strings.TrimSuffix(path.Base(prog), ".exe"); {
 	case isDocker(prog):
 		// Words the check cannot know are read as written, and, when that
@@ -596,19 +775,40 @@ func (r *scriptRun) command(t shellText, fs []field, words bool, depth int) {
 		}
 	case shells[name]:
 		if j, _ := shellArgs(args); j >= 0 {
-			end := j + 1
-			if words {
-				end = len(args)
+			if words { // the rest of the line is the string
+				r.newShell(t, args[j:], nil, depth)
+			} else { // sh -c 'docker volume rm "$1"' sh data
+				r.newShell(t, args[j:j+1], &frame{args: args[min(j+2, len(args)):]}, depth)
 			}
-			r.nested(t, args[j:end], depth)
 		}
 	case name == "ssh":
 		if j := sshCommand(args); j >= 0 {
-			r.nested(t, args[j:], depth)
+			r.newShell(t, args[j:], nil, depth)
 		}
 	case name == "eval":
 		r.nested(t, args, depth)
+	case name == "watch":
+		if j := skipOptions(args, 0, "nq", "interval", "equexit"); j < len(args) {
+			r.newShell(t, args[j:], nil, depth)
+		}
+	case name == "parallel":
+		for _, c := range parallelCommands(args) {
+			r.newShell(t, c, nil, depth)
+		}
+	case name == "find":
+		for _, c := range findCommands(args) {
+			r.run(t, c, words, true, depth)
+		}
 	}
+}
+
+// newShell checks fs as the text of another shell, whose positional
+// parameters are f's (nil: unknown).
+func (r *scriptRun) newShell(t shellText, fs []field, f *frame, depth int) {
+	saved := r.frame
+	r.frame = f
+	r.nested(t, fs, depth)
+	r.frame = saved
 }
 
 // shellArgs reads a shell's arguments: script is the index of the -c
@@ -716,6 +916,9 @@ func (r *scriptRun) pipe(t shellText, b *syntax.BinaryCmd, depth int) {
 // nested checks fs, joined with spaces, as shell text (the string of
 // sh -c, ssh or eval).
 func (r *scriptRun) nested(t shellText, fs []field, depth int) {
+	if len(fs) == 0 {
+		return
+	}
 	if text := joinFields(fs); !strings.Contains(text, "docker") && !strings.Contains(text, "$") {
 		return
 	}
@@ -736,15 +939,30 @@ func (r *scriptRun) nested(t shellText, fs []field, depth int) {
 	r.shell(b.done(t.fileOffset(last.off)), depth+1)
 }
 
-// report adds a finding at file offset off.
+// report adds a finding at file offset off: the command what runs there.
+// Inside a function body read for a call, it goes to the call (sink).
 func (r *scriptRun) report(off int, what string) {
+	if r.sink != nil {
+		*r.sink = append(*r.sink, sunk{off, what})
+		return
+	}
+	r.add(off, SeverityError, destructiveMessage(what))
+}
+
+// warn adds a warning at file offset off.
+func (r *scriptRun) warn(off int, msg string) {
+	r.add(off, SeverityWarning, msg)
+}
+
+func (r *scriptRun) add(off int, sev Severity, msg string) {
+	off = min(max(off, 0), len(r.src))
 	line, ok := slices.BinarySearch(r.lines, off)
 	if ok {
 		line++
 	}
 	start := r.lines[line-1]
-	f := Finding{File: r.path, Line: line, Column: 1 + utf8.RuneCountInString(r.src[start:min(off, len(r.src))]),
-		Severity: SeverityError, Rule: RuleDestructive, Message: destructiveMessage(what)}
+	f := Finding{File: r.path, Line: line, Column: 1 + utf8.RuneCountInString(r.src[start:off]),
+		Severity: sev, Rule: RuleDestructive, Message: msg}
 	if !r.found[f] {
 		r.found[f] = true
 		r.out = append(r.out, f)

@@ -12,7 +12,10 @@ import (
 // into the shell's before parsing: `$$` is `$`, `$(VAR)` and `${VAR}` are
 // `${VAR}` (resolved from the Makefile's assignments: `DC := $(DOCKER)
 // compose`), `$(shell CMD)` is `$(CMD)`, and any other make function or
-// automatic variable is a word the shell cannot know (`${_}`).
+// automatic variable is a word the shell cannot know (`${_}`). A variable
+// whose value goes past maxValue is not followed, and never in silence:
+// it is recorded in over, and a recipe line that uses it gets a warning
+// (scriptRun.unchecked).
 
 var (
 	makeAssign = regexp.MustCompile(`^\s*(?:(?:export|override|private)\s+)*([^\s:#=!?+$]+)\s*(::?=|:::=|\?=|\+=|!=|=)\s*`)
@@ -25,8 +28,9 @@ var (
 const unknownWord = "${_}"
 
 // makeShell returns the shell a Makefile runs, and records the variables
-// it assigns in vars.
-func makeShell(src string, vars map[string]string) []shellText {
+// it assigns in vars, or, when their value is too long to follow, in over
+// (true: the value may hold a docker command).
+func makeShell(src string, vars map[string]string, over map[string]bool) []shellText {
 	var out []shellText
 	prefix := byte('\t')
 	define := 0
@@ -77,12 +81,19 @@ func makeShell(src string, vars map[string]string) []shellText {
 				out = append(out, b.done(from+len(body)))
 			default:
 				old, set := vars[name]
-				switch v := makeValue(value, vars); {
-				case op == "?=" && set, len(old)+len(v) > maxValue:
+				_, wasOver := over[name]
+				v, long := makeValue(value, vars, over)
+				switch {
+				case op == "?=" && (set || wasOver):
+				case long, op == "+=" && wasOver, op == "+=" && set && len(old)+1+len(v) > maxValue:
+					delete(vars, name)
+					over[name] = over[name] || strings.Contains(old, "docker") || strings.Contains(value, "docker") ||
+						strings.Contains(value, "$")
 				case op == "+=" && set:
 					vars[name] = old + " " + v
 				default:
 					vars[name] = v
+					delete(over, name)
 				}
 			}
 		}
@@ -216,8 +227,9 @@ func makeShellCalls(s string, off int) []shellText {
 }
 
 // makeValue is an assignment's value with the variables known so far
-// expanded and `$$` turned into `$`.
-func makeValue(s string, vars map[string]string) string {
+// expanded and `$$` turned into `$`; long when it goes past maxValue or
+// uses a variable that does (over).
+func makeValue(s string, vars map[string]string, over map[string]bool) (_ string, long bool) {
 	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\\\n", " ")), " ")
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -233,9 +245,12 @@ func makeValue(s string, vars map[string]string) string {
 					b.WriteString(s[i:])
 					break
 				}
+				if _, o := over[s[i+2:j]]; o {
+					return "", true
+				}
 				if v, ok := vars[s[i+2:j]]; ok {
 					if b.Len()+len(v) > maxValue {
-						return b.String() + v // too long to follow
+						return "", true
 					}
 					b.WriteString(v)
 					i = j
@@ -245,7 +260,7 @@ func makeValue(s string, vars map[string]string) string {
 		}
 		b.WriteByte(s[i])
 	}
-	return b.String()
+	return b.String(), b.Len() > maxValue
 }
 
 // makeUncomment cuts a make comment (a # not escaped).

@@ -9,11 +9,15 @@ import (
 )
 
 // at is one expected destructive-command finding: its line, its column
-// and the command its message names.
+// and the command its message names (an error), or, after "warning: ", the
+// whole message of a warning.
 type at struct {
 	line, col int
 	what      string
 }
+
+// warning is the what of an expected warning.
+func warning(msg string) string { return "warning: " + msg }
 
 // scriptCase is a file and every finding the script rule must give for
 // it (none: the file runs nothing destructive).
@@ -45,19 +49,25 @@ func runScriptCases(t *testing.T, cases []scriptCase) {
 			}
 			var gotS, wantS []string
 			for _, f := range got {
-				if f.Rule != RuleDestructive || f.Severity != SeverityError || f.File != p {
-					t.Errorf("finding %s: want an error of rule %s in %s", f, RuleDestructive, p)
+				if f.Rule != RuleDestructive || f.File != p {
+					t.Errorf("finding %s: want a finding of rule %s in %s", f, RuleDestructive, p)
 				}
-				gotS = append(gotS, fmt.Sprintf("%d:%d %s", f.Line, f.Column, f.Message))
+				gotS = append(gotS, fmt.Sprintf("%d:%d %s: %s", f.Line, f.Column, f.Severity, f.Message))
 			}
+			var wantF []Finding
 			for _, w := range tc.want {
-				wantS = append(wantS, fmt.Sprintf("%d:%d %q", w.line, w.col, w.what))
+				f := Finding{Line: w.line, Column: w.col, Severity: SeverityError, Message: destructiveMessage(w.what)}
+				if msg, ok := strings.CutPrefix(w.what, "warning: "); ok {
+					f.Severity, f.Message = SeverityWarning, msg
+				}
+				wantF = append(wantF, f)
+				wantS = append(wantS, fmt.Sprintf("%d:%d %s: %s", f.Line, f.Column, f.Severity, f.Message))
 			}
-			ok := len(got) == len(tc.want)
+			ok := len(got) == len(wantF)
 			for i := 0; ok && i < len(got); i++ {
-				w := tc.want[i]
-				ok = got[i].Line == w.line && got[i].Column == w.col &&
-					strings.Contains(got[i].Message, fmt.Sprintf("runs %q directly", w.what))
+				w := wantF[i]
+				ok = got[i].Line == w.Line && got[i].Column == w.Column && got[i].Severity == w.Severity &&
+					got[i].Message == w.Message
 			}
 			if !ok {
 				t.Errorf("findings:\n  %s\nwant:\n  %s", strings.Join(gotS, "\n  "), strings.Join(wantS, "\n  "))
@@ -187,6 +197,81 @@ var shellShapes = []scriptCase{
 		src:  "${SUDO} docker volume prune -f\n$DOCKER_SUDO docker compose down -v\n",
 		want: []at{{1, 9, prune}, {2, 14, downV}}},
 	{name: "unknown command word is not guessed", file: "reset.sh", src: "$DOCKER compose down -v\n\"$(which dockr)\" volume prune\n"},
+	{name: "quoted unknown variable before docker may be sudo or nothing", file: "reset.sh",
+		src:  "\"$SUDO\" docker volume prune -f\n\"${SUDO:-}\" docker compose down -v\n\"$(get_sudo)\" docker volume rm x\n",
+		want: []at{{1, 9, prune}, {2, 13, downV}, {3, 15, volumeRm}}},
+	{name: "quoted sudo path before docker", file: "reset.sh",
+		src:  "\"$(command -v sudo)\" docker volume prune -f\nSUDO=sudo\n\"$SUDO\" -u deploy docker compose down -v\n",
+		want: []at{{1, 22, prune}, {3, 19, downV}}},
+	{name: "quoted empty variable before docker", file: "reset.sh", src: "SUDO=\"\"\n\"$SUDO\" docker volume prune -f\n",
+		want: []at{{2, 9, prune}}},
+	{name: "quoted variable before a docker file name is not docker", file: "reset.sh",
+		src: "\"$EDITOR\" docker-compose.yml\n\"$PAGER\" docker.log\n"},
+	{name: "list of arguments the check cannot know may be nothing", file: "reset.sh",
+		src: "docker compose \"$@\" down -v\ndocker compose \"${EXTRA[@]}\" down -v\n", want: []at{{1, 1, downV}, {2, 1, downV}}},
+
+	{name: "function wrapping docker with its arguments", file: "reset.sh",
+		src: "dc() { docker compose \"$@\"; }\ndc ps\ndc down -v\n", want: []at{{3, 1, downV}}},
+	{name: "function wrapping docker with unquoted $*", file: "reset.sh",
+		src: "function dc {\n  docker compose $*\n}\ndc down --volumes\n", want: []at{{4, 1, downV}}},
+	{name: "function using positional parameters", file: "reset.sh",
+		src: "vol() {\n  docker volume \"$1\" \"${2}\"\n}\nvol ls\nvol rm data\n", want: []at{{5, 1, volumeRm}}},
+	{name: "function that shifts its arguments", file: "reset.sh",
+		src:  "compose() {\n  local env=$1\n  shift\n  docker compose -f \"$env.yml\" \"$@\"\n}\ncompose prod ps\ncompose prod down -v\n",
+		want: []at{{7, 1, downV}}},
+	{name: "function calling a function", file: "reset.sh",
+		src: "dc() { docker compose \"$@\"; }\nreset() { dc \"$@\"; }\nreset down -v\n", want: []at{{3, 1, downV}}},
+	{name: "function calling a function defined after it", file: "reset.sh",
+		src: "main() {\n  dc down -v\n}\ndc() { docker compose \"$@\"; }\nmain\n", want: []at{{2, 3, downV}}},
+	{name: "function running its arguments", file: "reset.sh",
+		src: "run() { echo \"+ $*\"; \"$@\"; }\nrun docker volume prune -f\nrun echo docker volume prune\n", want: []at{{2, 1, prune}}},
+	{name: "function call with arguments the check cannot know", file: "reset.sh",
+		src:  "dc() { docker compose \"$@\"; }\ndc $FLAGS down -v\ndc \"$ACTION\" -v\nf() { docker compose \"$2\" -v; }\nf $X down\n",
+		want: []at{{2, 1, downV}, {5, 1, downV}}},
+	{name: "function whose body is destructive is reported in the body", file: "reset.sh",
+		src: "reset() { docker volume prune -f; }\nreset\nreset now\n", want: []at{{1, 11, prune}}},
+	{name: "function named docker is what docker runs", file: "reset.sh",
+		src:  "docker() { ledger_docker \"$@\"; }\ndocker compose down -v\ncommand docker volume prune -f\n",
+		want: []at{{3, 9, prune}}},
+	{name: "function calling itself", file: "reset.sh", src: "f() { f \"$@\"; docker volume \"$@\"; }\nf rm x\n",
+		want: []at{{2, 1, volumeRm}}},
+	{name: "function that prints its arguments is not a command", file: "reset.sh",
+		src: "say() { echo \"$@\"; }\nsay docker compose down -v\nnote() { git commit -m \"$*\"; }\nnote docker volume prune\n"},
+	{name: "array holding the command", file: "reset.sh", src: "cmd=(docker compose down -v)\n\"${cmd[@]}\"\n",
+		want: []at{{2, 1, downV}}},
+	{name: "array holding the arguments", file: "reset.sh",
+		src:  "args=(down -v)\ndocker compose \"${args[@]}\"\nargs+=(--remove-orphans)\ndocker compose ${args[*]}\n",
+		want: []at{{2, 1, downV}, {4, 1, downV}}},
+	{name: "local array in a function", file: "reset.sh",
+		src: "f() {\n  local -a cmd=(docker volume prune -f)\n  \"${cmd[@]}\"\n}\n", want: []at{{3, 3, prune}}},
+	{name: "array that deletes nothing or is printed", file: "reset.sh",
+		src: "args=(down --timeout 5)\ndocker compose \"${args[@]}\"\ncmd=(docker volume prune)\necho \"${cmd[@]}\"\n"},
+	{name: "set -- then the positional parameters", file: "reset.sh", src: "set -- docker volume prune -f\n\"$@\"\n",
+		want: []at{{2, 1, prune}}},
+	{name: "sh -c string with its arguments", file: "reset.sh",
+		src: "sh -c 'docker compose \"$@\"' sh down -v\nsh -c 'docker compose \"$1\"' sh ps\n", want: []at{{1, 8, downV}}},
+	{name: "watch", file: "reset.sh", src: "watch -n 5 docker volume prune -f\nwatch 'docker compose down -v'\n",
+		want: []at{{1, 12, prune}, {2, 8, downV}}},
+	{name: "find -exec and -execdir", file: "reset.sh",
+		src:  "find . -name '*.vol' -exec docker volume rm {} +\nfind /srv -execdir sudo docker compose down -v \\;\n",
+		want: []at{{1, 28, volumeRm}, {2, 25, downV}}},
+	{name: "find -exec sh -c", file: "reset.sh", src: "find . -type d -exec sh -c 'docker volume rm \"$1\"' sh {} \\;\n",
+		want: []at{{1, 29, volumeRm}}},
+	{name: "find -exec of a command that is not docker", file: "reset.sh",
+		src: "find . -exec echo docker volume rm {} \\;\nfind . -name docker -delete\n"},
+	{name: "GNU parallel", file: "reset.sh",
+		src:  "parallel -j 2 docker volume rm ::: a b\nparallel ::: 'docker compose down -v' 'echo ok'\n",
+		want: []at{{1, 15, volumeRm}, {2, 15, downV}}},
+	{name: "parallel of a command that is not docker", file: "reset.sh", src: "parallel echo docker volume rm ::: a b\n"},
+	{name: "runners with long options", file: "reset.sh",
+		src:  "timeout --signal KILL 60 docker volume prune -f\nsudo --user deploy docker compose down -v\n",
+		want: []at{{1, 26, prune}, {2, 20, downV}}},
+	{name: "nice, time, command and setsid", file: "reset.sh",
+		src:  "nice -n 10 docker volume prune -f\ntime docker compose down -v\ncommand docker volume rm x\nsetsid docker volume prune\n",
+		want: []at{{1, 12, prune}, {2, 6, downV}, {3, 9, volumeRm}, {4, 8, prune}}},
+	{name: "variable too long to follow", file: "reset.sh",
+		src:  "X=\"docker compose down -v\"\n" + strings.Repeat("X=\"$X $X\"\n", 8) + "$X\n",
+		want: []at{{10, 1, warning("the value of $X is over 4096 bytes: this line was not checked for destructive docker commands")}}},
 
 	{name: "parse error: the statements before it are parsed", file: "reset.sh",
 		src:  "echo \"docker volume prune\"\ndocker volume rm a\nfi\ndocker compose down -v\n",
@@ -234,6 +319,17 @@ var makefileShapes = []scriptCase{
 	{name: "Makefile safe recipe", file: "GNUmakefile", src: "safe:\n\tledger_docker compose down -v\n\tdocker compose down\n"},
 	{name: "make include file", file: "docker.mk", src: "reset:\n\t$(MAKE) -C app reset; docker volume prune\n",
 		want: []at{{2, 24, prune}}},
+	{name: "Makefile variable too long to follow", file: "Makefile",
+		src:  "X := docker compose down -v\n" + strings.Repeat("X := $(X) $(X)\n", 8) + "reset:\n\t@$(X)\n",
+		want: []at{{11, 3, warning("the value of $(X) is over 4096 bytes: this line was not checked for destructive docker commands")}}},
+	{name: "Makefile flags too long to follow", file: "Makefile",
+		src:  "FLAGS := -t 5\nFLAGS += " + strings.Repeat("--remove-orphans ", 250) + "\nreset:\n\tdocker compose down $(FLAGS)\n",
+		want: []at{{4, 22, warning("the value of $(FLAGS) is over 4096 bytes: this line was not checked for destructive docker commands")}}},
+	{name: "Makefile variables too long together", file: "Makefile",
+		src:  "A := " + strings.Repeat("a", 3000) + "\nB := $(A)\nreset:\n\tdocker volume $(A)$(B)\n",
+		want: []at{{4, 20, warning("this word expands to over 4096 bytes: this line was not checked for destructive docker commands")}}},
+	{name: "Makefile long value that runs no docker", file: "Makefile",
+		src: "SRCS := " + strings.Repeat("src/file.c ", 400) + "\nall:\n\tcc -o app $(SRCS)\nreset:\n\tdocker compose down\n"},
 }
 
 const gh = ".github/workflows/ci.yml"
@@ -301,4 +397,14 @@ var jenkinsShapes = []scriptCase{
 	{name: "Jenkinsfile text that is not run", file: "Jenkinsfile",
 		src: "// sh 'docker compose down -v'\n/* sh 'docker volume prune -f' */\necho 'docker compose down -v'\n" +
 			"error \"run docker volume prune\"\nsh 'echo docker compose down -v'\n"},
+}
+
+// A file whose function calls go past what the check reads again gets a
+// warning at the first call not followed, never silence. Not a fuzz seed:
+// the body is 585 KB.
+func TestScriptFunctionCallsPastTheBudget(t *testing.T) {
+	runScriptCases(t, []scriptCase{{name: "function calls past the budget", file: "reset.sh",
+		src: "f() {\n" + strings.Repeat("  echo \"$1\"\n", 45000) + "}\nf a\ndocker compose down -v\n",
+		want: []at{{45003, 1, warning("the function calls of this file go past 1048576 bytes of shell to read again: " +
+			"this call and the later ones were not checked for destructive docker commands")}, {45004, 1, downV}}}})
 }

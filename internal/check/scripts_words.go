@@ -37,7 +37,7 @@ func (r *scriptRun) lineByLine(t shellText, from int, yaml bool, depth int) {
 				continue
 			}
 		}
-		for _, fs := range r.lineWords(line.src) {
+		for _, fs := range r.lineWords(line) {
 			if yaml {
 				fs = fs[commandAt(fs, true):]
 			}
@@ -51,8 +51,11 @@ var varRef = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A
 // lineWords splits a line the parser rejects into commands of words: at
 // blanks, commands at ; & | ( ) < > and backquotes, a # comment cut, quotes
 // honoured when they pair up on the line and dropped when they do not, and
-// a word that is a whole variable ($DC, ${DC}) replaced by its value.
-func (r *scriptRun) lineWords(s string) [][]field {
+// a word that is a whole variable ($DC, ${DC}) replaced by its value (one
+// the check cannot know may be sudo or nothing before docker; one too long
+// to follow gets a warning).
+func (r *scriptRun) lineWords(line shellText) [][]field {
+	s := line.src
 	cmds, balanced := splitWords(s, true)
 	if !balanced {
 		cmds, _ = splitWords(s, false)
@@ -63,7 +66,11 @@ func (r *scriptRun) lineWords(s string) [][]field {
 			m := varRef.FindStringSubmatch(f.s)
 			v, ok := "", false
 			if m != nil {
-				v, ok = r.lookup(m[1] + m[2])
+				name := m[1] + m[2]
+				if v, ok = r.lookup(name); !ok && r.isOver(name) {
+					r.unchecked(line, overflow{f.off, name, r.over[name]})
+				}
+				f.prefix = !ok
 			}
 			if !ok {
 				out = append(out, f)
