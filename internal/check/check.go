@@ -72,7 +72,10 @@ type Request struct {
 
 // Report is the result of a check.
 type Report struct {
-	Files    []string  `json:"files"`
+	Files []string `json:"files"`
+	// Checked counts the files checked: compose files (with those loaded
+	// with them) and scripts. Other files given are not read.
+	Checked  int       `json:"checked"`
 	Findings []Finding `json:"findings"`
 	Errors   int       `json:"errors"`
 	Warnings int       `json:"warnings"`
@@ -123,8 +126,10 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		fixable, _ := suppress(dedupe(slices.Clone(res.findings)))
 		fixes, notFixed, fixErr = fixFiles(fixable, req.ProtectLabel, set.all)
 		if len(fixes) > 0 {
-			// The report is about the files as they are now.
+			// The report is about the files as they are now; a volume
+			// left alone may be protected now (an alias of one fixed).
 			res = checkFiles(ctx, req, set)
+			notFixed = stillFound(notFixed, res.findings)
 		}
 	}
 	rep := req.report(set, res, probe)
@@ -137,6 +142,14 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		rep.NotFixed = append(rep.NotFixed, f)
 	}
 	return rep, errors.Join(append(res.errs, fixErr)...)
+}
+
+// stillFound keeps the volumes left alone by --fix that still have a
+// finding.
+func stillFound(notFixed []Fix, findings []Finding) []Fix {
+	return slices.DeleteFunc(notFixed, func(n Fix) bool {
+		return !slices.ContainsFunc(findings, func(f Finding) bool { return f.Volume == n.Volume && f.File == n.File })
+	})
 }
 
 // withDefaults fills in the protect label, the environment and the folder.
@@ -270,6 +283,13 @@ func (r Request) report(set *fileSet, res results, probe *probe) *Report {
 	for i, f := range set.all {
 		rep.Files[i] = display(r.Dir, f)
 	}
+	checked := map[string]bool{}
+	for _, u := range set.units {
+		for _, f := range u {
+			checked[f] = true
+		}
+	}
+	rep.Checked = len(checked) + len(set.scripts)
 	efs, state := probe.check(res.declared, r.protection())
 	rep.Engine = state
 	rep.Findings, rep.Suppressed = suppress(dedupe(append(slices.Clone(res.findings), efs...)))

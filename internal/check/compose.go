@@ -170,11 +170,15 @@ func walkScalars(n *yaml.Node, fn func(*yaml.Node)) {
 }
 
 // find returns where a top-level entry (volume, service) is declared: the
-// first of the project's files (base first), then included files.
+// first of the project's files (base first), then included files; in a
+// file of several YAML documents (---), which compose merges, the first
+// document that has it.
 func (u *unit) find(section, name string) entry {
 	for _, d := range u.docs {
-		if e, ok := d.entries(section)[name]; ok {
-			return e
+		for _, root := range d.roots {
+			if e, ok := rootEntries(d.path, root, section)[name]; ok {
+				return e
+			}
 		}
 	}
 	return entry{file: u.files[0]}

@@ -23,10 +23,13 @@ import (
 type dbImage struct {
 	kind  string   // in messages
 	repos []string // repositories, without registry or tag
-	// majors are the tag's major versions the entry is for (0: no bound); an
-	// image whose tag has no version (latest, alpine) gets every entry of
-	// its repository, and any one of them mounted right is enough.
+	// majors are the tag's major versions the entry is for (0: no bound).
 	majors [2]int
+	// latest: the repositories whose image without a version in its tag
+	// (none, latest, alpine, bookworm) is this entry. For the others such
+	// a tag, or a digest alone, gets every entry of its repository, and
+	// any one of them mounted right is enough.
+	latest []string
 	// data are the data directories with the image's defaults (any one
 	// mounted is enough); %d is the tag's major version.
 	data []string
@@ -37,9 +40,35 @@ type dbImage struct {
 	flags   []string // command flags that move it (--datadir)
 	serve   string   // the subcommand whose arguments are data directories (minio server /data)
 	servers []string // programs that run the database, for commands run through a shell
-	// redis: the command decides whether it persists (redis-server flags).
-	redis bool
+	// snap: a Redis-like store, whose command decides whether it keeps
+	// its data (nil: it always does).
+	snap *snapshots
+	// note is said when a mount sits on the data directory of another
+	// version of the image.
+	note string
 }
+
+// snapshots is how a Redis-like store's command says whether it keeps
+// its data: with no word on it, the image's default snapshots go to the
+// data directory.
+type snapshots struct {
+	what string   // for messages: who saves what, when
+	off  string   // the flag that turns the snapshots off with an empty value (--save "")
+	keep []string // flags that keep the data when their value is neither empty nor "no"
+}
+
+var (
+	redisSnapshots = &snapshots{what: "Redis saves snapshots there by default", off: "--save",
+		keep: []string{"--save", "--appendonly"}}
+	// KeyDB is a Redis fork: its image runs keydb-server with
+	// /etc/keydb/keydb.conf (save 900 1, 300 10, 60 10000; dir /data).
+	keydbSnapshots = &snapshots{what: "KeyDB saves snapshots there by default", off: "--save",
+		keep: []string{"--save", "--appendonly"}}
+	// Dragonfly writes dump-{timestamp} (--dbfilename) to --dir (the
+	// working directory, /data) when it shuts down, and on --snapshot_cron.
+	dragonflySnapshots = &snapshots{what: "Dragonfly saves snapshots there when it stops, by default",
+		off: "--dbfilename", keep: []string{"--dbfilename", "--snapshot_cron"}}
+)
 
 var (
 	pgRepos    = []string{"postgres", "postgis/postgis", "timescale/timescaledb", "pgvector/pgvector"}
@@ -55,8 +84,17 @@ var (
 var dbImages = []dbImage{
 	// PostgreSQL 18 keeps PGDATA=/var/lib/postgresql/18/docker under VOLUME
 	// /var/lib/postgresql; before 18, PGDATA and VOLUME are /var/lib/postgresql/data.
-	{kind: "postgres", repos: pgRepos, majors: [2]int{18, 0}, data: []string{"/var/lib/postgresql/%d/docker"},
-		volumes: []string{"/var/lib/postgresql"}, env: "PGDATA", servers: pgServers},
+	// postgres and postgis/postgis without a version are 18 or later
+	// (docker-library/official-images#19955: "Update latest to 18";
+	// postgis' 18-3.6 tags file lists latest); timescaledb and pgvector tag
+	// their latest by PostgreSQL version (latest-pg17, pg18). An 18 image
+	// with a mount at /var/lib/postgresql/data and the default PGDATA
+	// refuses to initialise (docker-library/postgres#1259,
+	// docker_setup_env).
+	{kind: "postgres", repos: pgRepos, majors: [2]int{18, 0}, latest: []string{"postgres", "postgis/postgis"},
+		data: []string{"/var/lib/postgresql/%d/docker"}, volumes: []string{"/var/lib/postgresql"}, env: "PGDATA",
+		servers: pgServers, note: "current images refuse to initialise a database while a mount sits at " +
+			"/var/lib/postgresql/data"},
 	{kind: "postgres", repos: pgRepos, majors: [2]int{0, 17}, data: []string{"/var/lib/postgresql/data"},
 		volumes: []string{"/var/lib/postgresql/data"}, env: "PGDATA", servers: pgServers},
 	{kind: "postgres", repos: []string{"timescale/timescaledb-ha"}, data: []string{"/home/postgres/pgdata"}, env: "PGDATA", servers: pgServers},
@@ -74,11 +112,22 @@ var dbImages = []dbImage{
 		data: []string{"/data/db"}, flags: []string{"--dbpath"}, servers: []string{"mongod"}},
 	{kind: "mongo", repos: []string{"bitnami/mongodb"}, data: []string{"/bitnami/mongodb"}, servers: []string{"mongod"}},
 	{kind: "redis", repos: []string{"redis", "valkey/valkey"}, data: []string{"/data"}, volumes: []string{"/data"},
-		flags: []string{"--dir"}, servers: redisBins, redis: true},
+		flags: []string{"--dir"}, servers: redisBins, snap: redisSnapshots},
 	{kind: "redis", repos: []string{"redis/redis-stack-server", "redis/redis-stack"}, data: []string{"/data"},
-		flags: []string{"--dir"}, servers: redisBins, redis: true},
-	{kind: "redis", repos: []string{"bitnami/redis"}, data: []string{"/bitnami/redis/data"}, servers: redisBins, redis: true},
-	{kind: "redis", repos: []string{"bitnami/valkey"}, data: []string{"/bitnami/valkey/data"}, servers: redisBins, redis: true},
+		flags: []string{"--dir"}, servers: redisBins, snap: redisSnapshots},
+	{kind: "redis", repos: []string{"bitnami/redis"}, data: []string{"/bitnami/redis/data"}, servers: redisBins,
+		snap: redisSnapshots},
+	{kind: "redis", repos: []string{"bitnami/valkey"}, data: []string{"/bitnami/valkey/data"}, servers: redisBins,
+		snap: redisSnapshots},
+	// KeyDB (Snapchat/KeyDB pkg/docker/Dockerfile): VOLUME /data, WORKDIR
+	// /data, keydb.conf's dir /data.
+	{kind: "keydb", repos: []string{"eqalpha/keydb"}, data: []string{"/data"}, volumes: []string{"/data"},
+		flags: []string{"--dir"}, servers: []string{"keydb-server"}, snap: keydbSnapshots},
+	// Dragonfly (dragonflydb/dragonfly tools/packaging/Dockerfile.*-prod):
+	// VOLUME /data, WORKDIR /data, and --dir defaults to the working
+	// directory.
+	{kind: "dragonfly", repos: []string{"dragonflydb/dragonfly"}, data: []string{"/data"}, volumes: []string{"/data"},
+		flags: []string{"--dir"}, servers: []string{"dragonfly"}, snap: dragonflySnapshots},
 	{kind: "elasticsearch", repos: []string{"elasticsearch", "elasticsearch/elasticsearch"},
 		data: []string{"/usr/share/elasticsearch/data"}, env: "path.data", servers: []string{"elasticsearch", "eswrapper"}},
 	{kind: "elasticsearch", repos: []string{"bitnami/elasticsearch"}, data: []string{"/bitnami/elasticsearch/data"}},
@@ -149,8 +198,8 @@ var clientPrograms = []string{
 	"mysql", "mysqldump", "mysqladmin", "mysqlcheck", "mysqlimport", "mysqlpump", "mysqlbinlog", "mysqlsh",
 	"mariadb", "mariadb-dump", "mariadb-admin", "mariadb-check", "mariadb-import", "mariadb-binlog",
 	"mongosh", "mongo", "mongodump", "mongorestore", "mongoexport", "mongoimport",
-	"redis-cli", "valkey-cli", "redis-benchmark", "cqlsh", "cypher-shell", "influx", "clickhouse-client",
-	"etcdctl", "rabbitmqadmin", "sqlcmd", "mc",
+	"redis-cli", "valkey-cli", "redis-benchmark", "keydb-cli", "keydb-benchmark", "cqlsh", "cypher-shell", "influx",
+	"clickhouse-client", "etcdctl", "rabbitmqadmin", "sqlcmd", "mc",
 }
 
 // dbIndex maps a repository to its entries, in table order.
@@ -221,64 +270,116 @@ func tagMajor(tag string) int {
 	return n
 }
 
-// lookupImage returns the entries for an image reference: the configured
-// ones first, then the table; by repository, else by its last name
+// imageMatch is what the table says about an image reference.
+type imageMatch struct {
+	use    []dbImage // the entries for its version (any one mounted right is enough)
+	others []dbImage // its repository's entries for other versions
+	major  int       // the version its tag names (0: none)
+	latest bool      // its tag names no version, and use is the repository's latest
+}
+
+// lookupImage finds an image reference's entries: the configured ones
+// first, then the table; by repository, else by its last name
 // (registry.example.com/team/postgres is postgres).
-func lookupImage(extra map[string][]dbImage, image string) ([]dbImage, int, bool) {
+func lookupImage(extra map[string][]dbImage, image string) (imageMatch, bool) {
 	repo, tag := imageRepo(image)
 	if repo == "" {
-		return nil, 0, false
+		return imageMatch{}, false
 	}
-	major := tagMajor(tag)
+	// a digest alone pins one image, of a version the reference does not say
+	digestOnly := tag == "" && strings.Contains(image, "@")
 	for _, name := range []string{repo, path.Base(repo)} {
 		for _, idx := range []map[string][]dbImage{extra, dbIndex} {
 			if es := idx[name]; len(es) > 0 {
-				return forMajor(es, major), major, true
+				return forTag(es, repo, tagMajor(tag), digestOnly), true
 			}
 		}
 	}
-	return nil, 0, false
+	return imageMatch{}, false
 }
 
-// forMajor keeps the entries for a major version (all when unknown).
-func forMajor(es []dbImage, major int) []dbImage {
-	if major == 0 {
-		return es
-	}
-	var out []dbImage
+// forTag splits a repository's entries into those for the tag's major
+// version (every one when none fits) and the others. A tag without a
+// version gets the entry that is the repository's latest, when the table
+// says which one it is, else every entry.
+func forTag(es []dbImage, repo string, major int, digestOnly bool) imageMatch {
+	m := imageMatch{major: major}
 	for _, e := range es {
-		if (e.majors[0] == 0 || major >= e.majors[0]) && (e.majors[1] == 0 || major <= e.majors[1]) {
-			out = append(out, e)
+		var fits bool
+		switch {
+		case major > 0:
+			fits = (e.majors[0] == 0 || major >= e.majors[0]) && (e.majors[1] == 0 || major <= e.majors[1])
+		case !digestOnly:
+			fits = slices.Contains(e.latest, repo)
+			m.latest = m.latest || fits
+		}
+		if fits {
+			m.use = append(m.use, e)
+		} else {
+			m.others = append(m.others, e)
 		}
 	}
-	if len(out) == 0 {
-		return es
+	if len(m.use) == 0 {
+		m.use, m.others = es, nil
 	}
-	return out
+	return m
 }
 
 // database is a service recognised as a database, with its data
 // directories resolved for its environment and command.
 type database struct {
 	kind     string
+	image    string      // the image reference it was recognised by ("": by its environment)
+	latest   bool        // that reference names no version and is taken as the latest
 	variants []dbVariant // any one mounted right is enough
-	redis    redisMode
+	// stale are data directories of the image's other versions, that a
+	// mount may still sit on.
+	stale []staleDir
+	snap  *snapshots // a Redis-like store
+	redis redisMode  // what its command says about keeping its data
 }
 
 // dbVariant is one way the image may lay out its data.
 type dbVariant struct {
-	data    []string // any one mounted is enough
-	volumes []string // the image's VOLUME paths
+	data     []string // any one mounted is enough
+	volumes  []string // the image's VOLUME paths
+	moved    bool     // the environment or the command moved the data directory
+	env      string   // the variable that moves it
+	versions string   // the versions the entry is for ("18 and later"; "": every one)
+	note     string
 }
 
-// redisMode: what a Redis command says about persistence.
+// staleDir is a data directory of other versions of an image.
+type staleDir struct {
+	dir      string
+	versions string // "17 and earlier"
+}
+
+// versions names an entry's major versions: "18 and later", "17 and
+// earlier", "2"; "" for every version.
+func (e dbImage) versions() string {
+	switch lo, hi := e.majors[0], e.majors[1]; {
+	case lo == 0 && hi == 0:
+		return ""
+	case hi == 0:
+		return fmt.Sprintf("%d and later", lo)
+	case lo == 0:
+		return fmt.Sprintf("%d and earlier", hi)
+	case lo == hi:
+		return strconv.Itoa(lo)
+	default:
+		return fmt.Sprintf("%d to %d", lo, hi)
+	}
+}
+
+// redisMode: what a Redis-like store's command says about keeping its data.
 type redisMode int
 
 const (
-	redisNone     redisMode = iota // not Redis
-	redisPersists                  // --appendonly yes, or --save with a schedule
-	redisDefault                   // nothing said: the image's default snapshots to /data
-	redisOff                       // --save "" without --appendonly yes: a cache
+	redisNone     redisMode = iota // not a Redis-like store
+	redisPersists                  // --appendonly yes, --save with a schedule, --snapshot_cron...
+	redisDefault                   // nothing said: the image's default snapshots go to its data directory
+	redisOff                       // --save "" (--dbfilename ""), nothing that keeps: a cache
 )
 
 // detectDatabase recognises a database service: by the base image of its
@@ -287,33 +388,43 @@ const (
 // or MONGO_INITDB_* environment. A database image that runs only client
 // programs (pg_dump, psql, mysqldump...) is not the database.
 func detectDatabase(s types.ServiceConfig, extra map[string][]dbImage) (database, bool) {
-	es, major, ok := []dbImage(nil), 0, false
+	var m imageMatch
+	ok, ref := false, ""
 	read := false // the Dockerfile says what the image is
 	if s.Build != nil {
-		var base string
-		if base, read = dockerfileBase(s.Build); read {
-			es, major, ok = lookupImage(extra, base)
+		if ref, read = dockerfileBase(s.Build); read {
+			m, ok = lookupImage(extra, ref)
 		}
 	}
 	if !read && s.Image != "" {
-		es, major, ok = lookupImage(extra, s.Image)
+		ref = s.Image
+		m, ok = lookupImage(extra, ref)
 	}
 	if !ok && !read && (s.Image == "" || s.Build != nil) {
-		es, ok = probeEnvironment(s.Environment)
+		ref = ""
+		m.use, ok = probeEnvironment(s.Environment)
 	}
 	if !ok {
 		return database{}, false
 	}
+	es := m.use
 	argv := append(slices.Clone([]string(s.Entrypoint)), s.Command...)
-	db := database{kind: es[0].kind}
+	db := database{kind: es[0].kind, image: ref, latest: m.latest, snap: es[0].snap}
 	for _, e := range es {
 		if !runsServer(argv, e.servers) {
 			return database{}, false
 		}
-		db.variants = append(db.variants, e.resolve(major, s.Environment, argv))
+		db.variants = append(db.variants, e.resolve(m.major, s.Environment, argv))
 	}
-	if es[0].redis {
-		if db.redis = redisPersistence(argv); db.redis == redisOff {
+	for _, e := range m.others {
+		for _, d := range e.data {
+			if !strings.Contains(d, "%d") {
+				db.stale = append(db.stale, staleDir{dir: d, versions: e.versions()})
+			}
+		}
+	}
+	if db.snap != nil {
+		if db.redis = db.snap.mode(argv); db.redis == redisOff {
 			return database{}, false
 		}
 	}
@@ -326,7 +437,7 @@ func (e dbImage) resolve(major int, env types.MappingWithEquals, argv []string) 
 	if major == 0 {
 		major = e.majors[0]
 	}
-	v := dbVariant{volumes: e.volumes}
+	v := dbVariant{volumes: e.volumes, env: e.env, versions: e.versions(), note: e.note}
 	for _, d := range e.data {
 		if strings.Contains(d, "%d") {
 			d = fmt.Sprintf(d, major)
@@ -335,15 +446,15 @@ func (e dbImage) resolve(major int, env types.MappingWithEquals, argv []string) 
 	}
 	if e.env != "" {
 		if val := env[e.env]; val != nil && path.IsAbs(*val) {
-			v.data = []string{path.Clean(*val)}
+			v.data, v.moved = []string{path.Clean(*val)}, true
 		}
 	}
 	if dir := flagValue(argv, e.flags); dir != "" {
-		v.data = []string{dir}
+		v.data, v.moved = []string{dir}, true
 	}
 	if e.serve != "" {
 		if dirs := serveArgs(argv, e.serve); len(dirs) > 0 {
-			v.data = dirs
+			v.data, v.moved = dirs, true
 		}
 	}
 	return v
@@ -586,9 +697,11 @@ func scriptRunsServer(script string, servers []string) bool {
 	return !client
 }
 
-// redisPersistence reads redis-server's flags, in the command or in the
-// shell script it runs.
-func redisPersistence(argv []string) redisMode {
+// mode reads a Redis-like store's flags (--flag value, --flag=value), in
+// the command or in the shell script it runs: a keep flag with a value
+// keeps the data (--save 60 1, --appendonly yes, --snapshot_cron), the off
+// flag with an empty one makes it a cache (--save "", --dbfilename "").
+func (sn *snapshots) mode(argv []string) redisMode {
 	words := argv
 	for i, a := range argv {
 		if isShell(path.Base(a)) {
@@ -602,17 +715,22 @@ func redisPersistence(argv []string) redisMode {
 	}
 	off := false
 	for i, a := range words {
-		next, hasNext := "", i+1 < len(words)
-		if hasNext {
-			next = words[i+1]
+		if !strings.HasPrefix(a, "-") {
+			continue
 		}
-		switch {
-		case a == "--appendonly" && next == "yes", a == "--appendonly=yes":
+		flag, val, ok := strings.Cut(a, "=")
+		if !ok && i+1 < len(words) && !strings.HasPrefix(words[i+1], "--") {
+			val, ok = words[i+1], true
+		}
+		if !ok {
+			continue
+		}
+		flag = "--" + strings.TrimLeft(flag, "-")
+		switch val = strings.TrimSpace(strings.Trim(val, `"'`)); {
+		case val != "" && val != "no" && slices.Contains(sn.keep, flag):
 			return redisPersists
-		case a == "--save" && hasNext && strings.TrimSpace(strings.Trim(next, `"'`)) == "":
+		case val == "" && flag == sn.off:
 			off = true
-		case a == "--save" && hasNext && !strings.HasPrefix(next, "--"):
-			return redisPersists
 		}
 	}
 	if off {

@@ -32,6 +32,28 @@ func notMounted(pos, service, kind, dir string, anon bool, mountAt string) strin
 		mountAt + dbRule
 }
 
+// oldFolder is the finding of a PostgreSQL 18 or later service (image
+// described by desc) with its volume at pos on /var/lib/postgresql/data.
+func oldFolder(pos, service, source, desc string) string {
+	return pos + `: error: service "` + service + `" (postgres) mounts ` + source + ` at /var/lib/postgresql/data, ` +
+		`the data directory of postgres 17 and earlier; ` + desc + ` keeps its data directory ` +
+		`/var/lib/postgresql/18/docker under VOLUME /var/lib/postgresql: the data goes to an anonymous volume ` +
+		`there, which down -v, rm -v or a recreate lose (current images refuse to initialise a database while a ` +
+		`mount sits at /var/lib/postgresql/data); mount it at /var/lib/postgresql instead, or set PGDATA to ` +
+		`/var/lib/postgresql/data` + dbRule
+}
+
+// latestPG describes an image reference whose tag names no version.
+func latestPG(image string) string {
+	return `the image ` + image + ` names no version, so it is the latest (18 and later), which`
+}
+
+// snapshotsEnd ends a redis-data-not-persisted finding.
+func snapshotsEnd(what, off string) string {
+	return ` (` + what + `; for a cache, turn them off with ` + off + ` "" or say so with # ledger-check: ignore ` +
+		`redis-data-not-persisted) [redis-data-not-persisted]`
+}
+
 // TestDatabaseRule: where a database service's data goes, for the images
 // the check knows, the ones a project or a user adds, and services that
 // use a database image without being the database.
@@ -44,8 +66,8 @@ func TestDatabaseRule(t *testing.T) {
 				`/var/lib/postgresql/data instead` + dbRule}},
 		{name: "postgres 18 at /var/lib/postgresql, as its image expects", files: pgFile("postgres:18-alpine", "/var/lib/postgresql", "")},
 		{name: "postgres 18 at the folder of earlier versions", files: pgFile("postgres:18", "/var/lib/postgresql/data", ""),
-			want: []string{notMounted("2:3", "db", "postgres", "/var/lib/postgresql/18/docker", true, "/var/lib/postgresql")}},
-		{name: "postgres without a version at either folder", files: composeFile(`services:
+			want: []string{oldFolder("5:9", "db", `volume "pgdata"`, "the image postgres:18")}},
+		{name: "postgres without a version at the folder of 17 and earlier, and at /var/lib/postgresql", files: composeFile(`services:
   old:
     image: postgres
     volumes:
@@ -57,7 +79,104 @@ func TestDatabaseRule(t *testing.T) {
 volumes:
   pgold:
 ` + protected + `  pgnew:
+` + protected), want: []string{oldFolder("5:9", "old", `volume "pgold"`, latestPG("postgres"))}},
+		{name: "postgres latest, a variant without a version and 18-alpine at the folder of 17 and earlier", files: composeFile(`services:
+  latest:
+    image: docker.io/library/postgres:latest
+    volumes:
+      - pgdata:/var/lib/postgresql/data
+  bookworm:
+    image: postgres:bookworm
+    volumes:
+      - type: bind
+        source: ./pg
+        target: /var/lib/postgresql/data
+  pinned:
+    image: postgres:18-alpine
+    volumes:
+      - pgdata:/var/lib/postgresql/data:rw
+volumes:
+  pgdata:
+` + protected), want: []string{
+			oldFolder("5:9", "latest", `volume "pgdata"`, latestPG("docker.io/library/postgres:latest")),
+			oldFolder("9:9", "bookworm", "pg", latestPG("postgres:bookworm")),
+			oldFolder("15:9", "pinned", `volume "pgdata"`, "the image postgres:18-alpine"),
+		}},
+		{name: "postgis without a version at the folder of 17 and earlier", files: pgFile("postgis/postgis", "/var/lib/postgresql/data", ""),
+			want: []string{oldFolder("5:9", "db", `volume "pgdata"`, latestPG("postgis/postgis"))}},
+		{name: "postgres without a version, PGDATA set to the mounted folder of 17 and earlier", files: composeFile(`services:
+  db:
+    image: postgres
+    environment:
+      PGDATA: /var/lib/postgresql/data
+    volumes:
+      - pgdata:/var/lib/postgresql/data
+volumes:
+  pgdata:
 ` + protected)},
+		{name: "postgres without a version, PGDATA moved elsewhere than the mount", files: composeFile(`services:
+  db:
+    image: postgres
+    environment:
+      PGDATA: /srv/pgdata
+    volumes:
+      - pgdata:/var/lib/postgresql/data
+volumes:
+  pgdata:
+` + protected), want: []string{notMounted("2:3", "db", "postgres", "/srv/pgdata", false, "/srv/pgdata")}},
+		{name: "postgres 17 and earlier keep the old folder", files: composeFile(`services:
+  pg17:
+    image: postgres:17.6-bookworm
+    volumes:
+      - pg17:/var/lib/postgresql/data
+  pg13:
+    image: postgis/postgis:13-3.5-alpine
+    volumes:
+      - pg13:/var/lib/postgresql/data
+volumes:
+  pg17:
+` + protected + `  pg13:
+` + protected)},
+		{name: "timescaledb and pgvector without a PostgreSQL version at either folder", files: composeFile(`services:
+  tsdb:
+    image: timescale/timescaledb:latest
+    volumes:
+      - tsdata:/var/lib/postgresql/data
+  vec:
+    image: pgvector/pgvector
+    volumes:
+      - vecdata:/var/lib/postgresql
+volumes:
+  tsdata:
+` + protected + `  vecdata:
+` + protected)},
+		{name: "postgres pinned by a digest alone at the folder of 17 and earlier",
+			files: pgFile("postgres@sha256:4a1ae6c6fcbd4b8a2c5c2e9a0b8b0e1d4b5e0c8f1f5a7b0c9d3e2f1a0b9c8d7e6", "/var/lib/postgresql/data", "")},
+		{name: "postgres without a version with nothing mounted", files: composeFile(`services:
+  db:
+    image: postgres
+`), want: []string{notMounted("2:3", "db", "postgres", "/var/lib/postgresql/18/docker", true, "/var/lib/postgresql")}},
+		{name: "postgres built from a Dockerfile without a version, at the folder of 17 and earlier", files: map[string]string{
+			"Dockerfile": "FROM postgres\nCOPY init.sql /docker-entrypoint-initdb.d/\n",
+			"compose.yaml": `services:
+  db:
+    build: .
+    volumes:
+      - pgdata:/var/lib/postgresql/data
+volumes:
+  pgdata:
+` + protected}, want: []string{oldFolder("5:9", "db", `volume "pgdata"`, latestPG("postgres"))}},
+		{name: "influxdb 2 with its volume at the folder of influxdb 1", files: composeFile(`services:
+  influx:
+    image: influxdb:2.7
+    volumes:
+      - influx:/var/lib/influxdb
+volumes:
+  influx:
+` + protected), want: []string{`5:9: error: service "influx" (influxdb) mounts volume "influx" at /var/lib/influxdb, ` +
+			`the data directory of influxdb 1 and earlier; the image influxdb:2.7 keeps its data directory ` +
+			`/var/lib/influxdb2 under VOLUME /var/lib/influxdb2: the data goes to an anonymous volume there, which ` +
+			`down -v, rm -v or a recreate lose; mount it at /var/lib/influxdb2 instead` + dbRule}},
 		{name: "timescaledb and pgvector tags name the PostgreSQL version", files: composeFile(`services:
   tsdb:
     image: timescale/timescaledb:2.17.2-pg17
@@ -309,7 +428,7 @@ volumes:
       - pgdata:/var/lib/postgresql/data
 volumes:
   pgdata:
-` + protected}, want: []string{notMounted("2:3", "db", "postgres", "/var/lib/postgresql/18/docker", true, "/var/lib/postgresql")}},
+` + protected}, want: []string{oldFolder("10:9", "db", `volume "pgdata"`, "the image postgres:18")}},
 		{name: "an app built here with POSTGRES_* variables", files: map[string]string{
 			"Dockerfile": "FROM python:3.12-slim\n",
 			"compose.yaml": `services:
@@ -377,8 +496,12 @@ x-ledger:
 `), want: []string{`5:3: error: x-ledger.database_images: image "team/ledger-db": data "" must be an absolute path ` +
 			`in the container: configuration error [compose-parse-error]`}},
 		{name: "an unknown x-ledger key", files: pgFile("postgres:16", "/var/lib/postgresql/data", "x-ledger:\n  min_sise: 10KB\n"),
-			want: []string{`10:1: error: x-ledger in the compose file: yaml: unmarshal errors: field min_sise not found in ` +
-				`type settings.file: configuration error [compose-parse-error]`}},
+			want: []string{`11:3: error: x-ledger: unknown key "min_sise" (the keys are backup_dir, compression_level, ` +
+				`database, database_images, freshness, key_tables, min_size, verify): configuration error [compose-parse-error]`}},
+		{name: "an x-ledger database image without a data directory, in a later YAML document",
+			files: pgFile("postgres:16", "/var/lib/postgresql/data", "---\nx-ledger:\n  database_images:\n    - image: team/ledger-db\n"),
+			want: []string{`12:3: error: x-ledger.database_images: image "team/ledger-db": data "" must be an absolute ` +
+				`path in the container: configuration error [compose-parse-error]`}},
 		{name: "redis with the image's default snapshots", files: composeFile(`services:
   sessions:
     image: redis:7
@@ -392,6 +515,70 @@ x-ledger:
   cache2:
     image: redis:7
     command: redis-server --save ""
+`)},
+		{name: "keydb and dragonfly with their default snapshots", files: composeFile(`services:
+  keydb:
+    image: eqalpha/keydb:x86_64_v6.3.4
+  dragonfly:
+    image: docker.dragonflydb.io/dragonflydb/dragonfly:v1.25.1
+  hub:
+    image: dragonflydb/dragonfly
+    command: ["dragonfly", "--logtostderr", "--maxmemory=2gb"]
+`), want: []string{
+			`2:3: warning: service "keydb" (keydb) does not mount its data directory /data` + anonEnd + `/data` +
+				snapshotsEnd("KeyDB saves snapshots there by default", "--save"),
+			`4:3: warning: service "dragonfly" (dragonfly) does not mount its data directory /data` + anonEnd + `/data` +
+				snapshotsEnd("Dragonfly saves snapshots there when it stops, by default", "--dbfilename"),
+			`6:3: warning: service "hub" (dragonfly) does not mount its data directory /data` + anonEnd + `/data` +
+				snapshotsEnd("Dragonfly saves snapshots there when it stops, by default", "--dbfilename"),
+		}},
+		{name: "keydb and dragonfly as caches, snapshots off", files: composeFile(`services:
+  keydb:
+    image: eqalpha/keydb
+    command: ["keydb-server", "/etc/keydb/keydb.conf", "--save", ""]
+  dragonfly:
+    image: docker.dragonflydb.io/dragonflydb/dragonfly
+    command: ["dragonfly", "--dbfilename="]
+  dragonfly2:
+    image: ghcr.io/dragonflydb/dragonfly:v1.25.1
+    command: dragonfly --cache_mode --dbfilename ""
+`)},
+		{name: "a dragonfly cache marked ignore redis-data-not-persisted", files: composeFile(`services:
+  cache: # ledger-check: ignore redis-data-not-persisted
+    image: docker.dragonflydb.io/dragonflydb/dragonfly
+`)},
+		{name: "keydb and dragonfly that keep their data, nothing mounted", files: composeFile(`services:
+  keydb:
+    image: eqalpha/keydb
+    command: ["keydb-server", "/etc/keydb/keydb.conf", "--appendonly", "yes"]
+  dragonfly:
+    image: docker.dragonflydb.io/dragonflydb/dragonfly
+    command: ["dragonfly", "--snapshot_cron=*/5 * * * *"]
+`), want: []string{
+			notMounted("2:3", "keydb", "keydb", "/data", true, "/data"),
+			notMounted("5:3", "dragonfly", "dragonfly", "/data", true, "/data"),
+		}},
+		{name: "keydb and dragonfly with protected volumes, one moved by --dir", files: composeFile(`services:
+  keydb:
+    image: eqalpha/keydb
+    volumes:
+      - keydb:/data
+  dragonfly:
+    image: docker.dragonflydb.io/dragonflydb/dragonfly
+    command: ["dragonfly", "--dir", "/snapshots"]
+    volumes:
+      - dfly:/snapshots
+volumes:
+  keydb:
+` + protected + `  dfly:
+` + protected)},
+		{name: "the keydb and dragonfly images running a client", files: composeFile(`services:
+  ping:
+    image: eqalpha/keydb
+    command: ["keydb-cli", "-h", "keydb", "ping"]
+  ping2:
+    image: docker.dragonflydb.io/dragonflydb/dragonfly
+    entrypoint: ["redis-cli", "-h", "dragonfly", "ping"]
 `)},
 		{name: "redis with append-only persistence in a shell script", files: composeFile(`services:
   queue:

@@ -15,12 +15,17 @@ func RulesMarkdown() string {
 rules. Without files they check the git repository around the current folder: ` + "`compose*.y*ml`" + `,
 ` + "`docker-compose*.y*ml`" + `, the files of ` + "`COMPOSE_FILE`" + ` (environment or ` + "`.env`" + `), shell scripts, Makefiles and
 CI files. Compose files are loaded with compose-go as compose loads them (` + "`include:`" + `, ` + "`extends:`" + `, ` + "`.env`" + `
-interpolation, the override file), tolerating unset variables (where an empty value does not fit a
-typed field, a value that fits is used), after a check against compose's own schema. Hostile input is
-bounded: a compose file over 4 MiB, nested deeper than 64 levels, or whose aliases expand past the
-loader's budget is a ` + "`compose-parse-error`" + `, never loaded; a script over 1 MiB gets a warning that it
-was not checked; a FIFO, device or folder given as a file cannot be read (exit 2). One file's problem
-never hides the other files' findings.
+interpolation, the override file unless git ignores it: a developer's own override is not what is
+committed), tolerating unset variables (where an empty value does not fit a typed field, a value that
+fits is used), after a check against compose's own schema. A file named like a fragment of the base
+file beside it (` + "`compose.prod.yaml`" + `, ` + "`docker-compose-ci.yml`" + `) is loaded over that base, as
+` + "`docker compose -f compose.yaml -f compose.prod.yaml`" + ` loads it; alone it would lack the services and
+volumes it adds to. Hostile input is bounded: a compose file over 4 MiB, nested deeper than 64 levels,
+larger than about 20,000 lines once aliases are expanded, or whose aliases alone add more than the
+loader's budget (the "billion laughs" shape) is a ` + "`compose-parse-error`" + `, never loaded; a script over
+1 MiB gets a warning that it was not checked; a FIFO, device or folder given as a file cannot be read
+(exit 2). One file's problem never hides the other files' findings; when nothing is a compose file or a
+script, the command says so.
 
 Each finding prints as ` + "`file:line:col: severity: message [rule]`" + `; ` + "`--format json`" + ` prints one JSON report.
 Exit status: 0 when clean or warnings only, 1 when there is an error, 2 for a usage error or a file that
@@ -39,8 +44,10 @@ A finding can be silenced where it is, for a volume that is meant to be disposab
 (without rules: every rule); ` + "`# ledger-check: ignore-file RULE...`" + ` anywhere silences the whole file.
 ` + "`--fix`" + ` leaves silenced volumes alone; the JSON report counts them (` + "`suppressed`" + `).
 
-Install: with the pre-commit framework, add this repository's hook to ` + "`.pre-commit-config.yaml`" + `
-(` + "`ledger-check`" + ` checks; ` + "`ledger-check-fix`" + ` also adds missing labels):
+Install: with the pre-commit framework, add this repository's hooks to ` + "`.pre-commit-config.yaml`" + `
+(` + "`ledger-check`" + ` checks the files it knows by name; ` + "`ledger-check-fix`" + ` also adds missing labels;
+` + "`ledger-check-scripts`" + ` checks shell scripts without an extension, such as ` + "`bin/reset`" + `, which pre-commit
+gives it when they are executable and start with a shell shebang, never a YAML file):
 
 ` + "```yaml" + `
 repos:
@@ -48,12 +55,15 @@ repos:
     rev: v0.1.0
     hooks:
       - id: ledger-check
+      - id: ledger-check-scripts
 ` + "```" + `
 
 Without the framework, ` + "`./install.sh --hook DIR`" + ` installs a plain git pre-commit hook into the repository
-at DIR that runs ` + "`ledger-precommit`" + ` on the staged files (the same file patterns). The checker reads the working
-copy, so the hook refuses a commit when one of those files also has changes that are not staged: stage them, or
-stash them with ` + "`git stash --keep-index`" + `, and commit again (the framework stashes them itself).
+at DIR that runs ` + "`ledger-precommit`" + ` on the staged files (the same file patterns, and files without an extension
+whose first line is a shell shebang, executable or not: discovery without files finds those too). The checker
+reads the working copy, so the hook refuses a commit when one of those files also has changes that are not
+staged: stage them, or stash them with ` + "`git stash --keep-index`" + `, and commit again (the framework stashes them
+itself).
 
 | Rule | Severity | What it finds |
 |------|----------|---------------|

@@ -75,6 +75,11 @@ func TestFixCases(t *testing.T) {
 			notFixed: []string{"compose.yaml:data: the top-level volumes: is an alias (*vols)",
 				"compose.yaml:logs: the top-level volumes: is an alias (*vols)"},
 			errors: 2},
+		{name: "an alias of a volume the fix protects is protected too, and not listed as left alone",
+			files: map[string]string{"compose.yaml": mounts + "volumes:\n  data: &v\n    driver: local\n  logs: *v\n"},
+			want: map[string]string{"compose.yaml": mounts + "volumes:\n  data: &v\n    labels:\n      " + label +
+				"\n    driver: local\n  logs: *v\n"},
+			fixed: []string{"compose.yaml:data"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

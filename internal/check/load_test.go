@@ -200,33 +200,61 @@ func laughs() string {
 // so, and compose-go never sees it (these hung the hook).
 func TestHostileYAMLIsRefused(t *testing.T) {
 	extendsMany := "services:\n"
-	for i := range 40 {
+	for i := range 300 {
 		extendsMany += fmt.Sprintf("  s%d:\n    extends: {file: other.yaml, service: base}\n", i)
 	}
 	base := "services:\n  base:\n    image: busybox\n    environment:\n"
-	for i := range 120 {
+	for i := range 200 {
 		base += fmt.Sprintf("      K%d: v%d\n", i, i)
 	}
 	runCheckCases(t, []checkCase{
 		{name: "nested aliases (billion laughs)",
 			files: oneFile(laughs() + app),
-			want:  []want{parseErr("compose.yaml", 5, 13, "the file expands to more YAML than a check loads")}},
+			want:  []want{parseErr("compose.yaml", 5, 13, "aliases expand the file past what a check loads")}},
 		{name: "nested aliases in a second document",
 			files: oneFile(app + "---\n" + laughs()),
-			want:  []want{parseErr("compose.yaml", 9, 13, "the file expands to more YAML than a check loads")}},
+			want:  []want{parseErr("compose.yaml", 9, 13, "aliases expand the file past what a check loads")}},
 		{name: "an alias inside its own anchor",
 			files: oneFile(app + "x-a: &a [1, *a]\n"),
 			want:  []want{parseErr("compose.yaml", 4, 13, "alias *a refers to the value that holds it")}},
 		{name: "values nested 3000 deep",
 			files: oneFile(app + "    x-deep: " + strings.Repeat("[", 3000) + strings.Repeat("]", 3000) + "\n"),
 			want:  []want{parseErr("compose.yaml", 4, 2949, "values nest more than 64 deep")}},
-		{name: "a file extended forty times over",
+		{name: "a file extended three hundred times over",
 			files: map[string]string{"compose.yaml": extendsMany, "other.yaml": base},
 			want:  []want{parseErr("compose.yaml", 3, 21, "the project makes compose load more YAML than a check loads")}},
 		{name: "a file of 5 MB",
 			files: oneFile(app + "x-big: \"" + strings.Repeat("x", 5<<20) + "\"\n"),
 			want:  []want{parseErr("compose.yaml", 1, 1, "bytes, over the 4194304 a compose file may have")}},
 	})
+}
+
+// TestLargeFilesLoad: a large file written out in full (no alias that
+// multiplies it) is checked, not refused as hostile: the review's file of
+// 80 large services was.
+func TestLargeFilesLoad(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("services:\n")
+	for i := range 260 {
+		fmt.Fprintf(&b, `  svc%[1]d:
+    image: example/svc%[1]d:1.0
+    environment: {A: "1", B: "2", C: "3", D: "4", E: "5", F: "6", G: "7", H: "8"}
+    ports: ["%[2]d:8080"]
+    volumes: [data%[1]d:/srv/data, ./conf/%[1]d:/srv/conf:ro]
+    healthcheck:
+      test: [CMD, wget, -q, -O-, "http://localhost:8080/health"]
+      interval: 10s
+      retries: 5
+    labels: {team: core, tier: backend}
+    deploy: {resources: {limits: {cpus: "0.5", memory: 256M}}}
+`, i, 8000+i)
+	}
+	b.WriteString("volumes:\n")
+	for i := range 260 {
+		fmt.Fprintf(&b, "  data%d:\n    labels: {com.ledgerflow.protect: \"true\"}\n", i)
+	}
+	b.WriteString("  spare:\n") // mounted by no service: no finding
+	runCheckCases(t, []checkCase{{name: "260 services written out in full", files: oneFile(b.String())}})
 }
 
 // TestUnsetVariablesDoNotDependOnWhoCommits: a variable unset in the

@@ -79,8 +79,11 @@ var Rules = []Rule{
 			"`/var/lib/postgresql` writes to the anonymous volume the engine puts at `/var/lib/postgresql/data` " +
 			"(the message names the path to mount). Images are recognised by name, from one table with each " +
 			"image's data directory and VOLUMEs: PostgreSQL (postgres, postgis, timescaledb, pgvector; 18 and " +
-			"later keep `/var/lib/postgresql/18/docker` under VOLUME `/var/lib/postgresql`), MySQL, MariaDB, " +
-			"Percona, MongoDB, Redis and Valkey with persistence, Elasticsearch, OpenSearch, SQL Server and Azure " +
+			"later keep `/var/lib/postgresql/18/docker` under VOLUME `/var/lib/postgresql`, and `postgres` or " +
+			"`postgis/postgis` with no version in the tag, `latest` or `alpine` say, is 18 or later: a volume at " +
+			"`/var/lib/postgresql/data`, the folder of 17 and earlier, is reported with the path to mount instead, " +
+			"unless PGDATA points into it), MySQL, MariaDB, Percona, MongoDB, Redis, Valkey, KeyDB and Dragonfly " +
+			"with persistence, Elasticsearch, OpenSearch, SQL Server and Azure " +
 			"SQL Edge, ClickHouse, InfluxDB 1, 2 and 3, Cassandra, ScyllaDB, Neo4j, CouchDB, RabbitMQ, Kafka, ZooKeeper, MinIO, " +
 			"etcd, CockroachDB, ArangoDB, Couchbase, Solr, QuestDB, Qdrant, Meilisearch, and bitnami variants; " +
 			"`database_images` in `x-ledger` or in the user configuration add more. A service built here is " +
@@ -91,8 +94,9 @@ var Rules = []Rule{
 			"`--data-dir`, MinIO's `server /data`. Services of every profile count. A database image that only " +
 			"runs client programs (`pg_dump`, `psql`, `mysqldump`, `mongodump`, `redis-cli`..., directly or in a " +
 			"`sh -c` script read with a shell parser) is not the database, and a service that takes its volumes " +
-			"from another (`volumes_from`) is judged by that service's mounts. Redis counts as a database when its " +
-			"command enables persistence (`--appendonly yes`, or `--save` with a schedule); with no word on it, see " +
+			"from another (`volumes_from`) is judged by that service's mounts. Redis (Valkey, KeyDB) counts as a " +
+			"database when its command enables persistence (`--appendonly yes`, or `--save` with a schedule), " +
+			"Dragonfly with `--snapshot_cron` or a `--dbfilename`; with no word on it, see " +
 			"`redis-data-not-persisted`.",
 		Fix: "Mount a named (and protected) volume, or a bind mount, on the path the message names:\n\n" +
 			"```yaml\nservices:\n  db:\n    image: postgres:16\n    volumes:\n      - pgdata:/var/lib/postgresql/data\nvolumes:\n" +
@@ -101,14 +105,14 @@ var Rules = []Rule{
 	{
 		ID:       RuleRedisDefault,
 		Severity: SeverityWarning,
-		Summary: "A Redis or Valkey service whose command says nothing about persistence keeps `/data` in an " +
-			"anonymous volume or the container.",
-		Rationale: "With no `--save` or `--appendonly`, Redis saves snapshots to `/data` by default: used as a " +
-			"store, its data goes with the anonymous volume the image declares there. Used as a cache, it does " +
-			"not matter.",
+		Summary: "A Redis, Valkey, KeyDB or Dragonfly service whose command says nothing about persistence keeps " +
+			"`/data` in an anonymous volume or the container.",
+		Rationale: "With no `--save` or `--appendonly`, Redis saves snapshots to `/data` by default (KeyDB too, " +
+			"from its image's keydb.conf), and Dragonfly saves one there whenever it stops: used as a store, its " +
+			"data goes with the anonymous volume the image declares there. Used as a cache, it does not matter.",
 		Fix: "For a store, mount a named, protected volume at `/data`. For a cache, turn snapshots off " +
-			"(`command: [\"redis-server\", \"--save\", \"\"]`) or say so with " +
-			"`# ledger-check: ignore redis-data-not-persisted`.",
+			"(`command: [\"redis-server\", \"--save\", \"\"]`; Dragonfly: `[\"dragonfly\", \"--dbfilename=\"]`) " +
+			"or say so with `# ledger-check: ignore redis-data-not-persisted`.",
 	},
 	{
 		ID:       RuleExternal,
@@ -131,7 +135,10 @@ var Rules = []Rule{
 			"chains, `if`/`while`/`for`/`case`, function bodies, subshells, `$(...)` and backquotes, " +
 			"here-documents and here-strings fed to a shell (`sh <<EOF`, `bash -s`, `ssh HOST <<EOF`), `sh -c`, " +
 			"`ssh HOST '...'` and `eval` strings, text echoed into `| sh`, and behind `sudo`, `env`, `exec`, " +
-			"`nohup`, `timeout`, `xargs` and `VAR=value`. What is not run is not reported: comments, `echo` " +
+			"`nohup`, `timeout`, `xargs`, `watch`, `find -exec`, `parallel` and `VAR=value`; through the " +
+			"script's own functions (`dc() { docker compose \"$@\"; }` then `dc down -v` is reported at the call), " +
+			"arrays (`\"${cmd[@]}\"`), `set --` and `sh -c STRING NAME ARGS`. A value too long to follow gives a " +
+			"warning that its line was not checked. What is not run is not reported: comments, `echo` " +
 			"arguments, here-documents fed to `cat` or `tee`. Makefile recipes (`@`/`-`/`+` prefixes, `\\` " +
 			"continuations, `$$`, `$(VAR)`, `$(shell ...)`, `define` blocks) and CI script blocks (GitHub Actions " +
 			"`run:`, GitLab CI `script:`/`before_script:`/`after_script:`, CircleCI, Drone, Woodpecker, Taskfile, " +

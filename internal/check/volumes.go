@@ -1,6 +1,7 @@
 package check
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -8,6 +9,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/errdefs"
+	"github.com/compose-spec/compose-go/v2/format"
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
 
@@ -25,6 +29,9 @@ import (
 // everywhere, or that is a local bind of a host folder or a network share
 // (removing it leaves the files) holds nothing a deletion would lose.
 func (u *unit) volumeRules(p *types.Project, prot *config.Config) ([]Finding, []declaredVolume) {
+	if fs := u.undefinedVolumes(p); len(fs) > 0 {
+		return fs, nil
+	}
 	var out []Finding
 	var declared []declaredVolume
 	label := prot.WriteKey()
@@ -70,6 +77,119 @@ func (u *unit) volumeRules(p *types.Project, prot *config.Config) ([]Finding, []
 		out = append(out, f)
 	}
 	return out, declared
+}
+
+// undefinedVolumes: compose refuses a project whose services mount a named
+// volume its top-level volumes: does not declare (compose-go's consistency
+// check, which the lenient load skips): one parse error per mount, at the
+// service's volumes: item, in compose's words. Services of every profile
+// count: compose checks those of the profiles it runs.
+func (u *unit) undefinedVolumes(p *types.Project) []Finding {
+	all := p.AllServices()
+	var out []Finding
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		for _, m := range all[name].Volumes {
+			if m.Type != types.VolumeTypeVolume || m.Source == "" {
+				continue
+			}
+			if _, ok := p.Volumes[m.Source]; ok {
+				continue
+			}
+			file, item := u.volumeItem(name, m, p.Environment)
+			if fromUnset(item, m.Source, p.Environment) {
+				continue // the lenient load filled in an unset variable
+			}
+			line, col := 1, 1
+			if item != nil {
+				line, col = item.Line, item.Column
+			} else {
+				e := u.find("services", name)
+				file = e.file
+				line, col = e.pos()
+			}
+			out = append(out, Finding{File: file, Line: line, Column: col, Severity: SeverityError, Rule: RuleParse,
+				Service: name, Message: fmt.Errorf("service %q refers to undefined volume %s: %w", name, m.Source,
+					errdefs.ErrInvalid).Error()})
+		}
+	}
+	return out
+}
+
+// volumeItem finds the volumes: item of a service that makes a mount, and
+// its file: in any document of any file, by its target, else its source,
+// read with the project's environment (an unset variable as any word);
+// nil when none is found.
+func (u *unit) volumeItem(service string, m types.ServiceVolumeConfig, env map[string]string) (string, *yaml.Node) {
+	lookup := func(k string) (string, bool) {
+		if v, ok := env[k]; ok {
+			return v, true
+		}
+		return "unset", true
+	}
+	for _, match := range []func(src, target string) bool{
+		func(_, target string) bool { return target == path.Clean(m.Target) },
+		func(src, _ string) bool { return src == m.Source },
+	} {
+		for _, d := range u.docs {
+			for _, root := range d.roots {
+				_, svcs := mapGet(root, "services")
+				_, svc := mapGet(svcs, service)
+				if n := seqItem(svc, "volumes", func(item *yaml.Node) bool {
+					src, target, err := itemMount(item, lookup)
+					return err == nil && match(src, target)
+				}); n != nil {
+					return d.path, n
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// fromUnset: the item names its source with a variable that the
+// project's environment leaves unset (the lenient load filled it in; with
+// it unset, compose would read another spec, or none): read again with
+// that environment alone, its source is not source.
+func fromUnset(item *yaml.Node, source string, env map[string]string) bool {
+	if item == nil || !hasVariable(item) {
+		return false
+	}
+	src, _, err := itemMount(item, func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	return err != nil || src != source
+}
+
+// itemMount reads a volumes: item (SOURCE:TARGET[:MODE] or a mapping) as
+// compose would with lookup's variables: its source and target.
+func itemMount(item *yaml.Node, lookup template.Mapping) (src, target string, err error) {
+	expand := func(n *yaml.Node) (string, error) {
+		if n = resolve(n); n == nil {
+			return "", nil
+		}
+		return template.SubstituteWithOptions(n.Value, lookup, template.WithoutLogging)
+	}
+	switch item = resolve(item); {
+	case item == nil:
+		return "", "", errors.New("no item")
+	case item.Kind == yaml.ScalarNode:
+		spec, err := expand(item)
+		if err != nil {
+			return "", "", err
+		}
+		v, err := format.ParseVolume(spec)
+		return v.Source, path.Clean(v.Target), err
+	case item.Kind == yaml.MappingNode:
+		_, sv := mapGet(item, "source")
+		_, tv := mapGet(item, "target")
+		if src, err = expand(sv); err != nil {
+			return "", "", err
+		}
+		target, err = expand(tv)
+		return src, path.Clean(target), err
+	}
+	return "", "", errors.New("not a volume")
 }
 
 // volumeMounts lists, per volume key, the mounts of it in every service.
@@ -180,17 +300,30 @@ func (u *unit) databaseRule(p *types.Project, configured []config.DatabaseImage)
 		// numbers are not the file's
 		msg := strings.Join(strings.Fields(reLine.ReplaceAllString(err.Error(), "")), " ")
 		f := Finding{File: u.files[0], Line: 1, Column: 1, Severity: SeverityError, Rule: RuleParse, Message: msg}
+		var uk *settings.UnknownKeyError
+		unknown := errors.As(err, &uk)
+	found:
 		for _, d := range u.docs {
-			k, ext := mapGet(d.root, settings.Extension)
-			if k2, _ := mapGet(ext, "database_images"); k2 != nil && strings.Contains(msg, "database_images") {
-				k = k2
-			}
-			if k != nil {
-				f.File, f.Line, f.Column = d.path, k.Line, k.Column
-				break
+			for _, root := range d.roots {
+				k, ext := mapGet(root, settings.Extension)
+				if k2, _ := mapGet(ext, "database_images"); k2 != nil && strings.Contains(msg, "database_images") {
+					k = k2
+				}
+				if unknown { // at the key itself
+					if k3, _, depth := lookup(root, uk.Parts()); k3 != nil && depth == len(uk.Parts()) {
+						k = k3
+					}
+				}
+				if k != nil {
+					f.File, f.Line, f.Column = d.path, k.Line, k.Column
+					break found
+				}
 			}
 		}
 		return []Finding{f}
+	}
+	if len(u.undefinedVolumes(p)) > 0 {
+		return nil // compose refuses the project: volumeRules reports why
 	}
 	extra := extraImages(append(own, configured...))
 	all := p.AllServices()
@@ -300,6 +433,7 @@ func place(ms []mount, volumes []string, dir string) placement {
 func (u *unit) placeData(all types.Services, name string, db database) (Finding, bool) {
 	ms, unknown := serviceMounts(all, name, map[string]bool{})
 	var report *placement
+	var rv dbVariant // report's variant
 	for _, v := range db.variants {
 		for _, d := range v.data {
 			pl := place(ms, v.volumes, d)
@@ -307,7 +441,7 @@ func (u *unit) placeData(all types.Services, name string, db database) (Finding,
 				return Finding{}, false
 			}
 			if report == nil || (report.at == nil && pl.at != nil) {
-				report = &pl
+				report, rv = &pl, v
 			}
 		}
 	}
@@ -327,7 +461,29 @@ func (u *unit) placeData(all types.Services, name string, db database) (Finding,
 		mountAt = pl.volume
 	}
 	at := pl.at
+	var stale *mount // a mount on the data directory of another version of the image
+	var was staleDir
+	if at == nil && !rv.moved {
+		stale, was = staleMount(ms, db.stale)
+	}
 	switch {
+	case stale != nil:
+		f.Line, f.Column = u.mountPos(e, stale, line, col)
+		f.Message = fmt.Sprintf("%s mounts %s at %s%s, the data directory of %s %s; %s", what, source(stale),
+			was.dir, via(stale), db.kind, was.versions, db.describe(rv))
+		if pl.volume != "" {
+			f.Message += fmt.Sprintf(" keeps its data directory %s under VOLUME %s: the data goes to an anonymous "+
+				"volume there, which down -v, rm -v or a recreate lose", pl.dir, pl.volume)
+		} else {
+			f.Message += fmt.Sprintf(" keeps its data directory %s in the container, which rm or a recreate lose", pl.dir)
+		}
+		if rv.note != "" {
+			f.Message += " (" + rv.note + ")"
+		}
+		f.Message += fmt.Sprintf("; mount it at %s instead", mountAt)
+		if rv.env != "" {
+			f.Message += fmt.Sprintf(", or set %s to %s", rv.env, was.dir)
+		}
 	case pl.volume != "" && at != nil:
 		f.Line, f.Column = u.mountPos(e, at, line, col)
 		f.Message = fmt.Sprintf("%s mounts %s at %s, a parent of its data directory %s: the image declares "+
@@ -349,10 +505,36 @@ func (u *unit) placeData(all types.Services, name string, db database) (Finding,
 			"which rm or a recreate lose; mount a named, protected volume at %s", what, pl.dir, mountAt)
 	}
 	if f.Rule == RuleRedisDefault {
-		f.Message += fmt.Sprintf(" (Redis saves snapshots there by default; for a cache, turn them off with "+
-			"--save \"\" or say so with # ledger-check: ignore %s)", RuleRedisDefault)
+		f.Message += fmt.Sprintf(" (%s; for a cache, turn them off with %s \"\" or say so with "+
+			"# ledger-check: ignore %s)", db.snap.what, db.snap.off, RuleRedisDefault)
 	}
 	return f, true
+}
+
+// staleMount finds a mount on a data directory of another version of the
+// image (a volume at /var/lib/postgresql/data under PostgreSQL 18).
+func staleMount(ms []mount, stale []staleDir) (*mount, staleDir) {
+	for i := range ms {
+		for _, sd := range stale {
+			if path.Clean(ms[i].Target) == sd.dir {
+				return &ms[i], sd
+			}
+		}
+	}
+	return nil, staleDir{}
+}
+
+// describe names the image a database runs, and its versions when its
+// tag names none: "the image postgres:18", "the image postgres names no
+// version, so it is the latest (18 and later), which".
+func (db database) describe(v dbVariant) string {
+	switch {
+	case db.latest && v.versions != "":
+		return fmt.Sprintf("the image %s names no version, so it is the latest (%s), which", db.image, v.versions)
+	case db.latest:
+		return fmt.Sprintf("the image %s names no version, so it is the latest, which", db.image)
+	}
+	return "the image " + db.image
 }
 
 // source names what a mount mounts, for messages.

@@ -225,6 +225,100 @@ volumes:
 volumes:
   cache: {} # ledger-check: ignore volume-unprotected
 `)},
+		{name: "a service mounts a volume the file does not declare", files: composeFile(`services:
+  db:
+    image: postgres:16
+    volumes:
+      - data:/var/lib/postgresql/data
+  app:
+    image: example/app:1
+    volumes:
+      - ./uploads:/uploads
+      - type: volume
+        source: cache
+        target: /cache
+      - logs:/var/log/app
+volumes:
+  logs: {}
+`), want: []string{
+			`5:9: error: service "db" refers to undefined volume data: invalid compose project [compose-parse-error]`,
+			`10:9: error: service "app" refers to undefined volume cache: invalid compose project [compose-parse-error]`,
+		}},
+		{name: "a service of a profile mounts a volume the file does not declare", files: composeFile(`services:
+  app:
+    image: example/app:1
+  report:
+    image: example/app:1
+    profiles: [reports]
+    volumes: [reports:/reports]
+`), want: []string{`7:15: error: service "report" refers to undefined volume reports: invalid compose project ` +
+			`[compose-parse-error]`}},
+		{name: "a volume named by a variable the environment leaves unset", files: composeFile(`services:
+  app:
+    image: example/app:1
+    volumes:
+      - ${DATA}:/srv/data
+`)},
+		{name: "a volume named by a variable set to a volume the file does not declare", env: []string{"DATA=appdata"},
+			files: composeFile(`services:
+  app:
+    image: example/app:1
+    volumes:
+      - ${DATA}:/srv/data
+`), want: []string{`5:9: error: service "app" refers to undefined volume appdata: invalid compose project ` +
+				`[compose-parse-error]`}},
+		{name: "volumes named by variables with defaults and by the project's .env", files: map[string]string{
+			".env": "LOGS=applogs\n",
+			"compose.yaml": `services:
+  app:
+    image: example/app:1
+    volumes:
+      - ${DATA:-appdata}:/srv/data
+      - ${UPLOADS:-./uploads}:/srv/uploads
+      - type: volume
+        source: ${LOGS}
+        target: /var/log/app
+      - ${CACHE:?set CACHE}:/cache
+`}, want: []string{
+			`5:9: error: service "app" refers to undefined volume appdata: invalid compose project [compose-parse-error]`,
+			`7:9: error: service "app" refers to undefined volume applogs: invalid compose project [compose-parse-error]`,
+		}},
+		{name: "a volume named by a variable set to a declared volume", env: []string{"DATA=appdata"},
+			files: composeFile(`services:
+  app:
+    image: example/app:1
+    volumes:
+      - ${DATA}:/srv/data
+volumes:
+  appdata:
+` + protected)},
+		{name: "volumes and services in later YAML documents", files: composeFile(`services:
+  app:
+    image: example/app:1
+    volumes:
+      - data:/data
+---
+volumes:
+  data: {}
+---
+services:
+  db:
+    image: postgres:16
+`), want: []string{
+			`8:3: error: volume "data"` + unprotectedMsg,
+			notMounted("11:3", "db", "postgres", "/var/lib/postgresql/data", true, "/var/lib/postgresql/data"),
+		}},
+		{name: "a volume the file does not declare, in a later YAML document", files: composeFile(`volumes:
+  data: {}
+---
+services:
+  app:
+    image: example/app:1
+    volumes:
+      - data:/data
+      - other:/other
+`), want: []string{`9:9: error: service "app" refers to undefined volume other: invalid compose project ` +
+			`[compose-parse-error]`}},
 		{name: "an external volume a service mounts", files: composeFile(`services:
   app:
     image: example/app:1

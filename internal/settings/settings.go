@@ -23,8 +23,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,6 +155,9 @@ func decodeExtension(ext any) (file, error) {
 	if ext == nil {
 		return f, nil
 	}
+	if err := unknownKeys(ext, reflect.TypeOf(f), Extension); err != nil {
+		return f, fmt.Errorf("%w: %w", err, exitcode.ErrConfig)
+	}
 	raw, err := yaml.Marshal(ext)
 	if err != nil {
 		return f, fmt.Errorf("%s: %v: %w", Extension, err, exitcode.ErrConfig)
@@ -158,7 +165,7 @@ func decodeExtension(ext any) (file, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return f, fmt.Errorf("%s in the compose file: %v: %w", Extension, err, exitcode.ErrConfig)
+		return f, fmt.Errorf("%s: %s: %w", Extension, decodeMessage(err), exitcode.ErrConfig)
 	}
 	for _, d := range f.DatabaseImages {
 		if err := d.Validate(); err != nil {
@@ -167,6 +174,84 @@ func decodeExtension(ext any) (file, error) {
 	}
 	return f, nil
 }
+
+// UnknownKeyError is a key of the x-ledger block that is not a setting.
+type UnknownKeyError struct {
+	Path  string   // where: x-ledger, x-ledger.database, x-ledger.database_images[1]
+	Key   string   // the key
+	Known []string // the keys known there, sorted
+}
+
+func (e *UnknownKeyError) Error() string {
+	return fmt.Sprintf("%s: unknown key %q (the keys are %s)", e.Path, e.Key, strings.Join(e.Known, ", "))
+}
+
+// Parts is the path to the key, as keys and list indexes:
+// x-ledger.database_images[1] gives x-ledger, database_images, 1, and Key.
+func (e *UnknownKeyError) Parts() []string {
+	p := strings.NewReplacer("[", ".", "]", "").Replace(e.Path)
+	return append(strings.Split(p, "."), e.Key)
+}
+
+// unknownKeys reports the first key of v (the x-ledger block as compose-go
+// read it) that t, the struct it is decoded into, has no field for, with
+// its path and the keys that are known there.
+func unknownKeys(v any, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		if t.Kind() == reflect.Slice {
+			items, _ := v.([]any)
+			for i, it := range items {
+				if err := unknownKeys(it, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		t = t.Elem()
+	}
+	m, ok := v.(map[string]any)
+	if t.Kind() != reflect.Struct || !ok {
+		return nil // a type mismatch: the decoder words it
+	}
+	fields := map[string]reflect.Type{}
+	var known []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			fields[name] = t.Field(i).Type
+			known = append(known, name)
+		}
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	for _, k := range keys {
+		ft, ok := fields[k]
+		if !ok {
+			slices.Sort(known)
+			return &UnknownKeyError{Path: path, Key: k, Known: known}
+		}
+		if err := unknownKeys(m[k], ft, path+"."+k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeMessage is yaml.v3's decode error without its "yaml: unmarshal
+// errors:" prefix and line numbers: they are of the block as re-encoded
+// here, not of the compose file.
+func decodeMessage(err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		msgs[i] = yamlLine.ReplaceAllString(e, "")
+	}
+	return strings.Join(msgs, "; ")
+}
+
+var yamlLine = regexp.MustCompile(`^line \d+: `)
 
 // DatabaseImages returns the database_images of a project's x-ledger block
 // (p.Extensions[Extension]), for the pre-commit check.

@@ -94,3 +94,29 @@ func TestNoComposeFile(t *testing.T) {
 		t.Errorf("with -p: %+v %v", s, err)
 	}
 }
+
+// An x-ledger block with a mistake says which key, where in the block, and
+// what the keys are; never a decoder's type names or the line of a block
+// re-encoded in memory.
+func TestExtensionMistakesAreWorded(t *testing.T) {
+	for _, tc := range []struct{ name, block, want string }{
+		{"a misspelt top-level key", "  backupdir: x\n",
+			`x-ledger: unknown key "backupdir" (the keys are backup_dir, compression_level, database, ` +
+				`database_images, freshness, key_tables, min_size, verify): configuration error`},
+		{"a misspelt key under database", "  database:\n    servce: db\n",
+			`x-ledger.database: unknown key "servce" (the keys are name, service, user): configuration error`},
+		{"a misspelt key in the second database image", "  database_images:\n    - {image: a, data: /a}\n" +
+			"    - {image: b, dir: /b}\n",
+			`x-ledger.database_images[1]: unknown key "dir" (the keys are data, env, flags, image, kind, volumes): ` +
+				`configuration error`},
+		{"a list where a list of names belongs, given a number", "  key_tables: 3\n",
+			"x-ledger: cannot unmarshal !!int `3` into []string: configuration error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := load(t, base+"x-ledger:\n"+tc.block, nil)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("err = %v\nwant   %s", err, tc.want)
+			}
+		})
+	}
+}
