@@ -45,25 +45,40 @@ type Options struct {
 	// Lenient skips validation and consistency checks (the caller
 	// validates) and tolerates unset variables, whatever field they are in
 	// (the pre-commit checker reads files it does not run, in whoever
-	// commits' environment): see lenientInterpolation.
+	// commits' environment): see lenient.interpolation.
 	Lenient bool
 }
 
 // Load loads the project as compose would. It returns ErrNoComposeFile
 // (wrapped) when no file was given or found.
 func Load(ctx context.Context, o Options) (*types.Project, error) {
-	po, err := projectOptions(o)
+	p, unset, err := loadOnce(ctx, o, false)
+	if err != nil && unset {
+		// A value compose-go parses after interpolation (a size, a
+		// duration, a volume spec) may be what failed: load again with
+		// those fields filled too. Only then, as matching every value
+		// against their patterns costs most of a load.
+		p, _, err = loadOnce(ctx, o, true)
+	}
+	return p, err
+}
+
+// loadOnce is one LoadProject; unset says whether a lenient load met an
+// unset variable, parsed whether it fills compose-go's parsed fields.
+func loadOnce(ctx context.Context, o Options, parsed bool) (p *types.Project, unset bool, err error) {
+	l := &lenient{}
+	po, err := projectOptions(o, l, parsed)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if len(po.ConfigPaths) == 0 {
-		return nil, ErrNoComposeFile
+		return nil, false, ErrNoComposeFile
 	}
-	p, err := po.LoadProject(ctx)
+	p, err = po.LoadProject(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load compose project: %w", err)
+		return nil, l.seen, fmt.Errorf("load compose project: %w", err)
 	}
-	return p, nil
+	return p, l.seen, nil
 }
 
 // ProjectName resolves the project name the way compose does, without
@@ -79,7 +94,7 @@ func ProjectName(ctx context.Context, o Options) (string, error) {
 	return p.Name, nil
 }
 
-func projectOptions(o Options) (*cli.ProjectOptions, error) {
+func projectOptions(o Options, l *lenient, parsed bool) (*cli.ProjectOptions, error) {
 	env := o.Env
 	if env == nil {
 		env = os.Environ()
@@ -109,7 +124,7 @@ func projectOptions(o Options) (*cli.ProjectOptions, error) {
 			lo.SkipConsistencyCheck = true
 			lo.SkipResolveEnvironment = true
 			if lo.Interpolate != nil {
-				lo.Interpolate = lenientInterpolation(*lo.Interpolate)
+				lo.Interpolate = l.interpolation(*lo.Interpolate, parsed)
 			}
 		}))
 	}
@@ -120,7 +135,7 @@ func projectOptions(o Options) (*cli.ProjectOptions, error) {
 	return po, nil
 }
 
-// lenientInterpolation interpolates like compose, except that an unset
+// interpolation interpolates like compose, except that an unset
 // variable never makes a file fail: it is "" as in compose (a required one,
 // ${VAR:?msg}, too, and none is logged), and where "" does not fit a typed
 // field (cpus: ${CPUS}, mem_limit, a healthcheck interval, a port, a
@@ -133,16 +148,16 @@ func projectOptions(o Options) (*cli.ProjectOptions, error) {
 // (interpolation.recursiveInterpolate) casts a value right after
 // substituting it, so the substitution keeps what it did for the cast
 // that follows; a cast that sees other text than that substitution's
-// result only casts it.
-func lenientInterpolation(o interp.Options) *interp.Options {
-	l := &lenient{}
+// result only casts it. The fields compose-go parses later (parsedFields)
+// get a cast only when parsed is true.
+func (l *lenient) interpolation(o interp.Options, parsed bool) *interp.Options {
 	o.Substitute = l.substitute
 	casts := make(map[tree.Path]interp.Cast, len(o.TypeCastMapping)+len(parsedFields))
 	for p, c := range o.TypeCastMapping {
 		casts[p] = l.cast(c)
 	}
 	for p, valid := range parsedFields {
-		if _, ok := casts[p]; ok {
+		if _, ok := casts[p]; ok || !parsed {
 			continue
 		}
 		check := l.cast(func(v string) (any, error) { return v, valid(v) })
@@ -204,6 +219,7 @@ type lenient struct {
 	raw, result string
 	mapping     template.Mapping
 	unset       bool // a variable of raw is unset
+	seen        bool // a variable of any substitution so far was unset
 }
 
 func (l *lenient) substitute(s string, m template.Mapping) (string, error) {
@@ -213,7 +229,7 @@ func (l *lenient) substitute(s string, m template.Mapping) (string, error) {
 		unset = unset || !ok
 		return v, ok
 	}, "")
-	*l = lenient{raw: s, result: r, mapping: m, unset: unset && err == nil}
+	*l = lenient{raw: s, result: r, mapping: m, unset: unset && err == nil, seen: l.seen || unset}
 	return r, err
 }
 

@@ -42,13 +42,19 @@ func main() {
 	files := flag.Int("files", 50, "compose files to generate")
 	runs := flag.Int("runs", 61, "timed runs (the median and the 90th percentile are reported)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process runs to this file")
+	keep := flag.String("keep", "", "generate the files into this new folder, and keep it (to run the hook on them by hand)")
 	flag.Parse()
 
-	dir, err := os.MkdirTemp("", "ledger-bench-check-")
-	if err != nil {
+	dir := *keep
+	var err error
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "ledger-bench-check-"); err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+	} else if err = os.Mkdir(dir, 0o755); err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
 	args, err := generate(dir, *files)
 	if err != nil {
 		log.Fatal(err)
@@ -115,7 +121,6 @@ func main() {
 		if err := pprof.StartCPUProfile(f); err != nil {
 			log.Fatal(err)
 		}
-		defer pprof.StopCPUProfile()
 	}
 	var inproc timings
 	for range *runs {
@@ -126,6 +131,7 @@ func main() {
 		}
 		inproc = append(inproc, time.Since(t))
 	}
+	pprof.StopCPUProfile() // before a FAIL exits (a no-op without -cpuprofile)
 
 	fmt.Printf("ledger-precommit, %d compose files + 10 scripts, engine lookup on, %d runs: median %v, p90 %v (limits %v, %v)\n",
 		composeFiles, *runs, many[0].pct(50), many[0].pct(90), limitMedian, limitP90)
