@@ -2,7 +2,7 @@
 GO        ?= go
 BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/ledger-docker/ledger-docker/internal/cli.Version=$(VERSION)
+LDFLAGS   := -s -w -X github.com/ledger-docker/ledger-docker/internal/version.Version=$(VERSION)
 TIMEOUT   ?= 25m
 # PKGS narrows test runs: make test PKGS=./internal/backup/...
 PKGS      ?= ./...

@@ -5,6 +5,9 @@ package main
 import (
 	"os"
 
+	// the compose schema compiles while the rest starts up
+	_ "github.com/ledger-docker/ledger-docker/internal/check/prepare"
+
 	"github.com/ledger-docker/ledger-docker/internal/cli/check"
 )
 

@@ -36,6 +36,10 @@ var composeSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	return c.Compile("compose-spec.json")
 })
 
+// PrepareSchema starts compiling the compose schema in the background (a
+// check waits for it when it validates the first file).
+func PrepareSchema() { go composeSchema() }
+
 // validate checks every document of d against the compose schema, as
 // compose does, and returns the first error at the position of the bad
 // value. A value that holds a variable is left to compose: whether it fits

@@ -76,6 +76,10 @@ func StatusError(err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
+	var st exitcode.Status
+	if errors.As(err, &st) {
+		return dockercli.StatusError{Cause: st.Cause, StatusCode: st.Code, Status: st.Message}
+	}
 	return dockercli.StatusError{StatusCode: exitcode.Of(err), Status: Message(err)}
 }
 

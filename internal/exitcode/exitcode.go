@@ -45,11 +45,33 @@ var (
 	ErrCancelled = errors.New("cancelled")
 )
 
+// Status is an error that carries its exit status and the message to print
+// as is (a command that words its own summary). The plugin's root turns it
+// into docker/cli's StatusError; a binary without docker/cli prints Message
+// and exits with Code.
+type Status struct {
+	Code    int
+	Message string
+	Cause   error
+}
+
+func (s Status) Error() string {
+	if s.Message == "" && s.Cause != nil {
+		return s.Cause.Error()
+	}
+	return s.Message
+}
+
+func (s Status) Unwrap() error { return s.Cause }
+
 // Of maps an error to the process exit status.
 func Of(err error) int {
+	var st Status
 	switch {
 	case err == nil:
 		return OK
+	case errors.As(err, &st):
+		return st.Code
 	case errors.Is(err, ErrBlocked):
 		return Blocked
 	case errors.Is(err, ErrBackupFailed):

@@ -39,3 +39,21 @@ func TestDomainPackagesLinkNoCommandLayer(t *testing.T) {
 		}
 	}
 }
+
+// The pre-commit hook pays its start-up on every commit: it links neither
+// ledger-docker's command layer nor docker/cli's command packages (with
+// them, package initialisation takes about a third longer).
+func TestHookLinksNoPluginFramework(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/ledger-docker/ledger-docker/hooks").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps ./hooks: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, bad := range []string{"github.com/ledger-docker/ledger-docker/internal/cli",
+			"github.com/docker/cli/cli/command", "google.golang.org/grpc"} {
+			if dep == bad {
+				t.Errorf("the hook links %s", dep)
+			}
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package check
 
 import (
+	"github.com/spf13/cobra"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,6 +29,11 @@ func testFactory(e engine.Engine) (*cli.Factory, *bytes.Buffer, *bytes.Buffer) {
 	}, out, errOut
 }
 
+// factoryCmd is the command as the plugin registers it (internal/cli/verbs).
+func factoryCmd(f *cli.Factory, runF func(*Options) error) *cobra.Command {
+	return NewCmd(Deps{IO: f.IO, Config: f.Config, Engine: f.Engine, Getenv: f.Getenv}, runF)
+}
+
 func TestNewCmdFlags(t *testing.T) {
 	omit := func(o *Options) {
 		o.IO, o.Config, o.Engine, o.Getenv, o.Name = nil, nil, nil, nil, ""
@@ -34,7 +41,7 @@ func TestNewCmdFlags(t *testing.T) {
 			o.Files = nil // no FILE arguments: empty or nil alike
 		}
 	}
-	clitest.RunCases(t, clitest.WithFactory(NewCmd), omit, []clitest.Case[Options]{
+	clitest.RunCases(t, clitest.WithFactory(factoryCmd), omit, []clitest.Case[Options]{
 		{Argv: "", Want: Options{Format: "text"}},
 		{Argv: "compose.yaml deploy.sh", Want: Options{Format: "text", Files: []string{"compose.yaml", "deploy.sh"}}},
 		{Argv: "--fix compose.yaml", Want: Options{Format: "text", Fix: true, Files: []string{"compose.yaml"}}},

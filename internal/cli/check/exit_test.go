@@ -8,10 +8,9 @@ import (
 	"testing"
 	"testing/fstest"
 
-	dockercli "github.com/docker/cli/cli"
-
 	"github.com/ledger-docker/ledger-docker/internal/cli/clitest"
 	"github.com/ledger-docker/ledger-docker/internal/engine/fake"
+	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 )
 
 // TestExitStatusWithManyFiles: one call over many files prints every
@@ -55,6 +54,12 @@ func TestExitStatusWithManyFiles(t *testing.T) {
 			args: []string{"compose.yaml"}, fix: true, wantCode: 1,
 			wantStdout: []string{`other.yaml:2:3: error: volume "data" has no com.ledgerflow.protect=true label`},
 			wantStderr: []string{`other.yaml:2: not fixed: volume "data": the file was not given`}},
+		{name: "nothing to check among the files given",
+			files: map[string]string{"notes.txt": "docker compose down -v\n"}, args: []string{"notes.txt"},
+			wantStderr: []string{"docker ledger check: nothing to check: none of the files given is a compose file"}},
+		{name: "nothing to check in the folder",
+			files:      map[string]string{"notes.txt": "docker compose down -v\n"},
+			wantStderr: []string{"docker ledger check: nothing to check: no compose file, script"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,11 +88,11 @@ func TestExitStatusWithManyFiles(t *testing.T) {
 func runStatus(t *testing.T, opts *Options, errOut *bytes.Buffer) int {
 	t.Helper()
 	err := run(context.Background(), opts)
-	var se dockercli.StatusError
+	var st exitcode.Status
 	switch {
-	case errors.As(err, &se):
-		errOut.WriteString(se.Error())
-		return se.StatusCode
+	case errors.As(err, &st):
+		errOut.WriteString(st.Message)
+		return st.Code
 	case err != nil:
 		t.Fatal(err)
 	}

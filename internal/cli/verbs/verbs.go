@@ -20,7 +20,7 @@ import (
 // All are the verbs.
 var All = []cli.Verb{
 	setup.New,
-	check.New,
+	checkVerb,
 	protect.New,
 	explain.New,
 	explain.NewGuard,
@@ -29,6 +29,13 @@ var All = []cli.Verb{
 	backup.New,
 	verifycmd.New,
 	list.New,
+}
+
+// checkVerb registers `docker ledger check`, whose package takes the
+// Factory's parts rather than the Factory (the hook binary is built from
+// it without internal/cli).
+func checkVerb(f *cli.Factory) *cobra.Command {
+	return check.NewCmd(check.Deps{IO: f.IO, Config: f.Config, Engine: f.Engine, Getenv: f.Getenv}, nil)
 }
 
 // NewRootCmd returns `docker ledger` with every verb.
