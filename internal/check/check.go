@@ -120,6 +120,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	}
 	probe := startProbe(ctx, req.Engine, req.EngineTimeout)
 	res := checkFiles(ctx, req, set)
+	res.errs = append(set.errs, res.errs...)
 	var fixes, notFixed []Fix
 	var fixErr error
 	if req.Fix {

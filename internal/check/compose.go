@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -173,7 +174,25 @@ func walkScalars(n *yaml.Node, fn func(*yaml.Node)) {
 // first of the project's files (base first), then included files; in a
 // file of several YAML documents (---), which compose merges, the first
 // document that has it.
-func (u *unit) find(section, name string) entry {
+//
+// With keys, the last of the project's own files whose entry sets one of
+// them comes first: compose merges the files in order, so a fragment or
+// override that sets a service's image, or resets a volume's labels, is
+// where what the finding is about was decided.
+func (u *unit) find(section, name string, keys ...string) entry {
+	for i := len(u.files) - 1; i > 0 && len(keys) > 0; i-- {
+		for _, d := range u.docs {
+			if d.path != u.files[i] {
+				continue
+			}
+			for _, root := range d.roots {
+				if e, ok := rootEntries(d.path, root, section)[name]; ok &&
+					slices.ContainsFunc(keys, func(k string) bool { kn, _ := mapGet(e.val, k); return kn != nil }) {
+					return e
+				}
+			}
+		}
+	}
 	for _, d := range u.docs {
 		for _, root := range d.roots {
 			if e, ok := rootEntries(d.path, root, section)[name]; ok {

@@ -251,12 +251,12 @@ func imageRepo(image string) (repo, tag string) {
 
 var (
 	tagPostgres = regexp.MustCompile(`(?:^|-)pg(\d+)`)
-	tagLeading  = regexp.MustCompile(`^(\d+)(?:[.\-_]|$)`)
+	tagLeading  = regexp.MustCompile(`^(\d+)(?:[.\-_]|beta|rc|alpha|$)`)
 )
 
 // tagMajor is the major version a tag names: the PostgreSQL version of a
 // "2.14.2-pg16" or "pg17" tag (timescaledb, pgvector), else its leading
-// number (16, 16.4, 16-alpine); 0 when it names none (latest, alpine, a
+// number (16, 16.4, 16-alpine, 18beta3, 18rc1); 0 when it names none (latest, alpine, a
 // build hash such as 1bfc04063b86).
 func tagMajor(tag string) int {
 	m := tagPostgres.FindStringSubmatch(tag)
@@ -286,12 +286,18 @@ func lookupImage(extra map[string][]dbImage, image string) (imageMatch, bool) {
 	if repo == "" {
 		return imageMatch{}, false
 	}
-	// a digest alone pins one image, of a version the reference does not say
-	digestOnly := tag == "" && strings.Contains(image, "@")
+	// a version the reference does not say: a digest alone pins one image;
+	// a tag made of a variable the environment leaves unset reads as
+	// "postgres:" or "postgres:-alpine" here (a real tag is never empty and
+	// never starts with - or .), and its value comes from elsewhere (.env,
+	// CI)
+	ref, _, _ := strings.Cut(image, "@")
+	unknown := (tag == "" && (strings.Contains(image, "@") || strings.HasSuffix(ref, ":"))) ||
+		strings.HasPrefix(tag, "-") || strings.HasPrefix(tag, ".")
 	for _, name := range []string{repo, path.Base(repo)} {
 		for _, idx := range []map[string][]dbImage{extra, dbIndex} {
 			if es := idx[name]; len(es) > 0 {
-				return forTag(es, repo, tagMajor(tag), digestOnly), true
+				return forTag(es, repo, tagMajor(tag), unknown), true
 			}
 		}
 	}
@@ -301,15 +307,16 @@ func lookupImage(extra map[string][]dbImage, image string) (imageMatch, bool) {
 // forTag splits a repository's entries into those for the tag's major
 // version (every one when none fits) and the others. A tag without a
 // version gets the entry that is the repository's latest, when the table
-// says which one it is, else every entry.
-func forTag(es []dbImage, repo string, major int, digestOnly bool) imageMatch {
+// says which one it is, else every entry; so does a version that is
+// unknown (unknown: a digest alone, a tag made of an unset variable).
+func forTag(es []dbImage, repo string, major int, unknown bool) imageMatch {
 	m := imageMatch{major: major}
 	for _, e := range es {
 		var fits bool
 		switch {
 		case major > 0:
 			fits = (e.majors[0] == 0 || major >= e.majors[0]) && (e.majors[1] == 0 || major <= e.majors[1])
-		case !digestOnly:
+		case !unknown:
 			fits = slices.Contains(e.latest, repo)
 			m.latest = m.latest || fits
 		}

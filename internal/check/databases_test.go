@@ -152,6 +152,15 @@ volumes:
 ` + protected)},
 		{name: "postgres pinned by a digest alone at the folder of 17 and earlier",
 			files: pgFile("postgres@sha256:4a1ae6c6fcbd4b8a2c5c2e9a0b8b0e1d4b5e0c8f1f5a7b0c9d3e2f1a0b9c8d7e6", "/var/lib/postgresql/data", "")},
+		{name: "postgres tagged by a variable the environment leaves unset, at the folder of 17 and earlier",
+			files: pgFile("postgres:${PG_VERSION:?set it}", "/var/lib/postgresql/data", "")},
+		{name: "postgres tagged by an unset variable and a variant, at the folder of 17 and earlier",
+			files: pgFile("postgres:${PG_VERSION}-alpine", "/var/lib/postgresql/data", "")},
+		{name: "postgres tagged by a variable set to 18, at the folder of 17 and earlier",
+			files: pgFile("postgres:${PG_VERSION}", "/var/lib/postgresql/data", ""), env: []string{"PG_VERSION=18"},
+			want: []string{oldFolder("5:9", "db", `volume "pgdata"`, "the image postgres:18")}},
+		{name: "a postgres 18 beta at the folder of earlier versions", files: pgFile("postgres:18beta3", "/var/lib/postgresql/data", ""),
+			want: []string{oldFolder("5:9", "db", `volume "pgdata"`, "the image postgres:18beta3")}},
 		{name: "postgres without a version with nothing mounted", files: composeFile(`services:
   db:
     image: postgres
@@ -493,15 +502,21 @@ x-ledger:
 x-ledger:
   database_images:
     - image: team/ledger-db
-`), want: []string{`5:3: error: x-ledger.database_images: image "team/ledger-db": data "" must be an absolute path ` +
-			`in the container: configuration error [compose-parse-error]`}},
+`), want: []string{`5:3: error: x-ledger.database_images: image "team/ledger-db": no data (its data directory, an ` +
+			`absolute path in the container): configuration error [compose-parse-error]`}},
 		{name: "an unknown x-ledger key", files: pgFile("postgres:16", "/var/lib/postgresql/data", "x-ledger:\n  min_sise: 10KB\n"),
 			want: []string{`11:3: error: x-ledger: unknown key "min_sise" (the keys are backup_dir, compression_level, ` +
 				`database, database_images, freshness, key_tables, min_size, verify): configuration error [compose-parse-error]`}},
 		{name: "an x-ledger database image without a data directory, in a later YAML document",
 			files: pgFile("postgres:16", "/var/lib/postgresql/data", "---\nx-ledger:\n  database_images:\n    - image: team/ledger-db\n"),
-			want: []string{`12:3: error: x-ledger.database_images: image "team/ledger-db": data "" must be an absolute ` +
-				`path in the container: configuration error [compose-parse-error]`}},
+			want: []string{`12:3: error: x-ledger.database_images: image "team/ledger-db": no data (its data directory, ` +
+				`an absolute path in the container): configuration error [compose-parse-error]`}},
+		{name: "a bad x-ledger value, at its key", files: composeFile("services:\n  web:\n    image: nginx\nx-ledger:\n" +
+			"  backup_dir: backups\n  verify: fulll\n"),
+			want: []string{`6:3: error: x-ledger.verify: verify "fulll": want full or quick: configuration error [compose-parse-error]`}},
+		{name: "one name where x-ledger's list of key tables belongs, at its key", files: composeFile(
+			"services:\n  web:\n    image: nginx\nx-ledger:\n  key_tables: transactions\n"),
+			want: []string{`5:3: error: x-ledger.key_tables: must be a list, not "transactions": configuration error [compose-parse-error]`}},
 		{name: "redis with the image's default snapshots", files: composeFile(`services:
   sessions:
     image: redis:7

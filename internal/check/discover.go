@@ -39,6 +39,7 @@ type fileSet struct {
 	units   [][]string
 	scripts []scriptFile
 	all     []string
+	errs    []error // given paths that are no regular file
 }
 
 var (
@@ -205,10 +206,22 @@ func classify(dir string, files []string, env []string) (*fileSet, error) {
 			compose = append(compose, f)
 		case hasShellShebang(f):
 			set.scripts = append(set.scripts, scriptFile{f, kindShell})
+		default:
+			// not read, but a path that is no file at all is still an
+			// error (a typo, a folder, a FIFO), whatever its name
+			if st, err := os.Stat(f); err != nil {
+				set.errs = append(set.errs, readError(dir, f, err))
+			} else if st.IsDir() {
+				set.errs = append(set.errs, readError(dir, f, syscall.EISDIR))
+			} else if !st.Mode().IsRegular() {
+				set.errs = append(set.errs, readError(dir, f, errNotRegular))
+			}
 		}
 	}
 	grouped := map[string]bool{}
-	if len(envList) > 1 && slices.ContainsFunc(envList, func(f string) bool { return slices.Contains(compose, f) }) {
+	// COMPOSE_FILE says how the project is loaded: those files together
+	// (one alone, a fragment too), without the override file
+	if len(envList) > 0 && slices.ContainsFunc(envList, func(f string) bool { return slices.Contains(compose, f) }) {
 		set.units = append(set.units, envList)
 		for _, f := range envList {
 			grouped[f] = true

@@ -19,12 +19,14 @@ interpolation, the override file unless git ignores it: a developer's own overri
 committed), tolerating unset variables (where an empty value does not fit a typed field, a value that
 fits is used), after a check against compose's own schema. A file named like a fragment of the base
 file beside it (` + "`compose.prod.yaml`" + `, ` + "`docker-compose-ci.yml`" + `) is loaded over that base, as
-` + "`docker compose -f compose.yaml -f compose.prod.yaml`" + ` loads it; alone it would lack the services and
-volumes it adds to. Hostile input is bounded: a compose file over 4 MiB, nested deeper than 64 levels,
+` + "`docker compose -f compose.yaml -f compose.prod.yaml`" + ` loads it (alone it would lack the services and
+volumes it adds to), unless ` + "`COMPOSE_FILE`" + ` names it: the files ` + "`COMPOSE_FILE`" + ` lists are loaded as it
+says, together and without the override file. Findings point at the file that set what they are about
+(a fragment that changes a service's image, or a volume's labels). Hostile input is bounded: a compose file over 4 MiB, nested deeper than 64 levels,
 larger than about 20,000 lines once aliases are expanded, or whose aliases alone add more than the
 loader's budget (the "billion laughs" shape) is a ` + "`compose-parse-error`" + `, never loaded; a script over
-1 MiB gets a warning that it was not checked; a FIFO, device or folder given as a file cannot be read
-(exit 2). One file's problem never hides the other files' findings; when nothing is a compose file or a
+1 MiB gets a warning that it was not checked; a path given that is no regular file (missing, a folder, a
+FIFO, a device), whatever its name, cannot be read (exit 2). One file's problem never hides the other files' findings; when nothing is a compose file or a
 script, the command says so.
 
 Each finding prints as ` + "`file:line:col: severity: message [rule]`" + `; ` + "`--format json`" + ` prints one JSON report.

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -38,7 +39,7 @@ func (u *unit) volumeRules(p *types.Project, prot *config.Config) ([]Finding, []
 	mounts := volumeMounts(p)
 	for _, key := range slices.Sorted(maps.Keys(p.Volumes)) {
 		v := p.Volumes[key]
-		e := u.find("volumes", key)
+		e := u.find("volumes", key, "labels", "external", "driver", "driver_opts", "name")
 		line, col := e.pos()
 		f := Finding{File: e.file, Line: line, Column: col, Volume: key}
 		val, has := v.Labels[label]
@@ -300,8 +301,8 @@ func (u *unit) databaseRule(p *types.Project, configured []config.DatabaseImage)
 		// numbers are not the file's
 		msg := strings.Join(strings.Fields(reLine.ReplaceAllString(err.Error(), "")), " ")
 		f := Finding{File: u.files[0], Line: 1, Column: 1, Severity: SeverityError, Rule: RuleParse, Message: msg}
-		var uk *settings.UnknownKeyError
-		unknown := errors.As(err, &uk)
+		var keyed interface{ Parts() []string } // settings.KeyError, UnknownKeyError
+		atKey := errors.As(err, &keyed)
 	found:
 		for _, d := range u.docs {
 			for _, root := range d.roots {
@@ -309,9 +310,9 @@ func (u *unit) databaseRule(p *types.Project, configured []config.DatabaseImage)
 				if k2, _ := mapGet(ext, "database_images"); k2 != nil && strings.Contains(msg, "database_images") {
 					k = k2
 				}
-				if unknown { // at the key itself
-					if k3, _, depth := lookup(root, uk.Parts()); k3 != nil && depth == len(uk.Parts()) {
-						k = k3
+				if atKey { // at the key itself
+					if k3, v3, depth := lookup(root, keyed.Parts()); depth == len(keyed.Parts()) {
+						k = cmp.Or(k3, v3)
 					}
 				}
 				if k != nil {
@@ -448,7 +449,7 @@ func (u *unit) placeData(all types.Services, name string, db database) (Finding,
 	if unknown && report.at == nil {
 		return Finding{}, false // volumes_from a container the file does not show
 	}
-	e := u.find("services", name)
+	e := u.find("services", name, "image", "build", "volumes")
 	line, col := e.pos()
 	f := Finding{File: e.file, Line: line, Column: col, Severity: SeverityError, Rule: RuleDatabaseData, Service: name}
 	what := fmt.Sprintf("service %q (%s)", name, db.kind)

@@ -35,7 +35,10 @@ func (d DatabaseImage) Validate() error {
 	if strings.TrimSpace(d.Image) == "" {
 		errs = append(errs, errors.New("an entry has no image"))
 	}
-	if !path.IsAbs(d.Data) {
+	switch {
+	case d.Data == "":
+		errs = append(errs, fmt.Errorf("image %q: no data (its data directory, an absolute path in the container)", d.Image))
+	case !path.IsAbs(d.Data):
 		errs = append(errs, fmt.Errorf("image %q: data %q must be an absolute path in the container", d.Image, d.Data))
 	}
 	for _, v := range d.Volumes {

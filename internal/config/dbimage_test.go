@@ -32,7 +32,7 @@ func TestDatabaseImagesInvalid(t *testing.T) {
 	for name, tc := range map[string]struct{ file, want string }{
 		"no image":          {"database_images: [{data: /x}]\n", "an entry has no image"},
 		"relative data":     {"database_images: [{image: a/b, data: data}]\n", `image "a/b": data "data" must be an absolute path`},
-		"no data":           {"database_images: [{image: a/b}]\n", `image "a/b": data "" must be an absolute path`},
+		"no data":           {"database_images: [{image: a/b}]\n", `image "a/b": no data (its data directory`},
 		"relative volume":   {"database_images: [{image: a/b, data: /d, volumes: [d]}]\n", `image "a/b": volume "d" must be an absolute path`},
 		"flag without dash": {"database_images: [{image: a/b, data: /d, flags: [datadir]}]\n", `image "a/b": flag "datadir" must start with -`},
 	} {

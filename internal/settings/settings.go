@@ -188,10 +188,7 @@ func (e *UnknownKeyError) Error() string {
 
 // Parts is the path to the key, as keys and list indexes:
 // x-ledger.database_images[1] gives x-ledger, database_images, 1, and Key.
-func (e *UnknownKeyError) Parts() []string {
-	p := strings.NewReplacer("[", ".", "]", "").Replace(e.Path)
-	return append(strings.Split(p, "."), e.Key)
-}
+func (e *UnknownKeyError) Parts() []string { return append(pathParts(e.Path), e.Key) }
 
 // unknownKeys reports the first key of v (the x-ledger block as compose-go
 // read it) that t, the struct it is decoded into, has no field for, with
@@ -199,7 +196,10 @@ func (e *UnknownKeyError) Parts() []string {
 func unknownKeys(v any, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
 		if t.Kind() == reflect.Slice {
-			items, _ := v.([]any)
+			items, ok := v.([]any)
+			if !ok && v != nil {
+				return &KeyError{path, fmt.Errorf("must be a list, not %s", shapeOf(v))}
+			}
 			for i, it := range items {
 				if err := unknownKeys(it, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 					return err
@@ -209,9 +209,12 @@ func unknownKeys(v any, t reflect.Type, path string) error {
 		}
 		t = t.Elem()
 	}
+	if t.Kind() != reflect.Struct {
+		return nil // a scalar: its setter checks it
+	}
 	m, ok := v.(map[string]any)
-	if t.Kind() != reflect.Struct || !ok {
-		return nil // a type mismatch: the decoder words it
+	if !ok && v != nil {
+		return &KeyError{path, fmt.Errorf("must be a mapping, not %s", shapeOf(v))}
 	}
 	fields := map[string]reflect.Type{}
 	var known []string
@@ -236,6 +239,19 @@ func unknownKeys(v any, t reflect.Type, path string) error {
 	return nil
 }
 
+// shapeOf words what a YAML value is.
+func shapeOf(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case string:
+		return fmt.Sprintf("%q", v)
+	}
+	return fmt.Sprint(v)
+}
+
 // decodeMessage is yaml.v3's decode error without its "yaml: unmarshal
 // errors:" prefix and line numbers: they are of the block as re-encoded
 // here, not of the compose file.
@@ -256,8 +272,13 @@ var yamlLine = regexp.MustCompile(`^line \d+: `)
 // DatabaseImages returns the database_images of a project's x-ledger block
 // (p.Extensions[Extension]), for the pre-commit check.
 func DatabaseImages(ext any) ([]config.DatabaseImage, error) {
-	f, err := decodeExtension(ext)
-	return f.DatabaseImages, err
+	s := Defaults("", "")
+	// every value is checked: a bad one is committed and fails the next
+	// backup otherwise
+	if err := s.applyExtension(ext); err != nil {
+		return nil, err
+	}
+	return s.DatabaseImages, nil
 }
 
 func (s *Settings) applyExtension(ext any) error {
@@ -273,25 +294,43 @@ func (s *Settings) applyExtension(ext any) error {
 	}
 	if f.MinSize != nil {
 		if err := s.SetMinSize(fmt.Sprint(f.MinSize)); err != nil {
-			return fmt.Errorf("%s.min_size: %w", Extension, err)
+			return &KeyError{Extension + ".min_size", err}
 		}
 	}
 	if f.Verify != "" {
 		if err := s.SetVerify(f.Verify); err != nil {
-			return fmt.Errorf("%s.verify: %w", Extension, err)
+			return &KeyError{Extension + ".verify", err}
 		}
 	}
 	if f.Freshness != "" {
 		if err := s.SetFreshness(f.Freshness); err != nil {
-			return fmt.Errorf("%s.freshness: %w", Extension, err)
+			return &KeyError{Extension + ".freshness", err}
 		}
 	}
 	if f.CompressionLevel != nil {
 		if err := s.SetCompressionLevel(strconv.Itoa(*f.CompressionLevel)); err != nil {
-			return fmt.Errorf("%s.compression_level: %w", Extension, err)
+			return &KeyError{Extension + ".compression_level", err}
 		}
 	}
 	return nil
+}
+
+// KeyError is a bad value of the x-ledger block, at Path
+// (x-ledger.verify, x-ledger.database_images[1]).
+type KeyError struct {
+	Path string
+	Err  error
+}
+
+func (e *KeyError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// Parts is Path as keys and list indexes.
+func (e *KeyError) Parts() []string { return pathParts(e.Path) }
+
+func pathParts(path string) []string {
+	return strings.Split(strings.NewReplacer("[", ".", "]", "").Replace(path), ".")
 }
 
 // applyEnv applies the LEDGER_* overrides.

@@ -100,20 +100,26 @@ func TestNoComposeFile(t *testing.T) {
 // re-encoded in memory.
 func TestExtensionMistakesAreWorded(t *testing.T) {
 	for _, tc := range []struct{ name, block, want string }{
-		{"a misspelt top-level key", "  backupdir: x\n",
+		{"a list where the block's mapping belongs", " [1, 2]\n",
+			"x-ledger: must be a mapping, not a list: configuration error"},
+		{"a misspelt top-level key", "\n  backupdir: x\n",
 			`x-ledger: unknown key "backupdir" (the keys are backup_dir, compression_level, database, ` +
 				`database_images, freshness, key_tables, min_size, verify): configuration error`},
-		{"a misspelt key under database", "  database:\n    servce: db\n",
+		{"a misspelt key under database", "\n  database:\n    servce: db\n",
 			`x-ledger.database: unknown key "servce" (the keys are name, service, user): configuration error`},
-		{"a misspelt key in the second database image", "  database_images:\n    - {image: a, data: /a}\n" +
+		{"a misspelt key in the second database image", "\n  database_images:\n    - {image: a, data: /a}\n" +
 			"    - {image: b, dir: /b}\n",
 			`x-ledger.database_images[1]: unknown key "dir" (the keys are data, env, flags, image, kind, volumes): ` +
 				`configuration error`},
-		{"a list where a list of names belongs, given a number", "  key_tables: 3\n",
-			"x-ledger: cannot unmarshal !!int `3` into []string: configuration error"},
+		{"a number where a list of names belongs", "\n  key_tables: 3\n",
+			"x-ledger.key_tables: must be a list, not 3: configuration error"},
+		{"one name where a list of names belongs", "\n  key_tables: transactions\n",
+			`x-ledger.key_tables: must be a list, not "transactions": configuration error`},
+		{"a list where the database's mapping belongs", "\n  database: [db]\n",
+			"x-ledger.database: must be a mapping, not a list: configuration error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := load(t, base+"x-ledger:\n"+tc.block, nil)
+			_, err := load(t, base+"x-ledger:"+tc.block, nil)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("err = %v\nwant   %s", err, tc.want)
 			}

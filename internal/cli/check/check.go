@@ -156,7 +156,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err := print(opts, rep); err != nil {
 		return err
 	}
-	if rep.Checked == 0 && opts.Format == "text" {
+	if rep.Checked == 0 && opts.Format == "text" && err == nil {
 		// silence would read as "all good"
 		if len(opts.Files) == 0 {
 			fmt.Fprintf(opts.IO.ErrOut, "%s: nothing to check: no compose file, script, Makefile or CI file here\n", opts.Name)
