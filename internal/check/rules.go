@@ -135,9 +135,11 @@ var Rules = []Rule{
 			"chains, `if`/`while`/`for`/`case`, function bodies, subshells, `$(...)` and backquotes, " +
 			"here-documents and here-strings fed to a shell (`sh <<EOF`, `bash -s`, `ssh HOST <<EOF`), `sh -c`, " +
 			"`ssh HOST '...'` and `eval` strings, text echoed into `| sh`, and behind `sudo`, `env`, `exec`, " +
-			"`nohup`, `timeout`, `xargs`, `watch`, `find -exec`, `parallel` and `VAR=value`; through the " +
+			"`nohup`, `timeout`, `xargs`, `watch`, `find -exec`, `parallel`, `flock`, `runuser`, `caffeinate` and " +
+			"`VAR=value`; in `trap` actions and `su -c` strings; through the " +
 			"script's own functions (`dc() { docker compose \"$@\"; }` then `dc down -v` is reported at the call), " +
-			"arrays (`\"${cmd[@]}\"`), `set --` and `sh -c STRING NAME ARGS`. A value too long to follow gives a " +
+			"arrays (`\"${cmd[@]}\"`), `set --` and `sh -c STRING NAME ARGS`. `${VAR:+-v}` may be nothing or " +
+			"`-v`, `${VAR:-x}` the unknown value or `x`: both are checked. A value too long to follow gives a " +
 			"warning that its line was not checked. What is not run is not reported: comments, `echo` " +
 			"arguments, here-documents fed to `cat` or `tee`. Makefile recipes (`@`/`-`/`+` prefixes, `\\` " +
 			"continuations, `$$`, `$(VAR)`, `$(shell ...)`, `define` blocks) and CI script blocks (GitHub Actions " +

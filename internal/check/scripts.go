@@ -19,10 +19,12 @@ import (
 // shell would run is looked at, wherever it sits: in a pipeline, an &&/||
 // chain, an if/while/for/case, a function body, a subshell, a command
 // substitution, a here-document or here-string fed to a shell, an
-// `sh -c '...'`, `ssh HOST '...'`, `watch '...'`, `parallel` or `eval`
-// string, a `find -exec` command, or text echoed into `| sh`. Words are
-// expanded where the file says what they hold (variables and arrays
-// assigned a literal value, `${X:-default}`, `$(command -v docker)`, the
+// `sh -c '...'`, `su USER -c '...'`, `flock FILE -c '...'`, `ssh HOST
+// '...'`, `watch '...'`, `parallel`, `eval` or `trap` string, a `find
+// -exec` command, or text echoed into `| sh`. Words are expanded where the
+// file says what they hold (variables and arrays assigned a literal value,
+// `${X:-default}` (also read as X's own value when X is not known),
+// `${X:+word}` (nothing or the word), `$(command -v docker)`, the
 // arguments of a call to a function of the file, `set --`); any other
 // expansion is a word the check cannot know, and one that stands alone
 // unquoted ($FLAGS), or is "$@" or "${ARRAY[@]}", is also read as expanding
@@ -67,6 +69,11 @@ type scriptRun struct {
 	// fields or assign.
 	overflows []overflow
 	callState
+	// reading is how the words of a command read a parameter the check
+	// cannot know that has a word (${X:-WORD}, ${X:+WORD}); forks are the
+	// other readings the last words expanded call for (commandWords).
+	reading, forks reading
+
 	kind  scriptKind
 	found map[Finding]bool
 	out   []Finding
@@ -246,7 +253,7 @@ func (r *scriptRun) walk(p parsedText, check bool, depth int) {
 				if len(x.Args) == 0 {
 					r.assign(p.t, x.Assigns, check)
 				} else if check {
-					r.command(p.t, r.fields(p.t, x.Args), false, depth)
+					r.commandWords(p.t, x.Args, depth)
 				}
 			case *syntax.DeclClause:
 				r.assign(p.t, x.Args, check)
@@ -396,6 +403,36 @@ func joinFields(fs []field) string {
 		b.WriteString(f.s)
 	}
 	return b.String()
+}
+
+// reading is a way to read the parameters with a word that the check
+// cannot know. The first reading (0) takes the word of ${X:-WORD} and
+// ${X=WORD}, and reads ${X:+WORD} as a word the check cannot know (which
+// may be nothing); readAlternate takes the word of both; readValue reads
+// both as words the check cannot know.
+type reading uint8
+
+const (
+	readAlternate reading = 1 << iota
+	readValue
+)
+
+// commandWords checks the command of words ws as the first reading
+// expands them, then as each other reading that changes them: ${CLEAN:+-v}
+// is nothing or -v, ${DOCKER:-docker} the value of DOCKER or docker.
+func (r *scriptRun) commandWords(t shellText, ws []*syntax.Word, depth int) {
+	r.forks = 0
+	fs := r.fields(t, ws)
+	forks := r.forks
+	r.command(t, fs, false, depth)
+	for _, rd := range []reading{readAlternate, readValue} {
+		if forks&rd != 0 {
+			r.reading = rd
+			fs = r.fields(t, ws)
+			r.reading = 0
+			r.command(t, fs, false, depth)
+		}
+	}
 }
 
 // fields expands the words of a command; a value too long to follow gets
@@ -565,9 +602,10 @@ func unescape(s string, quoted bool) string {
 	return b.String()
 }
 
-// param is the value of $X, ${X}, ${X:-default} or ${X:=default} (X a
-// variable, a positional parameter or an array element) when the file says
-// what it is.
+// param is the value of $X, ${X}, ${X:-default}, ${X:=default} or
+// ${X:+alternate} (X a variable, a positional parameter or an array
+// element) when the file says what it is; when it does not know X, the
+// word is read as r.reading says.
 func (r *scriptRun) param(t shellText, p *syntax.ParamExp) (string, bool) {
 	if !plainParam(p) {
 		return "", false
@@ -579,14 +617,27 @@ func (r *scriptRun) param(t shellText, p *syntax.ParamExp) (string, bool) {
 	if p.Exp == nil {
 		return v, ok
 	}
-	switch p.Exp.Op {
-	case syntax.DefaultUnset, syntax.AssignUnset:
-		if ok {
+	switch op := p.Exp.Op; op {
+	case syntax.DefaultUnset, syntax.AssignUnset, syntax.DefaultUnsetOrNull, syntax.AssignUnsetOrNull:
+		switch {
+		case ok && (v != "" || op == syntax.DefaultUnset || op == syntax.AssignUnset):
 			return v, true
+		case !ok:
+			r.forks |= readValue
+			if r.reading&readValue != 0 {
+				return "", false // the value of X
+			}
 		}
-	case syntax.DefaultUnsetOrNull, syntax.AssignUnsetOrNull:
-		if v != "" {
-			return v, true
+	case syntax.AlternateUnset, syntax.AlternateUnsetOrNull:
+		switch {
+		case ok && v != "": // X is set: the word
+		case ok && op == syntax.AlternateUnsetOrNull:
+			return "", true
+		default: // X unknown, or maybe unset: nothing or the word
+			r.forks |= readAlternate
+			if r.reading&readAlternate == 0 {
+				return "", false
+			}
 		}
 	default:
 		return "", false
@@ -628,6 +679,7 @@ var runners = map[string]string{
 	"sudo": "ugChpDrtUT", "doas": "uC", "exec": "a", "command": "", "nohup": "", "builtin": "",
 	"nice": "n", "timeout": "sk", "env": "uCS", "xargs": "adEILnPs", "stdbuf": "ioe", "time": "fo",
 	"setsid": "", "ionice": "cnpPu", "chronic": "", "unbuffer": "",
+	"flock": "wE", "runuser": "ugGsw", "caffeinate": "tw",
 }
 
 var runnerLong = map[string][]string{
@@ -640,6 +692,8 @@ var runnerLong = map[string][]string{
 	"stdbuf":  {"input", "output", "error"},
 	"time":    {"format", "output"},
 	"ionice":  {"class", "classdata", "pid", "pgid", "uid"},
+	"flock":   {"timeout", "wait", "conflict-exit-code"},
+	"runuser": {"user", "group", "supp-group", "shell", "whitelist-environment"},
 }
 
 // keywords start a command in the text read line by line (the parser
@@ -677,9 +731,15 @@ func commandStart(fs []field, yaml bool) (int, bool) {
 			if name == "command" && i+1 < len(fs) && (fs[i+1].s == "-v" || fs[i+1].s == "-V") {
 				return len(fs), true // prints where the program is
 			}
+			if wrapperShell(name, fs[i+1:]) >= 0 {
+				return i, ran // flock FILE -c STRING: run reads the string
+			}
 			i, ran = skipOptions(fs, i+1, opts, runnerLong[name]...), true
-			if name == "timeout" {
+			switch name {
+			case "timeout":
 				i++ // the duration
+			case "flock":
+				i++ // the lock file
 			}
 		default:
 			return i, ran
@@ -787,6 +847,17 @@ func (r *scriptRun) run(t shellText, fs []field, words, external bool, depth int
 		}
 	case name == "eval":
 		r.nested(t, args, depth)
+	case name == "trap":
+		if j := trapAction(args); j >= 0 {
+			r.nested(t, args[j:j+1], depth)
+		}
+	case wrapperShell(name, args) >= 0: // su, runuser, flock -c STRING
+		j := wrapperShell(name, args)
+		if words { // the rest of the line is the string
+			r.newShell(t, args[j:], nil, depth)
+		} else {
+			r.newShell(t, args[j:j+1], nil, depth)
+		}
 	case name == "watch":
 		if j := skipOptions(args, 0, "nq", "interval", "equexit"); j < len(args) {
 			r.newShell(t, args[j:], nil, depth)

@@ -1,8 +1,11 @@
 package check
 
+import "strings"
+
 // Programs that run a command given in their arguments: find -exec,
-// GNU parallel (and moreutils' parallel). watch, sh -c and ssh are in
-// command.
+// GNU parallel (and moreutils' parallel), the string of su, runuser and
+// flock -c, trap. watch, sh -c and ssh are in command; flock, runuser -u
+// and caffeinate running a command's words are runners.
 
 // findCommands are the commands of find's -exec, -execdir, -ok and
 // -okdir actions (up to `;`, or `{} +`).
@@ -68,4 +71,49 @@ func parallelCommands(args []field) [][]field {
 
 func isParallelSep(s string) bool {
 	return s == ":::" || s == "::::" || s == ":::+" || s == "::::+"
+}
+
+// wrapperShell is the index in args of the string su, runuser or flock
+// hands to a shell (-1: none): `su [-] USER -c STRING`, `su -c STRING
+// USER`, `runuser USER -c STRING` (runuser -u USER runs a command's words,
+// as sudo does), `flock [options] FILE -c STRING`.
+func wrapperShell(name string, args []field) int {
+	switch name {
+	case "flock":
+		i := skipOptions(args, 0, runners["flock"], runnerLong["flock"]...) + 1 // past the lock file
+		if i+1 < len(args) && (args[i].s == "-c" || args[i].s == "--command") {
+			return i + 1
+		}
+	case "su", "runuser":
+		for i := 0; i+1 < len(args); i++ {
+			switch w := args[i].s; w {
+			case "-u", "--user":
+				return -1
+			case "-c", "--command", "--session-command", "-lc", "-mc", "-pc", "-fc":
+				return i + 1
+			case "-g", "-G", "-s", "-w", "--group", "--supp-group", "--shell", "--whitelist-environment":
+				i++ // the value
+			}
+		}
+	}
+	return -1
+}
+
+// trapAction is the index in args of the command trap sets (-1: none):
+// `trap [--] ACTION SIGNAL...`; not `trap - SIGNAL` (a reset), `trap -p`
+// or `trap -l` (they print), `trap SIGNAL` or `trap 1 2` (resets). An
+// empty ACTION ignores the signals and runs nothing.
+func trapAction(args []field) int {
+	i := 0
+	if len(args) > 0 && args[0].s == "--" {
+		i++
+	}
+	if len(args)-i < 2 || strings.HasPrefix(args[i].s, "-") || isNumber(args[i].s) {
+		return -1
+	}
+	return i
+}
+
+func isNumber(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
