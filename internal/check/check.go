@@ -227,14 +227,53 @@ func checkFiles(ctx context.Context, req Request, set *fileSet) results {
 	}
 	_ = g.Wait() // the functions return nil: each keeps its own error
 	var res results
-	for _, r := range out {
+	var alone []Finding
+	for i, r := range out {
+		if i < len(set.units) && set.alone[i] {
+			alone = append(alone, aloneFindings(req.Dir, set.units[i][0], r.findings)...)
+			continue // its volumes are the merged unit's too
+		}
 		res.findings = append(res.findings, r.findings...)
 		res.declared = append(res.declared, r.declared...)
 		if r.err != nil {
 			res.errs = append(res.errs, r.err)
 		}
 	}
+	// what loading a fragment alone adds to loading it over its base
+	seen := map[[2]string]map[[2]int]bool{}
+	for _, f := range res.findings {
+		k := [2]string{f.File, f.Rule}
+		if seen[k] == nil {
+			seen[k] = map[[2]int]bool{}
+		}
+		seen[k][[2]int{f.Line, f.Column}] = true
+	}
+	for _, f := range alone {
+		if !seen[[2]string{f.File, f.Rule}][[2]int{f.Line, f.Column}] {
+			res.findings = append(res.findings, f)
+		}
+	}
 	return res
+}
+
+// aloneFindings are the findings of a fragment loaded alone, as warnings
+// that say so: the fragment is complete (every service has an image or a
+// build), so it may be deployed alone (docker compose -f FILE), but it is
+// named to be loaded over its base, and that is how it is checked first.
+// When it does not load alone, it is not meant to: nothing.
+func aloneFindings(dir, file string, fs []Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Rule == RuleParse {
+			return nil
+		}
+		if f.Severity == SeverityError {
+			f.Severity = SeverityWarning
+		}
+		f.Message = fmt.Sprintf("when %s is loaded alone (docker compose -f %[1]s): %s", display(dir, file), f.Message)
+		out = append(out, f)
+	}
+	return out
 }
 
 // checkUnitFunc is checkUnit; a test makes it panic.

@@ -40,6 +40,9 @@ type fileSet struct {
 	scripts []scriptFile
 	all     []string
 	errs    []error // given paths that are no regular file
+	// alone marks the units that are a fragment loaded alone, beside its
+	// unit over its base (completeFragment)
+	alone map[int]bool
 }
 
 var (
@@ -235,6 +238,13 @@ func classify(dir string, files []string, env []string) (*fileSet, error) {
 		if key := strings.Join(unit, "\x00"); !grouped[key] {
 			grouped[key] = true
 			set.units = append(set.units, unit)
+		}
+		if len(unit) == 2 && unit[1] == f && !isOverride(f) && completeFragment(f) {
+			if set.alone == nil {
+				set.alone = map[int]bool{}
+			}
+			set.alone[len(set.units)] = true
+			set.units = append(set.units, []string{f})
 		}
 	}
 	return set, nil

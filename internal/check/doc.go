@@ -20,7 +20,8 @@ committed), tolerating unset variables (where an empty value does not fit a type
 fits is used), after a check against compose's own schema. A file named like a fragment of the base
 file beside it (` + "`compose.prod.yaml`" + `, ` + "`docker-compose-ci.yml`" + `) is loaded over that base, as
 ` + "`docker compose -f compose.yaml -f compose.prod.yaml`" + ` loads it (alone it would lack the services and
-volumes it adds to), unless ` + "`COMPOSE_FILE`" + ` names it: the files ` + "`COMPOSE_FILE`" + ` lists are loaded as it
+volumes it adds to); one that could be a project of its own (each service names an image or a build) is
+also loaded alone, and what only that shows is a warning. Unless ` + "`COMPOSE_FILE`" + ` names it: the files ` + "`COMPOSE_FILE`" + ` lists are loaded as it
 says, together and without the override file. Findings point at the file that set what they are about
 (a fragment that changes a service's image, or a volume's labels). Hostile input is bounded: a compose file over 4 MiB, nested deeper than 64 levels,
 larger than about 20,000 lines once aliases are expanded, or whose aliases alone add more than the

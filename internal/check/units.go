@@ -6,7 +6,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // fragmentName is a compose file written to be loaded over a base file
@@ -32,6 +35,38 @@ func projectFiles(f string) []string {
 		return []string{f, ov}
 	}
 	return []string{f}
+}
+
+// isOverride reports whether f is an override file (compose.override.yaml),
+// which compose loads with its base by itself.
+func isOverride(f string) bool {
+	name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".yml"), ".yaml")
+	return strings.HasSuffix(name, ".override")
+}
+
+// completeFragment reports whether a fragment could be a project of its
+// own: it has services, and each names an image or a build. Such a file is
+// also checked alone (aloneFindings); one that adds to its base's services
+// (ports, environment, a volume) is not.
+func completeFragment(f string) bool {
+	src, err := readFile(f)
+	if err != nil || len(src) > maxFileBytes {
+		return false
+	}
+	var doc struct {
+		Services map[string]map[string]any `yaml:"services"`
+	}
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Services) == 0 {
+		return false
+	}
+	for _, svc := range doc.Services {
+		_, image := svc["image"]
+		_, build := svc["build"]
+		if !image && !build {
+			return false
+		}
+	}
+	return true
 }
 
 // baseBeside is the base file in f's folder, of f's family (compose or
