@@ -133,7 +133,7 @@ var Rules = []Rule{
 			"run them unattended, in every checkout and on every CI runner. Scripts are parsed as shell (with the " +
 			"parser behind shfmt) and every command the shell would run is checked: in pipelines, `&&`/`||` " +
 			"chains, `if`/`while`/`for`/`case`, function bodies, subshells, `$(...)` and backquotes, " +
-			"here-documents and here-strings fed to a shell (`sh <<EOF`, `bash -s`, `ssh HOST <<EOF`), `sh -c`, " +
+			"here-documents and here-strings fed to a shell (`sh <<EOF`, `bash -s`, `ssh HOST <<EOF`, `su USER <<EOF`), `sh -c`, " +
 			"`ssh HOST '...'` and `eval` strings, text echoed into `| sh`, and behind `sudo`, `env`, `exec`, " +
 			"`nohup`, `timeout`, `xargs`, `watch`, `find -exec`, `parallel`, `flock`, `runuser`, `caffeinate` and " +
 			"`VAR=value`; in `trap` actions and `su -c` strings; through the " +

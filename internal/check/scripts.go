@@ -939,6 +939,9 @@ func (r *scriptRun) readsShell(t shellText, cmd syntax.Command) bool {
 	case name == "ssh":
 		args := fs[i+1:]
 		return sshCommand(args) < 0 && skipOptions(args, 0, "BbcDEeFIiJLlmOoPpQRSWw") < len(args)
+	case name == "su":
+		// `su deploy <<EOF`: the user's shell reads the here-document
+		return wrapperShell(name, fs[i+1:]) < 0
 	}
 	return false
 }
