@@ -15,6 +15,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/engine/docker"
 	"github.com/ledger-docker/ledger-docker/internal/guardrun"
+	"github.com/ledger-docker/ledger-docker/internal/version"
 	"github.com/ledger-docker/ledger-docker/internal/wrapper"
 )
 
@@ -41,7 +42,7 @@ func main() {
 	}, metadata.Metadata{
 		SchemaVersion:    "0.1.0",
 		Vendor:           "ledger-docker",
-		Version:          cli.Version,
+		Version:          version.Version,
 		ShortDescription: "Verified backups, safe restores and volume protection for Compose projects",
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -288,8 +287,6 @@ func covers(target, dir string) bool {
 	return target == dir || strings.HasPrefix(dir, strings.TrimSuffix(target, "/")+"/")
 }
 
-var reLine = regexp.MustCompile(`\bline \d+: `)
-
 // databaseRule: every database service keeps its data directory in a named
 // volume or a bind mount. Images are recognised by dbImages, the user
 // configuration's database_images and the project's x-ledger
@@ -297,9 +294,9 @@ var reLine = regexp.MustCompile(`\bline \d+: `)
 func (u *unit) databaseRule(p *types.Project, configured []config.DatabaseImage) []Finding {
 	own, err := settings.DatabaseImages(p.Extensions[settings.Extension])
 	if err != nil {
-		// the block was decoded again from compose-go's copy: its line
-		// numbers are not the file's
-		msg := strings.Join(strings.Fields(reLine.ReplaceAllString(err.Error(), "")), " ")
+		// settings words it without line numbers (it decodes compose-go's
+		// copy of the block): the finding is placed at the key here
+		msg := strings.Join(strings.Fields(err.Error()), " ")
 		f := Finding{File: u.files[0], Line: 1, Column: 1, Severity: SeverityError, Rule: RuleParse, Message: msg}
 		var keyed interface{ Parts() []string } // settings.KeyError, UnknownKeyError
 		atKey := errors.As(err, &keyed)

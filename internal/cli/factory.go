@@ -9,11 +9,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/intercept"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/prompt"
-	"github.com/ledger-docker/ledger-docker/internal/version"
 )
-
-// Version is the build's version (internal/version, set by the build).
-var Version = version.Version
 
 // Factory gives commands what they need, lazily: nothing connects to the
 // engine until a command asks for it.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
+	"github.com/ledger-docker/ledger-docker/internal/version"
 )
 
 // Verb builds one subcommand. Each verb package exposes NewCmd(f, nil).
@@ -27,7 +28,7 @@ func NewRootCmd(f *Factory, verbs ...Verb) *cobra.Command {
 backup restores, restores safely, and protects volumes from deletion.` + "\n" + exitcode.Help,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       version.Version,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		//lint:ignore ST1005 printed as is, in docker's own usage-error form ("See '... --help'.")

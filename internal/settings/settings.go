@@ -258,7 +258,7 @@ func shapeOf(v any) string {
 func decodeMessage(err error) string {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return err.Error()
+		return yamlLine.ReplaceAllString(err.Error(), "")
 	}
 	msgs := make([]string, len(te.Errors))
 	for i, e := range te.Errors {
@@ -267,7 +267,7 @@ func decodeMessage(err error) string {
 	return strings.Join(msgs, "; ")
 }
 
-var yamlLine = regexp.MustCompile(`^line \d+: `)
+var yamlLine = regexp.MustCompile(`\bline \d+: `)
 
 // DatabaseImages returns the database_images of a project's x-ledger block
 // (p.Extensions[Extension]), for the pre-commit check.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -55,6 +56,41 @@ func Environ(extra ...string) []string {
 		panic(fmt.Sprintf("testenv: private HOME: %v", err))
 	}
 	return environ(os.Environ(), home, extra)
+}
+
+// Isolate replaces the test process's own environment with Environ's
+// (extra added). A package whose code under test runs programs with
+// os.Environ() (the checker runs git) calls it from TestMain, so that those
+// programs never read the tester's own configuration (~/.gitconfig and its
+// excludes file, ~/.docker, LEDGER_*).
+//
+// The harness's own switches (LEDGER_E2E, LEDGER_E2E_KEEP) are kept: they
+// say which tests run, not how the code under test behaves.
+func Isolate(extra ...string) error {
+	env := Environ(extra...)
+	for _, k := range []string{EnvE2E, EnvKeep} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	os.Clearenv()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IsolatedMain is a TestMain that runs the package's tests under Isolate
+// (extra added to the environment).
+func IsolatedMain(m *testing.M, extra ...string) {
+	if err := Isolate(extra...); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(2)
+	}
+	os.Exit(m.Run())
 }
 
 // environ is Environ over an explicit outer environment and home.

@@ -17,6 +17,7 @@ import (
 	"github.com/ledger-docker/ledger-docker/internal/exitcode"
 	"github.com/ledger-docker/ledger-docker/internal/iostreams"
 	"github.com/ledger-docker/ledger-docker/internal/settings"
+	"github.com/ledger-docker/ledger-docker/internal/version"
 )
 
 // Options are the verb's inputs.
@@ -117,7 +118,7 @@ func (opts *Options) load(ctx context.Context) (*settings.Settings, *backup.Requ
 			return nil, nil, fmt.Errorf("%w: --verify: %v", exitcode.ErrUsage, err)
 		}
 	}
-	return s, &backup.Request{Settings: s, Project: project, Getenv: opts.Getenv, Tool: "ledger-docker " + cli.Version}, nil
+	return s, &backup.Request{Settings: s, Project: project, Getenv: opts.Getenv, Tool: "ledger-docker " + version.Version}, nil
 }
 
 func run(ctx context.Context, opts *Options) error {

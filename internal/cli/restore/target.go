@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 
 	"github.com/ledger-docker/ledger-docker/internal/backup"
-	"github.com/ledger-docker/ledger-docker/internal/cli"
 	"github.com/ledger-docker/ledger-docker/internal/verify"
+	"github.com/ledger-docker/ledger-docker/internal/version"
 
 	"github.com/ledger-docker/ledger-docker/internal/engine"
 	"github.com/ledger-docker/ledger-docker/internal/lock"
@@ -65,7 +65,7 @@ func resolveTarget(ctx context.Context, opts *Options, eng engine.Engine) (*rest
 			safety.MinSize = 0
 			res, err := backup.Run(ctx, backup.Request{
 				Settings: &safety, Project: project, Engine: eng, Getenv: opts.Getenv,
-				Log: opts.IO.ErrOut, Trigger: "restore", Tool: "ledger-docker " + cli.Version, HoldsLock: true,
+				Log: opts.IO.ErrOut, Trigger: "restore", Tool: "ledger-docker " + version.Version, HoldsLock: true,
 			})
 			if err != nil {
 				return "", err
